@@ -1,0 +1,1 @@
+"""The GraphQL API on Starlette: schema, resolvers, auth."""

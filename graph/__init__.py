@@ -1,0 +1,1 @@
+"""The twin graph on Neo4j: connections, Cypher, twins, relationships and topology."""

@@ -1,0 +1,113 @@
+"""The ``gridtwin`` command line: servers, models, demo and API."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gridtwin.config import get_settings
+from gridtwin.logs import configure_logging
+
+app = typer.Typer(help="GridTwin: a GraphQL digital twin of an electrical grid.", no_args_is_help=True)
+services_app = typer.Typer(help="The profile's Neo4j and InfluxDB servers.", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+console = Console()
+
+
+@app.callback()
+def main() -> None:
+    configure_logging(get_settings().log_level)
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Build (first time only) and start Neo4j and InfluxDB for the profile."""
+    from gridtwin import services
+
+    settings = get_settings()
+    started = time.monotonic()
+    try:
+        services.up(settings)
+    except Exception as error:  # noqa: BLE001 - one clear message, no traceback
+        console.print(f"[red]services up failed:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"profile [bold]{settings.profile}[/bold]: servers up in {time.monotonic() - started:.1f} s")
+    _print_status()
+
+
+@services_app.command("build")
+def services_build() -> None:
+    """Build Neo4j and InfluxDB into the cache (a no-op when cached), without starting them."""
+    from gridtwin.services import influxdb, neo4j
+
+    settings = get_settings()
+    started = time.monotonic()
+    try:
+        neo4j_home, influx_home = neo4j.provision(settings), influxdb.provision(settings)
+    except Exception as error:  # noqa: BLE001 - one clear message, no traceback
+        console.print(f"[red]services build failed:[/red] {error}")
+        raise typer.Exit(1) from error
+    console.print(f"Neo4j {neo4j.version()}: {neo4j_home}\nInfluxDB {influxdb.version()}: {influx_home}\n"
+                  f"ready in {time.monotonic() - started:.1f} s")
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the profile's servers."""
+    from gridtwin import services
+
+    services.down(get_settings())
+    console.print(f"profile [bold]{get_settings().profile}[/bold]: servers stopped")
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Print versions, addresses and PIDs; exit 1 unless both servers are up."""
+    if not _print_status():
+        raise typer.Exit(1)
+
+
+def _print_status() -> bool:
+    from gridtwin import services
+
+    settings = get_settings()
+    table = Table(title=f"GridTwin services, profile {settings.profile} ({settings.state_path})")
+    for column in ("service", "running", "pid", "address", "version"):
+        table.add_column(column)
+    rows = services.status(settings)
+    for row in rows:
+        table.add_row(row.name, "yes" if row.running else "no", str(row.pid or "-"), row.address or "-",
+                      row.version or "-")
+    console.print(table)
+    return all(row.running for row in rows)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the GraphQL API (servers must be up) on GRIDTWIN_API_HOST:GRIDTWIN_API_PORT."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Servers up, the demo grid loaded, GraphQL served: the README's main command."""
+    from loaders import demo_grid
+
+    services_up()
+    settings = get_settings()
+    summary = demo_grid.load(settings)
+    console.print(f"demo grid loaded: {summary}")
+    console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
+    serve()
+
+
+if __name__ == "__main__":
+    app()

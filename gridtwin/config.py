@@ -1,0 +1,114 @@
+"""The one configuration of GridTwin, read from ``GRIDTWIN_*`` environment variables.
+
+A *profile* (``GRIDTWIN_PROFILE``, default ``demo``) names a state folder with its
+own servers, data and ports, so the test suite (profile ``test``) never touches
+the demo's data and both can run at once.  Connection details that the servers
+get when they start (ports, passwords, tokens) are written by
+``gridtwin services up`` to ``<state>/runtime.json``; explicit environment
+variables win over that file, which is how a Docker deployment points the API at
+its containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridtwin import __version__
+
+#: Default loopback ports per profile; a busy port is replaced by a free one at ``up``.
+DEFAULT_PORTS: dict[str, dict[str, int]] = {
+    "demo": {"neo4j_bolt": 7687, "influxdb_http": 8086},
+    "test": {"neo4j_bolt": 17687, "influxdb_http": 18086},
+}
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable)
+    return Path(value) if value else Path.home() / fallback
+
+
+class Settings(BaseSettings):
+    """Settings of one GridTwin process; see docs/ARCHITECTURE.md for the list."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDTWIN_", extra="ignore")
+
+    profile: str = "demo"
+    state_dir: Path | None = None
+    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "gridtwin")
+
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_bolt_port: int | None = None
+    neo4j_heap_mb: int = 1024
+    neo4j_pagecache_mb: int = 256
+
+    influxdb_url: str | None = None
+    influxdb_token: str | None = None
+    influxdb_http_port: int | None = None
+    influxdb_org: str = "gridtwin"
+    influxdb_bucket: str = "telemetry"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    jwt_secret: str | None = None
+    jwt_ttl_seconds: int = 3600
+
+    log_level: str = "INFO"
+
+    @property
+    def state_path(self) -> Path:
+        """The profile's state folder: server data, logs, runtime.json."""
+        if self.state_dir is not None:
+            return self.state_dir
+        return _xdg("XDG_STATE_HOME", ".local/state") / "gridtwin" / self.profile
+
+    @property
+    def runtime_file(self) -> Path:
+        return self.state_path / "runtime.json"
+
+    def runtime(self) -> dict[str, Any]:
+        """What ``services up`` recorded for this profile, or ``{}`` before the first up."""
+        try:
+            return json.loads(self.runtime_file.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def default_port(self, service: str) -> int:
+        ports = DEFAULT_PORTS.get(self.profile, DEFAULT_PORTS["demo"])
+        return ports[service]
+
+    def resolved_neo4j(self) -> tuple[str, str, str]:
+        """URI, user and password of the profile's Neo4j."""
+        recorded = self.runtime().get("neo4j", {})
+        uri = self.neo4j_uri or recorded.get("uri") or f"bolt://127.0.0.1:{self.default_port('neo4j_bolt')}"
+        password = self.neo4j_password or recorded.get("password") or ""
+        return uri, self.neo4j_user, password
+
+    def resolved_influxdb(self) -> tuple[str, str]:
+        """URL and operator token of the profile's InfluxDB."""
+        recorded = self.runtime().get("influxdb", {})
+        url = self.influxdb_url or recorded.get("url") or f"http://127.0.0.1:{self.default_port('influxdb_http')}"
+        token = self.influxdb_token or recorded.get("token") or ""
+        return url, token
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Telemetry in InfluxDB 2.x: ingest, spool, queries."""
