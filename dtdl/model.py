@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_EMPTY_PROXY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    """Shared immutable empty mapping (default for mapping fields)."""
+    return _EMPTY_PROXY
 
 
 @dataclass(frozen=True)
@@ -20,12 +25,12 @@ class Schema:
     id: str | None = None
     element_schema: "Schema | None" = None
     value_schema: "Schema | None" = None
-    enum_values: Mapping[str, Any] = _EMPTY
+    enum_values: Mapping[str, Any] = field(default_factory=_empty)
     map_key: "NamedSchema | None" = None
     map_value: "NamedSchema | None" = None
-    fields: Mapping[str, "Schema"] = _EMPTY
-    display_name: Mapping[str, str] = _EMPTY
-    description: Mapping[str, str] = _EMPTY
+    fields: Mapping[str, "Schema"] = field(default_factory=_empty)
+    display_name: Mapping[str, str] = field(default_factory=_empty)
+    description: Mapping[str, str] = field(default_factory=_empty)
 
     @property
     def is_primitive(self) -> bool:
@@ -38,8 +43,8 @@ class NamedSchema:
 
     name: str
     schema: Schema | None
-    display_name: Mapping[str, str] = _EMPTY
-    description: Mapping[str, str] = _EMPTY
+    display_name: Mapping[str, str] = field(default_factory=_empty)
+    description: Mapping[str, str] = field(default_factory=_empty)
     semantic_types: tuple[str, ...] = ()
     unit: str | None = None
     nullable: bool = False
@@ -56,15 +61,15 @@ class Content:
     semantic_types: tuple[str, ...] = ()
     unit: str | None = None
     writable: bool = False
-    display_name: Mapping[str, str] = _EMPTY
-    description: Mapping[str, str] = _EMPTY
+    display_name: Mapping[str, str] = field(default_factory=_empty)
+    description: Mapping[str, str] = field(default_factory=_empty)
     comment: str | None = None
     co_types: tuple[str, ...] = ()
     # Relationship
     target: str | None = None
     min_multiplicity: int | None = None
     max_multiplicity: int | None = None
-    properties: Mapping[str, "Content"] = _EMPTY
+    properties: Mapping[str, "Content"] = field(default_factory=_empty)
     # Component
     schema_dtmi: str | None = None
     # Command
@@ -81,10 +86,10 @@ class Interface:
     dtmi: str
     extends: tuple[str, ...] = ()
     ancestors: tuple[str, ...] = ()
-    own_contents: Mapping[str, Content] = _EMPTY
-    contents: Mapping[str, Content] = _EMPTY
-    display_name: Mapping[str, str] = _EMPTY
-    description: Mapping[str, str] = _EMPTY
+    own_contents: Mapping[str, Content] = field(default_factory=_empty)
+    contents: Mapping[str, Content] = field(default_factory=_empty)
+    display_name: Mapping[str, str] = field(default_factory=_empty)
+    description: Mapping[str, str] = field(default_factory=_empty)
     comment: str | None = None
     source: dict = field(default_factory=dict, compare=False, hash=False)
     context_version: int = 3
@@ -97,8 +102,8 @@ class Interface:
 class ModelSet:
     """All Interfaces and reusable schemas of a parsed set of documents, keyed by DTMI."""
 
-    interfaces: Mapping[str, Interface] = _EMPTY
-    schemas: Mapping[str, Schema] = _EMPTY
+    interfaces: Mapping[str, Interface] = field(default_factory=_empty)
+    schemas: Mapping[str, Schema] = field(default_factory=_empty)
 
     def is_a(self, dtmi: str, ancestor_dtmi: str) -> bool:
         """True when ``dtmi`` is ``ancestor_dtmi`` or extends it (transitively)."""

@@ -33,7 +33,7 @@ class Problem:
     value: Any = None
     cause: str = ""
     action: str = ""
-    property: str | None = None
+    property_name: str | None = None
 
     @property
     def rule_name(self) -> str:
@@ -82,6 +82,6 @@ class ProblemSink:
                 value=value,
                 cause=cause,
                 action=action,
-                property=prop,
+                property_name=prop,
             )
         )
