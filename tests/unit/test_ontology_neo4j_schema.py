@@ -38,9 +38,9 @@ def test_compile_is_deterministic_whatever_the_document_order() -> None:
 
 def test_labels_and_twin_labels(schema: ns.Neo4jSchema) -> None:
     assert schema.labels[f"{GT}PowerTransformer;1"] == "PowerTransformer"
-    assert schema.twin_labels[f"{GT}PowerTransformer;1"] == ("Twin", "PowerTransformer", "GridComponent")
-    assert schema.twin_labels[f"{GT}WindTurbine;1"] == ("Twin", "WindTurbine", "RenewableSource", "GridComponent")
-    assert set(schema.twin_labels[f"{GT}Meter;1"]) == {"Twin", "Meter", "GridComponent", "MeasurementDevice"}
+    assert schema.twin_labels[f"{GT}PowerTransformer;1"] == ("Twin", "PowerTransformer", "GridComponent", "GridNode")
+    assert schema.twin_labels[f"{GT}WindTurbine;1"] == ("Twin", "WindTurbine", "RenewableSource", "GridComponent", "GridNode")
+    assert set(schema.twin_labels[f"{GT}Meter;1"]) == {"Twin", "Meter", "GridComponent", "MeasurementDevice", "GridNode"}
 
 
 def test_relationship_types(schema: ns.Neo4jSchema) -> None:
@@ -75,7 +75,7 @@ def test_ddl_is_idempotent_and_covers_filters(schema: ns.Neo4jSchema) -> None:
 
 def test_model_nodes_use_parameters_only(schema: ns.Neo4jSchema) -> None:
     merges = [s for s in schema.statements if s.text.startswith("MERGE (m:Model")]
-    assert len(merges) == 18
+    assert len(merges) == 19
     transformer = next(s for s in merges if s.params["dtmi"] == f"{GT}PowerTransformer;1")
     assert transformer.params["label"] == "PowerTransformer"
     assert transformer.params["version"] == 1

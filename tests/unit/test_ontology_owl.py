@@ -74,9 +74,9 @@ def test_enum_range_lists_its_values(graph: rdflib.Graph) -> None:
 
 
 def test_relationships_are_object_properties_ranging_over_their_target(graph: rdflib.Graph) -> None:
-    feeds = _prop("GridComponent", "feedsTo")
+    feeds = _prop("GridNode", "feedsTo")
     assert (feeds, RDF.type, OWL.ObjectProperty) in graph
-    assert (feeds, RDFS.range, URIRef(f"{GT}GridComponent;1")) in graph
+    assert (feeds, RDFS.range, URIRef(f"{GT}GridNode;1")) in graph
     assert (_prop("User", "manages"), RDFS.range, URIRef(f"{GT}GridComponent;1")) in graph
     assert (_prop("GridMeasurementPoint", "mlEngine"), RDFS.range, URIRef(f"{GT}MLEngine;1")) in graph
 
