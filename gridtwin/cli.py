@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,6 +17,8 @@ from gridtwin.logs import configure_logging
 app = typer.Typer(help="GridTwin: a GraphQL digital twin of an electrical grid.", no_args_is_help=True)
 services_app = typer.Typer(help="The profile's Neo4j and InfluxDB servers.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+models_app = typer.Typer(help="DTDL models: validate, compile to Neo4j Cypher, export as RDF.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 console = Console()
 
 
@@ -83,6 +88,70 @@ def _print_status() -> bool:
                       row.version or "-")
     console.print(table)
     return all(row.running for row in rows)
+
+
+def _load_documents(paths: list[Path]) -> tuple[list[Any], list[Path]]:
+    """JSON documents of the given files and folders (``*.json`` inside folders), with their files."""
+    files = sorted(f for p in paths for f in (p.rglob("*.json") if p.is_dir() else [p]))
+    documents: list[Any] = []
+    for file in files:
+        try:
+            documents.append(json.loads(file.read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            console.print(f"[red]{file}[/red]: not a readable JSON document: {error}")
+            raise typer.Exit(1) from error
+    if not files:
+        console.print("[red]no *.json model files found[/red] in " + ", ".join(map(str, paths)))
+        raise typer.Exit(1)
+    return documents, files
+
+
+def _validated(paths: list[Path]) -> Any:
+    import dtdl
+
+    documents, files = _load_documents(paths)
+    result = dtdl.validate(documents, resolve_relationship_targets=True)
+    for problem in result.problems:
+        source = files[problem.document] if problem.document is not None else "?"
+        console.print(f"[red]{problem.rule}[/red]\n  file: {source}\n  element: {problem.element or '-'}\n"
+                      f"  pointer: {problem.pointer or '/'}\n  value: {problem.value!r}\n  {problem.message}",
+                      highlight=False, markup=False)
+    if not result.ok:
+        console.print(f"{len(result.problems)} problem(s) in {len(files)} file(s)")
+        raise typer.Exit(1)
+    return result
+
+
+@models_app.command("validate")
+def models_validate(paths: list[Path]) -> None:
+    """Validate DTDL files and folders together; exit 1 with the problem list on any error."""
+    result = _validated(paths)
+    console.print(f"ok: {len(result.models.interfaces)} interfaces valid")
+
+
+@models_app.command("compile")
+def models_compile(paths: list[Path]) -> None:
+    """Print the Cypher that applies the Neo4j schema compiled from the models."""
+    from ontology.neo4j_schema import compile_schema, render_script
+
+    print(render_script(compile_schema(_validated(paths).models)))
+
+
+@models_app.command("export")
+def models_export(paths: list[Path], format: str = typer.Option("ttl", help="ttl, jsonld, nt or owl (OWL as Turtle)")) -> None:
+    """Print the models as RDF (JSON-LD expanded with the bundled contexts) or as the OWL view."""
+    from ontology import jsonld, owl
+
+    formats = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt"}
+    if format not in (*formats, "owl"):
+        console.print(f"[red]unknown format {format!r}[/red]: use ttl, jsonld, nt or owl")
+        raise typer.Exit(2)
+    result = _validated(paths)
+    if format == "owl":
+        print(jsonld.serialize(owl.owl_graph(result.models), "turtle"))
+    else:
+        documents, _ = _load_documents(paths)
+        print(jsonld.serialize(jsonld.to_graph(documents), formats[format]))
 
 
 @app.command("serve")
