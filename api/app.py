@@ -1,36 +1,119 @@
-"""The Starlette application: GraphQL on /graphql, probes on /healthz and /readyz."""
+"""The Starlette application: GraphQL on /graphql (GraphiQL for browsers), probes on /healthz and /readyz.
+
+Start-up opens the connections, makes sure the built-in grid models are stored,
+builds the GraphQL schema from the stored models and creates the first admin
+from ``GRIDTWIN_ADMIN_USERNAME`` / ``GRIDTWIN_ADMIN_PASSWORD``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import os
+import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from cross_web.exceptions import HTTPException
 
-from api.context import Services
-from api.schema import schema
+from api import users
+from api.auth import AuthError, Principal, bearer_token, read_token
+from api.context import RequestContext, Services
+from api.loaders import Loaders
+from api.registry import ModelRegistry
+from api.schema import build_schema
 from gridtwin.config import Settings, get_settings
 from graph import db as graph_db
+from graph import models_store
 from timeseries import client as timeseries_client
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_S = 30.0
 
 
 class GridTwinGraphQL(GraphQL):
-    """Strawberry's ASGI view with our per-request context."""
+    """Strawberry's ASGI view bound to the registry's current schema and our request context."""
 
-    def __init__(self, services_holder: dict[str, Services]) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
-        self._services_holder = services_holder
+    def __init__(self, holder: dict[str, Services]) -> None:
+        self._holder = holder
+        super().__init__(build_schema(ModelRegistry(build_schema).active.types), graphql_ide="graphiql",
+                         keep_alive=True)
 
-    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
-        return {"request": request, "response": response, "services": self._services_holder["services"]}
+    @property  # type: ignore[override]
+    def schema(self) -> Any:
+        services = self._holder.get("services")
+        return services.registry.active.schema if services else self._bootstrap_schema
+
+    @schema.setter
+    def schema(self, value: Any) -> None:
+        self._bootstrap_schema = value
+
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
+        services = self._holder["services"]
+        active = services.registry.active
+        principal = principal_of(request, services.jwt_secret)
+        return RequestContext(services=services, active=active, principal=principal,
+                              loaders=Loaders(services.neo4j, active), request=request, response=response)
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.wait_for(super().execute_operation(*args, **kwargs), REQUEST_TIMEOUT_S)
+        except asyncio.TimeoutError as error:
+            raise HTTPException(504, f"request took longer than {REQUEST_TIMEOUT_S:.0f} s") from error
+
+
+def principal_of(request: Any, secret: str) -> Principal | None:
+    """The caller named by the Authorization header; a bad token is a 401, no token is anonymous."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return None
+    try:
+        return read_token(token, secret)
+    except AuthError as error:
+        raise HTTPException(401, str(error)) from error
+
+
+def _state_secret(settings: Settings, name: str, configured: str | None) -> str:
+    """A configured secret, or one generated once and kept (0600) in the profile's state folder."""
+    if configured:
+        return configured
+    path: Path = settings.state_path / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(value)
+    return value
+
+
+async def start_services(settings: Settings) -> Services:
+    influx_url, influx_token = settings.resolved_influxdb()
+    driver = graph_db.open_driver(settings)
+    models = await run_in_threadpool(models_store.ensure_builtin_models, driver)
+    registry = ModelRegistry(build_schema, models)
+    admin_password = _state_secret(settings, "admin-password", settings.admin_password)
+    if await run_in_threadpool(users.ensure_admin, driver, models, settings.admin_username, admin_password) \
+            and not settings.admin_password:
+        log.warning("first admin %r created; its password is in %s", settings.admin_username,
+                    settings.state_path / "admin-password")
+    return Services(
+        settings=settings, neo4j=driver, registry=registry,
+        influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
+        jwt_secret=_state_secret(settings, "jwt-secret", settings.jwt_secret),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -39,12 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        influx_url, influx_token = settings.resolved_influxdb()
-        holder["services"] = Services(
-            settings=settings,
-            neo4j=graph_db.open_async_driver(settings),
-            influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
-        )
+        holder["services"] = await start_services(settings)
         try:
             yield
         finally:
@@ -56,15 +134,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def readyz(_: Request) -> JSONResponse:
         services = holder["services"]
         checks = {
-            "neo4j": await graph_db.is_reachable(services.neo4j),
+            "neo4j": await run_in_threadpool(graph_db.ping, services.neo4j),
             "influxdb": await timeseries_client.is_reachable(services.influxdb_http),
         }
-        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     graphql = GridTwinGraphQL(holder)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -1,0 +1,79 @@
+"""Per-request DataLoaders: nested twin/relationship fields cost one query per level, not per result.
+
+A request that asks for twins, their relationships, the targets and the
+targets' relationships runs one batched query per (level, relationship name,
+direction), whatever the number of twins returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from api.errors import call
+from api.registry import ActiveModels
+from api.types import Relationship, Twin
+from graph import relationships as graph_relationships
+from graph import twins as graph_twins
+from graph.records import Relationship as StoredRelationship
+from graph.records import Twin as StoredTwin
+
+RelationshipKey = tuple[str, str | None, str]
+
+
+def twin_record(twin: StoredTwin) -> dict[str, Any]:
+    return {"id": twin.id, "model": twin.model, "etag": twin.etag, "properties": twin.properties}
+
+
+def relationship_object(stored: StoredRelationship) -> Relationship:
+    return Relationship(id=stored.id, name=stored.name, source_id=stored.source_id, target_id=stored.target_id,
+                        properties=stored.properties)
+
+
+class Loaders:
+    def __init__(self, driver: Any, active: ActiveModels) -> None:
+        self._driver = driver
+        self._active = active
+        self._twins: DataLoader[str, Twin | None] = DataLoader(load_fn=self._load_twins)
+        self._relationships: DataLoader[RelationshipKey, list[StoredRelationship]] = DataLoader(
+            load_fn=self._load_relationships)
+
+    def typed(self, twin: StoredTwin) -> Twin:
+        """A graph-layer twin as its generated GraphQL type (and cached for this request)."""
+        instance = self._active.types.instance(twin_record(twin))
+        self._twins.prime(twin.id, instance)
+        return instance
+
+    async def twin(self, twin_id: str) -> Twin | None:
+        return await self._twins.load(twin_id)
+
+    async def twins(self, twin_ids: Sequence[str]) -> list[Twin | None]:
+        return list(await self._twins.load_many(list(twin_ids)))
+
+    async def relationships(self, twin_id: str, name: str | None, direction: str) -> list[Relationship]:
+        stored = await self._relationships.load((twin_id, name, direction))
+        return [relationship_object(item) for item in stored]
+
+    async def related(self, twin_id: str, name: str, direction: str) -> list[Twin]:
+        """The twins at the other end of ``twin_id``'s ``name`` relationships."""
+        stored = await self._relationships.load((twin_id, name, direction))
+        others = [item.source_id if item.target_id == twin_id and item.source_id != twin_id else item.target_id
+                  for item in stored]
+        return [twin for twin in await self.twins(others) if twin is not None]
+
+    async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
+        found = await call(graph_twins.get_twins, self._driver, self._active.models, twin_ids)
+        return [self._active.types.instance(twin_record(found[i])) if i in found else None for i in twin_ids]
+
+    async def _load_relationships(self, keys: list[RelationshipKey]) -> list[list[StoredRelationship]]:
+        groups: dict[tuple[str | None, str], list[str]] = {}
+        for twin_id, name, direction in keys:
+            groups.setdefault((name, direction), []).append(twin_id)
+        found: dict[RelationshipKey, list[StoredRelationship]] = {}
+        for (name, direction), twin_ids in groups.items():
+            by_twin = await call(graph_relationships.list_relationships_many, self._driver, self._active.models,
+                                 twin_ids, name=name, direction=direction)
+            found.update({(twin_id, name, direction): items for twin_id, items in by_twin.items()})
+        return [found.get(key, []) for key in keys]

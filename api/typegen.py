@@ -1,0 +1,204 @@
+"""GraphQL types generated from the active DTDL model set.
+
+For every DTDL interface ``X`` (label from the Neo4j schema mapping) the schema
+gets:
+
+- a GraphQL *interface* ``X`` with X's properties as typed fields and its
+  relationships as fields, implementing ``Twin`` and the interfaces of X's
+  ``extends``, so ``... on GridComponent { status }`` matches every subtype;
+- an *object type* ``XTwin`` implementing ``X``: the ``__typename`` of twins
+  whose model is X.
+
+A twin whose model is unknown to the active set resolves as ``GenericTwin``.
+Complex schemas (Object, Map, Array) are ``JSON`` fields; enums are strings
+holding the enum value; integers wider than 32 bits are ``Float``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.types import GenericTwin, Twin, twin_fields
+from dtdl import Content, Interface, ModelSet, Schema
+
+#: Relationship names whose incoming side gets its own field on the target type.
+INVERSE_RELATIONSHIPS: Mapping[str, str] = {"feedsTo": "fedBy"}
+
+_RESERVED_FIELDS = frozenset({"id", "model", "etag", "properties", "relationships"})
+_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+_SCALARS: Mapping[str, Any] = {
+    "boolean": bool,
+    "double": float, "float": float, "decimal": float,
+    "integer": int, "short": int, "byte": int, "unsignedByte": int, "unsignedShort": int,
+    "long": float, "unsignedInteger": float, "unsignedLong": float,
+}
+
+
+def python_type(schema: Schema | None) -> Any:
+    """The GraphQL-facing Python type of a DTDL schema."""
+    if schema is None:
+        return JSON
+    if schema.kind in _SCALARS:
+        return _SCALARS[schema.kind]
+    if schema.kind == "Enum" or schema.is_primitive:
+        return str
+    return JSON
+
+
+#: Names of the hand-written part of the schema; an interface with one of these labels gets a suffix.
+STATIC_TYPE_NAMES = frozenset({
+    "Query", "Mutation", "Subscription", "Twin", "GenericTwin", "Relationship", "Direction", "Health", "Me",
+    "UserAccount", "UserRole", "AuthToken", "ModelInfo", "TwinEdge", "TwinConnection", "PageInfo", "TraceStep",
+    "OutageImpact", "Island", "PropertyFilter", "PropertyOrder", "FilterOp", "CypherResult", "JSON",
+    "String", "Int", "Float", "Boolean", "ID",
+})
+
+
+def graphql_names(labels: Mapping[str, str]) -> dict[str, str]:
+    """GraphQL type name per interface DTMI: its Neo4j label; older versions get ``V<n>``.
+
+    Two versions of a model share a Neo4j label but need distinct GraphQL names;
+    the newest version keeps the plain label so queries stay stable across uploads.
+    A label that is a name of the static schema gets the suffix ``Interface``.
+    """
+    by_label: dict[str, list[str]] = {}
+    for dtmi, label in labels.items():
+        label = f"{label}Interface" if label in STATIC_TYPE_NAMES else label
+        by_label.setdefault(label, []).append(dtmi)
+    names: dict[str, str] = {}
+    for label, dtmis in by_label.items():
+        newest, *older = sorted(dtmis, key=_version, reverse=True)
+        names[newest] = label
+        names.update({dtmi: f"{label}V{_version(dtmi)}" for dtmi in older})
+    return names
+
+
+def _version(dtmi: str) -> int:
+    _, _, version = dtmi.partition(";")
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+
+
+@dataclass
+class GeneratedTypes:
+    """The generated classes by DTMI, and how to turn a twin record into one of them."""
+
+    interfaces: dict[str, type] = field(default_factory=dict)
+    objects: dict[str, type] = field(default_factory=dict)
+    typed_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def instance(self, record: dict[str, Any]) -> Twin:
+        """A twin record from the graph layer as an instance of its generated type."""
+        model = record["model"]
+        cls = self.objects.get(model)
+        if cls is None:
+            return GenericTwin(**twin_fields(record))
+        properties = record.get("properties", {})
+        values = {name: properties.get(name) for name in self.typed_fields[model]}
+        return cls(**twin_fields(record), **values)  # type: ignore[no-any-return]
+
+
+def generate(models: ModelSet, labels: Mapping[str, str]) -> GeneratedTypes:
+    """Build the interface and object types of every interface in ``models``.
+
+    ``labels`` is the Neo4j label per DTMI from the compiled schema, so GraphQL
+    type names and graph labels always agree.
+    """
+    generated = GeneratedTypes()
+    names = graphql_names(labels)
+    inverse_targets = _inverse_fields(models)
+    for dtmi in _parents_first(models):
+        interface = models.interfaces[dtmi]
+        bases = tuple(generated.interfaces[parent] for parent in interface.extends if parent in generated.interfaces)
+        gql_interface = _make_interface(names[dtmi], interface, bases or (Twin,), generated,
+                                        inverse_targets.get(dtmi, ()))
+        generated.interfaces[dtmi] = gql_interface
+        generated.objects[dtmi] = strawberry.type(
+            type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": __name__}),
+            description=f"A twin of {dtmi}.",
+        )
+        generated.typed_fields[dtmi] = tuple(
+            content.name for content in interface.contents.values() if _is_typed_property(content)
+        )
+    return generated
+
+
+def _parents_first(models: ModelSet) -> list[str]:
+    """Interfaces ordered so every interface comes after those it extends."""
+    return sorted(models.interfaces, key=lambda dtmi: (len(models.interfaces[dtmi].ancestors), dtmi))
+
+
+def _is_typed_property(content: Content) -> bool:
+    return content.kind == "Property" and content.name not in _RESERVED_FIELDS and bool(
+        _GRAPHQL_NAME.match(content.name))
+
+
+def _make_interface(name: str, interface: Interface, bases: tuple[type, ...], generated: GeneratedTypes,
+                    inverse_fields: tuple[tuple[str, str | None], ...]) -> type:
+    own = [content for content in interface.own_contents.values()]
+    annotations = {c.name: Optional[python_type(c.schema)] for c in own if _is_typed_property(c)}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    namespace.update({name: strawberry.field(default=None, description=_description(interface.own_contents[name]))
+                      for name in annotations})
+    for content in own:
+        if content.kind == "Relationship" and content.name not in _RESERVED_FIELDS:
+            target_type = generated.interfaces.get(content.target or "", Twin)
+            namespace[content.name] = _relationship_field(content.name, "outgoing", target_type,
+                                                          _description(content))
+    for inverse_name, source_dtmi in inverse_fields:
+        source_type = generated.interfaces.get(source_dtmi or "", Twin)
+        namespace[inverse_name] = _relationship_field(_inverse_of(inverse_name), "incoming", source_type,
+                                                      f"Twins related to this one by {_inverse_of(inverse_name)}.")
+    return strawberry.interface(type(name, bases, namespace), name=name,
+                                description=_first_text(interface.description) or f"DTDL interface {interface.dtmi}")
+
+
+def _relationship_field(name: str, direction: str, target_type: type, description: str | None) -> Any:
+    async def resolve(root: Twin, info: Info) -> list[Any]:
+        return await info.context["loaders"].related(str(root.id), name, direction)
+
+    resolve.__annotations__["return"] = list[target_type]  # type: ignore[valid-type]
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def _inverse_fields(models: ModelSet) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """For each target interface, the inverse fields (name, source DTMI) it gets, e.g. fedBy."""
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for interface in models.interfaces.values():
+        for content in interface.own_contents.values():
+            inverse = INVERSE_RELATIONSHIPS.get(content.name)
+            if content.kind != "Relationship" or inverse is None:
+                continue
+            targets = [content.target] if content.target else list(models.interfaces)
+            for target in targets:
+                declared = {name for name, _ in found.get(target, [])}
+                if inverse not in declared and not _declares(models, target, inverse):
+                    found.setdefault(target, []).append((inverse, interface.dtmi))
+    return {target: tuple(fields) for target, fields in found.items()}
+
+
+def _declares(models: ModelSet, dtmi: str, name: str) -> bool:
+    interface = models.interfaces.get(dtmi)
+    return interface is not None and name in interface.contents
+
+
+def _inverse_of(inverse_name: str) -> str:
+    return next(name for name, inverse in INVERSE_RELATIONSHIPS.items() if inverse == inverse_name)
+
+
+def _description(content: Content) -> str | None:
+    text = _first_text(content.description) or _first_text(content.display_name)
+    unit = f" [{content.unit}]" if content.unit else ""
+    return f"{text}{unit}" if text else None
+
+
+def _first_text(texts: Mapping[str, str]) -> str | None:
+    return texts.get("en") or next(iter(texts.values()), None) if texts else None
+

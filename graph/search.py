@@ -1,0 +1,188 @@
+"""Filtered, ordered, paged twin listing for the ``twins`` connection.
+
+Property paths come from clients, so each is checked against the models before
+it reaches Cypher: only paths that name a primitive or enum property (or a
+field of an Object property, ``location.city``) of the searched interface (or,
+without one, of any interface) are accepted, and they are then used as
+backtick-quoted node keys, the same dotted keys the storage encoding writes.
+Values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+
+from dtdl.model import ModelSet, Schema
+from graph.cypher import quote, resolve_label
+from graph.errors import Problem, ValidationError
+from graph.records import Twin, twin_from_node
+from graph.validation import encode_primitive, resolve_schema
+
+OPERATORS: Mapping[str, str] = {
+    "eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
+    "in": "IN", "contains": "CONTAINS", "startsWith": "STARTS WITH",
+}
+_STRING_OPERATORS = frozenset({"contains", "startsWith"})
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``property`` (a dotted path) compared with ``value`` by ``op`` (a key of OPERATORS)."""
+
+    property: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Order:
+    property: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    twins: list[Twin]
+    total_count: int
+    offset: int
+    has_next: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return encode_cursor(self.offset + len(self.twins) - 1) if self.twins else None
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The offset *after* the cursor; a malformed cursor is a ValidationError on ``after``."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "offset" or not number.isdigit():
+            raise ValueError(cursor)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise ValidationError("bad cursor", [Problem("/after", f"{cursor!r} is not a cursor of this connection")]) \
+            from error
+    return int(number) + 1
+
+
+def search_twins(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    *,
+    model: str | None = None,
+    filters: Sequence[Filter] = (),
+    order_by: Sequence[Order] = (),
+    first: int = 100,
+    after: str | None = None,
+    database: str | None = None,
+) -> Page:
+    """One page of twins that are-a ``model`` (DTMI or label) and match every filter, with the total."""
+    if not 0 < first <= MAX_PAGE_SIZE:
+        raise ValidationError("bad page size", [Problem("/first", f"first must be between 1 and {MAX_PAGE_SIZE}")])
+    label = resolve_label(models, model) if model else "Twin"
+    properties = _searchable_properties(models, model)
+    params: dict[str, Any] = {}
+    conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
+    order = [f"t.{quote_path(_checked_path(o.property, properties, f'/orderBy/{i}'))}"
+             f"{' DESC' if o.descending else ''}" for i, o in enumerate(order_by)]
+    offset = decode_cursor(after)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    match = f"MATCH (t:Twin:{quote(label)}) {where}"
+    query = (
+        f"CALL () {{ {match} RETURN count(t) AS total }} {match} "
+        f"RETURN t, total ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit"
+    )
+    records, _, _ = driver.execute_query(query, params, offset=offset, limit=first + 1, database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
+    total = records[0]["total"] if records else _count(driver, label, where, params, database)
+    twins = [twin_from_node(models, record["t"]) for record in records[:first]]
+    return Page(twins=twins, total_count=total, offset=offset, has_next=len(records) > first)
+
+
+def _count(driver: neo4j.Driver, label: str, where: str, params: dict[str, Any], database: str | None) -> int:
+    """Total when the page is empty (e.g. a cursor past the end), so totalCount stays right."""
+    records, _, _ = driver.execute_query(f"MATCH (t:Twin:{quote(label)}) {where} RETURN count(t) AS total", params,
+                                         database_=database, routing_=neo4j.RoutingControl.READ)
+    return int(records[0]["total"])
+
+
+def quote_path(path: str) -> str:
+    """A dotted property path as one backtick-quoted node key (each part already whitelisted)."""
+    return "`" + path.replace("`", "``") + "`"
+
+
+def _condition(spec: Filter, index: int, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
+    pointer = f"/where/{index}"
+    path = _checked_path(spec.property, properties, pointer + "/property")
+    operator = OPERATORS.get(spec.op)
+    if operator is None:
+        raise ValidationError("bad filter", [Problem(pointer + "/op", f"unknown operator {spec.op!r}; use one of "
+                                                                      f"{', '.join(OPERATORS)}")])
+    schema = properties[path]
+    if spec.op in _STRING_OPERATORS and not (schema.kind in ("string", "Enum") and isinstance(spec.value, str)):
+        raise ValidationError("bad filter", [Problem(pointer, f"{spec.op} needs a string property and value")])
+    values = spec.value if spec.op == "in" else [spec.value]
+    if spec.op == "in" and not isinstance(spec.value, list):
+        raise ValidationError("bad filter", [Problem(pointer + "/value", "in needs a list of values")])
+    encoded = [_encode(schema, value, f"{pointer}/value") for value in values]
+    params[f"v{index}"] = encoded if spec.op == "in" else encoded[0]
+    return f"t.{quote_path(path)} {operator} $v{index}"
+
+
+def _encode(schema: Schema, value: Any, pointer: str) -> Any:
+    if value is None or isinstance(value, (dict, list)):
+        raise ValidationError("bad filter", [Problem(pointer, "compare with a string, number or boolean")])
+    return value if schema.kind == "Enum" else encode_primitive(schema.kind, value)
+
+
+def _checked_path(path: str, properties: Mapping[str, Schema], pointer: str) -> str:
+    if path not in properties:
+        raise ValidationError("bad property", [Problem(pointer, f"{path!r} is not a filterable property of the "
+                                                                f"model; use one of {', '.join(sorted(properties))}")])
+    return path
+
+
+def _searchable_properties(models: ModelSet, model: str | None) -> dict[str, Schema]:
+    """Dotted path -> schema of every primitive/enum property (and object field) one may filter on."""
+    if model:
+        label = resolve_label(models, model)
+        interfaces = [i for i in models.interfaces.values() if model in (i.dtmi, label) or
+                      _label_matches(models, i.dtmi, label)]
+    else:
+        interfaces = list(models.interfaces.values())
+    found: dict[str, Schema] = {}
+    for interface in interfaces:
+        for content in interface.contents.values():
+            if content.kind == "Property":
+                _collect(models, content.name, content.schema, found, depth=0)
+    return found
+
+
+def _label_matches(models: ModelSet, dtmi: str, label: str) -> bool:
+    from graph.cypher import label_for
+
+    return label_for(models, dtmi) == label
+
+
+def _collect(models: ModelSet, path: str, schema: Schema | None, found: dict[str, Schema], depth: int) -> None:
+    schema = resolve_schema(models, schema)
+    if schema is None or depth > 4:
+        return
+    if schema.kind == "Object":
+        for name, field_schema in schema.fields.items():
+            _collect(models, f"{path}.{name}", field_schema, found, depth + 1)
+    elif schema.kind == "Enum" or (schema.is_primitive and schema.kind != "point"):
+        found[path] = schema
+
