@@ -55,14 +55,19 @@ def validate(documents: Iterable[Any] | Any, *, allow_undefined_extensions: bool
     ``resolver`` is called with the DTMIs that are referenced but not defined (e.g. a base
     Interface in another repository) and returns more documents; it is called until nothing is
     missing or it returns nothing.  Whatever stays undefined is a ``missingDependency`` problem.
-    ``options`` accepts the reference parser's option names ("AllowUndefinedExtensions").
+    ``options`` accepts the reference parser's option names ("AllowUndefinedExtensions");
+    ``quirks`` its legacy DTDL v2 leniencies ("TolerateSolecismsInParse" for the documents given,
+    "TolerateSolecismsInResolve" for documents returned by ``resolver``).
     The function never raises for any input: internal failures become a problem.
     """
     opts = set(options)
+    quirk_set = set(quirks)
     allow = allow_undefined_extensions or "AllowUndefinedExtensions" in opts
     sink = ProblemSink()
     parser = Parser(Options(allow_undefined_extensions=allow,
-                            resolve_relationship_targets=resolve_relationship_targets), sink)
+                            resolve_relationship_targets=resolve_relationship_targets,
+                            tolerate_in_parse="TolerateSolecismsInParse" in quirk_set,
+                            tolerate_in_resolve="TolerateSolecismsInResolve" in quirk_set), sink)
     models = ModelSet()
     old_limit = sys.getrecursionlimit()
     try:
@@ -79,7 +84,7 @@ def validate(documents: Iterable[Any] | Any, *, allow_undefined_extensions: bool
             extra = list(resolver(missing) or [])
             if not extra:
                 break
-            parser.parse_documents(extra, next_index)
+            parser.parse_documents(extra, next_index, resolved=True)
             next_index += len(extra)
         resolver = Resolver(parser)
         resolver.run_checks()

@@ -66,6 +66,13 @@ class Extension:
     context: str
     cotypes: dict[str, tuple[tuple[str, ...], dict[str, PropDef]]] = field(default_factory=dict)
     terms: frozenset[str] = frozenset()
+    #: cotype -> ("type" | "value", allowed schemas): what the co-typed element's 'schema' must be
+    #: (violations: notRequiredType / notRequiredValue)
+    schema_rules: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: extra schema terms the extension defines (usable wherever a primitive schema is)
+    schemas: tuple[str, ...] = ()
+    #: identifier prefix that only the extension itself may use
+    reserved_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,22 @@ def _semantic_ext(v: int, context: str, targets: tuple[str, ...]) -> Extension:
     cotypes = {st: (targets, unit_prop) for st in sem}
     terms = frozenset(sem) | frozenset(UNIT_TYPES) | frozenset(u for ut in UNIT_TYPES.values() for u in ut.split()) | {"unit"}
     return Extension(context, cotypes, terms)
+
+
+def _iotcentral() -> Extension:
+    """IoT Central extension v2 (DTDL v2): adjunct types with schema restrictions, two schemas."""
+    ctx = "dtmi:iotcentral:context;2"
+    targets = ("Property", "Telemetry")
+    unit = {"unit": PropDef("unit", "choice")}
+    cotypes = {"State": (targets, {}), "Event": (targets, {}), "Location": (targets, {}),
+               "VelocityVector": (targets, unit), "AccelerationVector": (targets, unit)}
+    rules = {"State": ("type", ("Enum",)),
+             "Event": ("type", ("double", "float", "integer", "long", "string")),
+             "Location": ("value", GEOSPATIAL + ("geopoint",)),
+             "VelocityVector": ("value", ("vector",)),
+             "AccelerationVector": ("value", ("vector",))}
+    return Extension(ctx, cotypes, frozenset(cotypes) | {"geopoint", "vector", "unit"}, rules,
+                     ("geopoint", "vector"), "dtmi:iotcentral:")
 
 
 def _simple_ext(context: str, cotype: str, targets: tuple[str, ...], props: dict[str, PropDef]) -> Extension:
@@ -177,7 +200,7 @@ def spec(v: int) -> VersionSpec:
     add("Array", {"elementSchema": PropDef("elementSchema", "object", required=True, classes=COMPLEX_SCHEMAS,
                                            instances=prims + GEOSPATIAL)})
     add("Enum", {
-        "enumValues": PropDef("enumValues", "object", required=(v == 2), max_count=None, classes=("EnumValue",),
+        "enumValues": PropDef("enumValues", "object", required=(v == 2), max_count=100 if v == 2 else None, classes=("EnumValue",),
                               unique_names=True),
         "valueSchema": PropDef("valueSchema", "object", required=True, classes=(), instances=("integer", "string")),
     })
@@ -189,7 +212,7 @@ def spec(v: int) -> VersionSpec:
     add("MapKey", {"name": _name(v), "schema": PropDef("schema", "object", required=True, classes=(),
                                                        instances=("string",))})
     add("MapValue", {"name": _name(v), "schema": _schema_prop(v, prims)})
-    add("Object", {"fields": PropDef("fields", "object", required=(v == 2), max_count=None, classes=("Field",),
+    add("Object", {"fields": PropDef("fields", "object", required=(v == 2), max_count=30 if v == 2 else None, classes=("Field",),
                                      unique_names=True)})
     add("Field", {"name": _name(v), "schema": _schema_prop(v, prims)})
 
@@ -210,25 +233,34 @@ def spec(v: int) -> VersionSpec:
     if v == 2:
         builtin = _semantic_ext(2, "dtmi:dtdl:context;2", sem_targets_v2)
         terms |= builtin.terms
-        extensions["dtmi:iotcentral:context;2"] = Extension("dtmi:iotcentral:context;2", {}, frozenset())
+        extensions["dtmi:iotcentral:context;2"] = _iotcentral()
+        # Historization v1 is usable in DTDL v2 and v3 (and accepted with v4)
+        h1 = "dtmi:dtdl:extension:historization;1"
+        extensions[h1] = _simple_ext(h1, "Historized", ("Property", "Telemetry"), {})
+        extensions["dtmi:dtdl:extension:layering;1"] = Extension(
+            "dtmi:dtdl:extension:layering;1", {"Layer": (tuple(classes), {})}, frozenset({"Layer"}))
     else:
-        qt = "dtmi:dtdl:extension:quantitativeTypes;1" if v == 3 else "dtmi:dtdl:extension:quantitativeTypes;2"
-        extensions[qt] = _semantic_ext(v, qt, sem_targets)
-        hist = "dtmi:dtdl:extension:historization;1" if v == 3 else "dtmi:dtdl:extension:historization;2"
-        extensions[hist] = _simple_ext(hist, "Historized", ("Property", "Telemetry"), {})
-        ann = "dtmi:dtdl:extension:annotation;1" if v == 3 else "dtmi:dtdl:extension:annotation;2"
-        for a in ("dtmi:dtdl:extension:annotation;1", "dtmi:dtdl:extension:annotation;2"):
+        # extension versions per DTDL version (the extension specs' "Usable in DTDL version" lines)
+        qts = (1,) if v == 3 else (1, 2, 3)
+        for n in qts:
+            qt = f"dtmi:dtdl:extension:quantitativeTypes;{n}"
+            extensions[qt] = _semantic_ext(v, qt, sem_targets)
+        anns = (1, 2) if v == 3 else (2,)
+        for n in anns:
+            a = f"dtmi:dtdl:extension:annotation;{n}"
             extensions[a] = _simple_ext(a, "ValueAnnotation", ("Property", "Telemetry"),
                                         {"annotates": PropDef("annotates", "string", required=True,
                                                               pattern=NAME_PATTERN)})
-        del ann
-        for o in ("dtmi:dtdl:extension:overriding;1", "dtmi:dtdl:extension:overriding;2"):
+        for n in anns:
+            o = f"dtmi:dtdl:extension:overriding;{n}"
             extensions[o] = _simple_ext(o, "Override", ("Property",),
                                         {"overrides": PropDef("overrides", "string", required=True)})
         for h in ("dtmi:dtdl:extension:historization;1", "dtmi:dtdl:extension:historization;2"):
-            extensions.setdefault(h, _simple_ext(h, "Historized", ("Property", "Telemetry"), {}))
+            extensions[h] = _simple_ext(h, "Historized", ("Property", "Telemetry"), {})
         extensions["dtmi:dtdl:extension:requirement;1"] = _simple_ext(
             "dtmi:dtdl:extension:requirement;1", "Required", ("Field",), {})
+        extensions["dtmi:dtdl:extension:requirement;2"] = _simple_ext(
+            "dtmi:dtdl:extension:requirement;2", "Required", ("Field", "Property"), {})
         any_prop = {n: PropDef(n, "any") for n in ("telemetryTopic", "commandTopic", "payloadFormat", "index",
                                                     "ttl", "telemetryServiceGroupId", "commandServiceGroupId",
                                                     "cloudEventsType", "fencing")}
@@ -237,7 +269,8 @@ def spec(v: int) -> VersionSpec:
         mqtt_cotypes = {ct: (every, any_prop) for ct in ("Mqtt", "Indexed", "Idempotent", "Cacheable", "Transparent",
                                                          "Result", "NormalResult", "ErrorResult", "Error",
                                                          "ErrorMessage", "Fenced", "Sensitive", "Contextual")}
-        extensions["dtmi:dtdl:extension:layering;1"] = Extension("dtmi:dtdl:extension:layering;1", {}, frozenset())
+        extensions["dtmi:dtdl:extension:layering;1"] = Extension(
+            "dtmi:dtdl:extension:layering;1", {"Layer": (tuple(classes), {})}, frozenset({"Layer"}))
         for m in range(1, 5):
             key = f"dtmi:dtdl:extension:mqtt;{m}"
             extensions[key] = Extension(key, mqtt_cotypes, frozenset(mqtt_cotypes) | frozenset(any_prop))

@@ -85,6 +85,8 @@ class Elem:
     props: dict[str, Any] = field(default_factory=dict)
     prop_paths: dict[str, tuple[object, ...]] = field(default_factory=dict)
     open_cotype: bool = False
+    tolerant: bool = False
+    inferred: bool = False
 
     def label(self) -> str:
         if self.id:
@@ -108,6 +110,9 @@ class Elem:
 class Options:
     allow_undefined_extensions: bool = False
     resolve_relationship_targets: bool = False
+    #: legacy reference-parser quirks: DTDL v2 solecisms tolerated in parsed / resolved documents
+    tolerate_in_parse: bool = False
+    tolerate_in_resolve: bool = False
 
 
 class Parser:
@@ -119,6 +124,7 @@ class Parser:
         self.by_id: dict[str, Elem] = {}
         self.roots: list[Elem] = []
         self.all: list[Elem] = []
+        self.resolving = False
 
     # ------------------------------------------------------------------ helpers
     def err(self, rule: str, cause: str, action: str, doc: int, path: tuple[object, ...],
@@ -138,7 +144,14 @@ class Parser:
                             out[item.dtmi] = None
         return list(out)
 
-    def parse_documents(self, documents: Any, start: int = 0) -> None:
+    def tolerant(self, scope: Scope) -> bool:
+        """Whether DTDL v2 solecisms (id references, reserved ids, ...) are tolerated right now."""
+        if scope.version != 2:
+            return False
+        return self.opt.tolerate_in_resolve if self.resolving else self.opt.tolerate_in_parse
+
+    def parse_documents(self, documents: Any, start: int = 0, resolved: bool = False) -> None:
+        self.resolving = resolved
         if not isinstance(documents, (list, tuple)):
             documents = [documents]
         for di, doc in enumerate(documents, start):
@@ -166,6 +179,14 @@ class Parser:
         if "@graph" in obj:
             self.err("graphDisallowed", "the top-level element uses @graph", "Remove @graph", doc,
                      path + ("@graph",))
+        raw_id = obj.get("@id")
+        d = parse_dtmi(raw_id)
+        if d is not None and d.fragment:
+            # a fragment identifies a layer of an element, which a top-level element cannot be
+            self.err("invalidId", f"top-level @id {raw_id!r} has a fragment",
+                     f"Use an @id without fragment, e.g. {raw_id.partition('#')[0]}", doc, path + ("@id",),
+                     element=raw_id, value=raw_id)
+            return
         elem = self.parse_element(obj, ("Interface",), scope, doc, path, None, None, top=True)
         if elem is not None:
             self.roots.append(elem)
@@ -189,7 +210,7 @@ class Parser:
                 continue
             base, _, frag = entry.partition("#")
             if base in DTDL_CONTEXTS:
-                if version is None and (exts or undefined or seen_affiliate) and i > 0:
+                if version is None and (exts or undefined or seen_affiliate) and i > 0 and DTDL_CONTEXTS[base] != 2:
                     self.err("dtdlContextFollowsAffiliate", "the DTDL context is not the first context entry",
                              f"Move \"{entry}\" to the start of @context", doc, p, value=entry)
                     ok = False
@@ -214,8 +235,9 @@ class Parser:
                          f"Add a version, e.g. \"{entry};1\"", doc, p, value=entry)
                 ok = False
                 continue
-            if d.minor_version:
-                self.err("invalidContextSpecifier", f"the context specifier {entry!r} has a minor version",
+            if d.minor_version and (version == 2 or (version is None and _declares_v2(entries))):
+                self.err("invalidContextSpecifierForVersion",
+                         f"the context specifier {entry!r} has a minor version, not allowed in DTDL v2",
                          "Use only a major version in context specifiers", doc, p, value=entry)
                 ok = False
                 continue
@@ -229,7 +251,7 @@ class Parser:
                          "Use dtmi:dtdl:context;2, ;3 or ;4", doc, p, value=entry)
                 ok = False
                 continue
-            if version is None and not seen_affiliate:
+            if version is None and not seen_affiliate and not _declares_v2(entries):
                 self.err("dtdlContextFollowsAffiliate" if i > 0 else "missingDtdlContext",
                          f"the context {entry!r} comes before the DTDL context",
                          "Put \"dtmi:dtdl:context;3\" first in @context", doc, p, value=entry)
@@ -285,7 +307,7 @@ class Parser:
         return None
 
     def local_context(self, ctx: Any, scope: Scope, doc: int, path: tuple[object, ...],
-                      ctx_owner_type: Any = None) -> Scope | None:
+                      ctx_owner_type: Any = None, parent_prop: str | None = None) -> Scope | None:
         entries = ctx if isinstance(ctx, list) else [ctx]
         exts = list(scope.extensions)
         undefined = scope.undefined_ext
@@ -298,14 +320,19 @@ class Parser:
                 return None
             base = entry.partition("#")[0]
             if base in DTDL_CONTEXTS:
-                if "#" in entry or exts != list(scope.extensions) or undefined != scope.undefined_ext:
+                earlier_dtdl = any(isinstance(x, str) and x.partition("#")[0] in DTDL_CONTEXTS for x in entries[:i])
+                if "#" in entry or ((DTDL_CONTEXTS[base] != 2 or earlier_dtdl) and (
+                        exts != list(scope.extensions) or undefined != scope.undefined_ext)):
                     self.err("dtdlContextFollowsAffiliate", "a DTDL context follows an extension context",
                              "Put the DTDL context first", doc, p, value=entry)
                     return None
                 if DTDL_CONTEXTS[base] != scope.version:
                     raw_t = ctx_owner_type
+                    # an element of an older DTDL version may be embedded where a reference could stand
+                    # (contents, extends, schema, ...), not inside the structure of an element
                     if DTDL_CONTEXTS[base] > scope.version or not (
-                            raw_t == "Interface" or (isinstance(raw_t, list) and "Interface" in raw_t)):
+                            raw_t == "Interface" or (isinstance(raw_t, list) and "Interface" in raw_t) or
+                            parent_prop in _VERSION_SWITCH_PROPS):
                         self.err("inconsistentContext",
                                  f"a nested element switches to DTDL v{DTDL_CONTEXTS[base]} inside DTDL v{scope.version}",
                                  "Only an Interface of an older DTDL version may be embedded; remove the nested "
@@ -324,8 +351,16 @@ class Parser:
             if not d.has_version:
                 self.err("missingContextVersion", f"the context specifier {entry!r} has no version",
                          "Add a version", doc, p, value=entry)
+                self.err("invalidContextSpecifierForVersion",
+                         f"the context specifier {entry!r} is not a valid specifier for DTDL v{scope.version}",
+                         "Use a versioned context specifier", doc, p, value=entry)
                 return None
-            if d.fragment or d.minor_version:
+            if d.minor_version and scope.version == 2:
+                self.err("invalidContextSpecifierForVersion",
+                         f"the context specifier {entry!r} has a minor version, not allowed in DTDL v2",
+                         "Use only a major version", doc, p, value=entry)
+                return None
+            if d.fragment:
                 self.err("invalidContextSpecifier", f"the context specifier {entry!r} is not valid here",
                          "Use an extension context DTMI", doc, p, value=entry)
                 return None
@@ -393,7 +428,20 @@ class Parser:
         for e in exts:
             if name in e.cotypes:
                 targets, props = e.cotypes[name]
+                if not self.usable(e, scope):
+                    return name, (), {}
                 return name, targets, props
+        return None
+
+    def usable(self, ext: Extension, scope: Scope) -> bool:
+        """Whether an extension (as loaded) belongs to the DTDL version of ``scope``."""
+        return ext is scope.spec.builtin_extension or scope.spec.extensions.get(ext.context) is ext
+
+    def cotype_source(self, name: str, scope: Scope) -> Extension | None:
+        exts = ([scope.spec.builtin_extension] if scope.spec.builtin_extension else []) + list(scope.extensions)
+        for e in exts:
+            if name in e.cotypes:
+                return e
         return None
 
     # ------------------------------------------------------------------ elements
@@ -402,14 +450,16 @@ class Parser:
                       top: bool = False, id_required: bool = False) -> Elem | None:
         label = _id_of(obj) or (f"{parent.label()}/{parent_prop}" if parent else None)
         if not top and "@context" in obj:
-            new_scope = self.local_context(obj["@context"], scope, doc, path + ("@context",), obj.get("@type"))
+            new_scope = self.local_context(obj["@context"], scope, doc, path + ("@context",), obj.get("@type"),
+                                           parent_prop)
             if new_scope is None:
                 return None
             scope = new_scope
         for key in obj:
             if isinstance(key, str) and key.startswith("@") and key not in ALLOWED_KEYWORDS and (
                     scope.version >= 3 or key == "@graph"):
-                rule = "graphDisallowed" if key == "@graph" else "keywordDisallowed"
+                rule = "graphDisallowed" if key == "@graph" else (
+                    "topLevelKeywordDisallowed" if top else "keywordDisallowed")
                 self.err(rule, f"the JSON-LD keyword {key} is not allowed in a DTDL element",
                          f"Remove {key}", doc, path + (key,), element=label)
         cls, cotypes, open_cotype, bad = self.read_types(obj, allowed, scope, doc, path, label, top)
@@ -417,7 +467,8 @@ class Parser:
             return None
         cdef = scope.spec.classes[cls]
         elem = Elem(cls=cls, id=None, doc=doc, path=path, raw=obj, scope=scope, parent=parent,
-                    parent_prop=parent_prop, cotypes=cotypes, open_cotype=open_cotype)
+                    parent_prop=parent_prop, cotypes=cotypes, open_cotype=open_cotype,
+                    tolerant=self.tolerant(scope), inferred="@type" not in obj)
         self.all.append(elem)
         self.read_id(obj, elem, cdef, top, id_required, label)
         extra_props: dict[str, PropDef] = {}
@@ -434,7 +485,10 @@ class Parser:
         if "@type" not in obj:
             if len(allowed) == 1 and not top and allowed[0] not in ("Interface", "Property"):
                 return allowed[0], [], False, False
-            self.err("missingType" if top else "noTypeThatAllows", "the element has no @type",
+            if top:
+                self.err("typeNotRootable", "the top-level element has no @type", "Add \"@type\": \"Interface\"",
+                         doc, path, element=label)
+            self.err("badType", "the element has no @type",
                      f"Add \"@type\": \"{allowed[0]}\"" if len(allowed) == 1 else
                      f"Add an @type, one of {', '.join(allowed)}", doc, path, element=label)
             return None, [], False, True
@@ -449,8 +503,7 @@ class Parser:
             return None, [], False, True
         materials: list[str] = []
         cotypes: list[str] = []
-        open_cotype = False
-        bad = False
+        unknown: list[tuple[str, str, tuple[object, ...]]] = []
         for i, t in enumerate(types):
             p = path + ("@type",) + ((i,) if isinstance(raw, list) else ())
             m = self.material_of(t, scope)
@@ -463,22 +516,30 @@ class Parser:
                 if sup[0] not in cotypes:
                     cotypes.append(sup[0])
                 continue
-            cat = self.classify(t, scope)
+            unknown.append((t, self.classify(t, scope), p))
+        open_cotype = bool(unknown)
+        bad = False
+        irrelevant = False
+        for t, cat, p in unknown:
             if cat == "invalidDtmi":
                 self.err("typeInvalidDtmi", f"@type {t!r} is not a valid DTMI", "Correct the DTMI in @type",
                          doc, p, element=label, value=t)
                 bad = True
-            elif not self.apocryphal(cat, "AsCotype", scope):
+            elif not materials or not self.apocryphal(cat, "AsCotype", scope):
                 rule = {"irrelevantDtmiOrTerm": "typeIrrelevantDtmiOrTerm", "notDtmiNorTerm": "typeNotDtmiNorTerm",
                         "undefinedTerm": "typeUndefinedTerm"}[cat]
-                self.err(rule, f"@type {t!r} is not a type that can be used here",
-                         "Remove it, or add the extension context that defines it (and allow undefined "
-                         "extensions if it is not a standard one)", doc, p, element=label, value=t)
+                if cat == "irrelevantDtmiOrTerm" and not top:
+                    irrelevant = True
+                if materials or cat != "irrelevantDtmiOrTerm":
+                    self.err(rule, f"@type {t!r} is not a type that can be used here",
+                             "Remove it, or add the extension context that defines it (and allow undefined "
+                             "extensions if it is not a standard one)", doc, p, element=label, value=t)
                 bad = True
-            open_cotype = True
         if not materials:
-            rule = "typeNotRootable" if top else "noTypeThatAllows"
-            self.err(rule, f"@type {raw!r} includes none of {', '.join(allowed)}",
+            if top:
+                self.err("typeNotRootable", f"@type {raw!r} includes no element class",
+                         "Use \"@type\": \"Interface\"", doc, path + ("@type",), element=label, value=raw)
+            self.err("badType", f"@type {raw!r} includes none of {', '.join(allowed)}",
                      f"Add one of {', '.join(allowed)} to @type", doc, path + ("@type",), element=label, value=raw)
             return None, cotypes, open_cotype, True
         if len(materials) > 1:
@@ -487,11 +548,14 @@ class Parser:
             return None, cotypes, open_cotype, True
         cls = materials[0]
         if cls not in allowed:
-            rule = "typeNotRootable" if top else "disallowedType"
+            rule = "typeNotRootable" if top else "badType"
             self.err(rule, f"a {cls} is not allowed here", f"Use one of {', '.join(allowed)}",
                      doc, path + ("@type",), element=label, value=raw)
             return None, cotypes, open_cotype, True
-        if bad:
+        if irrelevant:
+            self.err("badType", f"@type {raw!r} includes a term that is not a type of a {cls}",
+                     "Remove it from @type", doc, path + ("@type",), element=label, value=raw)
+        if bad and any(c == "invalidDtmi" for _, c, _ in unknown):
             return None, cotypes, open_cotype, True
         return cls, cotypes, open_cotype, False
 
@@ -520,11 +584,23 @@ class Parser:
             self.err("invalidId", f"@id {raw!r} needs a major version only in DTDL v2",
                      f"Change @id to {d.versionless};1", doc, p, element=label, value=raw)
             return
+        if d.fragment and "Layer" in elem.cotypes:
+            # a layer of the element with the unfragmented @id (layering extension); layers are only
+            # valid inside layers, and a top-level layer was already rejected, so this one is misplaced
+            self.err("mismatchedLayers", f"layer {raw!r} is nested in an element that is not a layer",
+                     "Put layers only inside layers of the same name", doc, p, element=label, value=raw)
+            self.err("invalidId", f"@id {raw!r} has a fragment", f"Remove the fragment: {raw.partition('#')[0]}",
+                     doc, p, element=label, value=raw)
+            return
         if d.fragment:
             self.err("disallowedIdFragment", f"@id {raw!r} has a fragment",
                      f"Remove the fragment: {raw.partition('#')[0]}", doc, p, element=label, value=raw)
             return
-        if has_reserved_prefix(raw):
+        if any(e.reserved_prefix and raw.startswith(e.reserved_prefix) for e in elem.scope.extensions):
+            self.err("reservedId", f"@id {raw!r} uses a prefix reserved for an extension in @context",
+                     "Choose an @id outside the extension's namespace", doc, p, element=label, value=raw)
+            return
+        if has_reserved_prefix(raw) and not self.tolerant(elem.scope):
             self.err("reservedId", f"@id {raw!r} uses a prefix reserved for DTDL",
                      "Choose an @id outside dtmi:dtdl: and dtmi:standard:", doc, p, element=label, value=raw)
             return
@@ -585,6 +661,11 @@ class Parser:
                     self.err(rule, f"a {elem.cls} has no property {key!r}",
                              f"Remove {key!r} or correct its name (properties of {elem.cls}: "
                              f"{', '.join(sorted(cdef.props))})", doc, p, element=label, value=key)
+                    # every type of the element is known, and none of them defines the property
+                    self.err("inferredTypeDoesNotAllow" if elem.inferred else "noTypeThatAllows",
+                             f"no type of this {elem.cls} allows the property {key!r}",
+                             f"Remove {key!r}, or add a co-type that defines it", doc, p, element=label,
+                             value=key, prop=key)
                 elif not self.apocryphal(cat, "AsProperty", scope):
                     rule = {"invalidDtmi": "propertyInvalidDtmi",
                             "irrelevantDtmiOrTerm": "propertyIrrelevantDtmiOrTerm",
@@ -602,11 +683,29 @@ class Parser:
             elem.prop_paths[pd.name] = p
             self.read_value(elem, pd, value, p, label)
         for name, pd in list(cdef.props.items()) + list(extra.items()):
-            if pd.required and (name not in elem.props or elem.props[name] in (None, [])):
-                if name in seen and elem.props.get(name) is None and name not in elem.props:
+            val = elem.props.get(name)
+            present = [x for x in val if x is not None] if isinstance(val, list) else val
+            if pd.required and (name not in elem.props or present in (None, [])):
+                if name in seen and name not in elem.props:
                     continue  # value already reported as bad
-                self.err("missingRequiredProperty" if name not in seen else "objectCountBelowMin",
-                         f"the {elem.cls} has no '{name}'", f"Add \"{name}\" to the {elem.cls}", elem.doc,
+                if name in seen:
+                    rule = "objectCountBelowMin" if pd.kind == "object" else f"{_kind_word(pd)}CountBelowMin"
+                elif name in extra:
+                    rule = ("missingSupplementalObjectProperty" if pd.kind == "object"
+                            else "missingSupplementalLiteralProperty")
+                elif pd.kind == "object":
+                    rule = "missingObjectProperty"
+                elif name == "name" and elem.id is None and elem.parent is not None:
+                    # the name would have formed the element's generated identifier
+                    self.err("missingDtmiSegPropertyValue", f"an element of '{elem.parent_prop}' has no name",
+                             "Add a \"name\"", elem.doc, elem.path, element=label, prop=elem.parent_prop)
+                    continue
+                else:
+                    rule = "missingLiteralProperty"
+                    if name == "name" and elem.parent is not None and elem.parent_prop in _NAME_KEYED:
+                        self.err("missingDictKeyPropertyValue", f"an element of '{elem.parent_prop}' has no name",
+                                 "Add a \"name\"", elem.doc, elem.path, element=label, prop=elem.parent_prop)
+                self.err(rule, f"the {elem.cls} has no '{name}'", f"Add \"{name}\" to the {elem.cls}", elem.doc,
                          elem.path, element=label, prop=name)
 
     def read_value(self, elem: Elem, pd: PropDef, value: Any, p: tuple[object, ...], label: str | None) -> None:
@@ -618,9 +717,9 @@ class Parser:
         try:
             if pd.kind == "langstring":
                 elem.props[pd.name] = lang_string(_lenient(value, "@type") if elem.scope.version == 2 else value,
-                                                  pd.max_length)
+                                                  pd.max_length, elem.scope.version)
             elif pd.kind in ("string", "integer", "boolean"):
-                v = single_literal(_lenient(value) if elem.scope.version == 2 else value, pd.kind)
+                v = single_literal(value, pd.kind, elem.scope.version)
                 if v is not None:
                     self.check_literal(pd, v)
                 elem.props[pd.name] = v
@@ -636,8 +735,17 @@ class Parser:
                                       "enumValue must have exactly one value", "Give one integer or string")
                 item = items[0]
                 if isinstance(item, dict):
-                    kind = "integer" if isinstance(item.get("@value"), int) else "string"
-                    item = literal(item, kind)
+                    kind = _declared_kind(item)
+                    if kind is None:
+                        kind = "integer" if isinstance(item.get("@value"), int) else "string"
+                    try:
+                        item = literal(item, kind, elem.scope.version)
+                    except ValueError_ as e:
+                        if e.rule.endswith(("ValueNotInteger", "ValueNotString", "ValueNotBoolean")):
+                            self.err("literalNotValid", f"'{pd.name}': the value object is not a valid literal",
+                                     "Make @value match its @type", doc, p, element=label, value=value,
+                                     prop=pd.name)
+                        raise
                 if not isinstance(item, (int, str)) or isinstance(item, bool):
                     raise ValueError_("literalNotValid", f"enumValue {item!r} is not an integer or string",
                                       "Give an integer or a string")
@@ -721,6 +829,9 @@ class Parser:
                 prim = None
                 if item in pd.instances:
                     prim = item
+                elif pd.instances and pd.name in ("schema", "elementSchema") and any(
+                        item in e.schemas for e in elem.scope.extensions):
+                    prim = item
                 elif pd.name == "schema" and item in UNIT_TYPES and self.has_semantics(elem.scope):
                     prim = item
                 elif item.startswith("dtmi:"):
@@ -745,6 +856,17 @@ class Parser:
                              element=label, value=item, prop=pd.name)
                     continue
                 out.append(Ref(item, ip))
+            elif isinstance(item, dict) and "@id" in item and all(k == "@id" for k in item):
+                ref = item["@id"]
+                if not self.tolerant(elem.scope):
+                    self.err("idReference", f"'{pd.name}' value is an object holding only an @id",
+                             "Give the DTMI as a plain string, or the complete element", elem.doc, ip,
+                             element=label, value=ref, prop=pd.name)
+                elif not isinstance(ref, str) or parse_dtmi(ref) is None or not pd.classes:
+                    self.err("idRefBadDtmiOrTerm", f"'{pd.name}' refers to {ref!r}, which is not a DTMI",
+                             "Give a valid DTMI", elem.doc, ip, element=label, value=ref, prop=pd.name)
+                else:
+                    out.append(Ref(ref, ip))
             elif isinstance(item, dict):
                 if not pd.classes:
                     self.err("refObjectNotAllowed", f"'{pd.name}' must be one of {', '.join(pd.instances)}",
@@ -770,16 +892,41 @@ class Parser:
         for ct in elem.cotypes:
             sup = self.supplemental_of(ct, scope)
             if sup and elem.cls not in sup[1]:
-                self.err("invalidCotype", f"co-type {ct} cannot be applied to a {elem.cls}",
-                         f"Remove {ct} from @type (it applies to {', '.join(sup[1])})", elem.doc,
-                         elem.path + ("@type",), element=label, value=ct)
+                self.err("invalidCotype", f"co-type {ct} cannot be applied to a {elem.cls} in DTDL v{scope.version}",
+                         f"Remove {ct} from @type" + (f" (it applies to {', '.join(sup[1])})" if sup[1] else ""),
+                         elem.doc, elem.path + ("@type",), element=label, value=ct)
+                src = self.cotype_source(ct, scope)
+                other = [v for v in (2, 3, 4) if v != scope.version and src is not None and
+                         src.context in spec(v).extensions and
+                         ct in spec(v).extensions[src.context].cotypes and
+                         elem.cls in spec(v).extensions[src.context].cotypes[ct][0]]
+                if other or (src is not None and not self.usable(src, scope)):
+                    self.err("invalidCotypeVersion",
+                             f"co-type {ct} of {src.context if src else '?'} is not usable with a {elem.cls} in "
+                             f"DTDL v{scope.version}" + (f" (only in v{', v'.join(map(str, other))})" if other else ""),
+                             "Use the extension version that matches the DTDL version, or remove the co-type",
+                             elem.doc, elem.path + ("@type",), element=label, value=ct)
+        for ct in elem.cotypes:
+            src = self.cotype_source(ct, scope)
+            rule = src.schema_rules.get(ct) if src is not None else None
+            schema = elem.props.get("schema")
+            if rule is None or not schema or schema[0] is None:
+                continue
+            kind, allowed = rule
+            item = schema[0]
+            got = item.name if isinstance(item, Prim) else (item.cls if isinstance(item, Elem) else None)
+            if got is not None and got not in allowed:
+                self.err("notRequiredType" if kind == "type" else "notRequiredValue",
+                         f"co-type {ct} needs a schema among {', '.join(allowed)}, not {got}",
+                         f"Change schema to one of {', '.join(allowed)}", elem.doc,
+                         elem.prop_paths.get("schema", elem.path), element=label, value=got, prop="schema")
         if len(sem) > 1:
             self.err("multipleSemanticTypes" if False else "conflictingSupplementalTypes",
                      f"several semantic types are given: {', '.join(sem)}", "Keep one semantic type", elem.doc,
                      elem.path + ("@type",), element=label, value=sem)
         if sem:
             unit = elem.props.get("unit")
-            if unit is None and scope.version >= 3 and "unit" not in elem.prop_paths:
+            if unit is None and "unit" not in elem.prop_paths:
                 self.err("missingSupplementalObjectProperty", f"semantic type {sem[0]} needs a 'unit'",
                          f"Add \"unit\" with a unit of {scope.spec.semantic_types[sem[0]]}", elem.doc, elem.path,
                          element=label, prop="unit")
@@ -815,6 +962,31 @@ def _lenient(value: Any, drop: str = "@language") -> Any:
     if isinstance(value, list):
         return [_lenient(v, drop) for v in value]
     return value
+
+
+_VERSION_SWITCH_PROPS = frozenset({"contents", "extends", "schema", "elementSchema", "properties"})
+_NAME_KEYED = frozenset({"contents", "fields", "enumValues", "properties"})
+
+
+def _kind_word(pd: PropDef) -> str:
+    return {"langstring": "langString", "choice": "string", "enumvalue": "literal",
+            "identifier": "identifier"}.get(pd.kind, pd.kind)
+
+
+def _declares_v2(entries: list) -> bool:
+    """DTDL v2 (unlike v3+) does not require its context to precede affiliate contexts."""
+    return "dtmi:dtdl:context;2" in entries
+
+
+def _declared_kind(obj: dict) -> str | None:
+    """The literal kind a value object's @type declares (xsd:integer -> 'integer'), if any."""
+    t = obj.get("@type")
+    if isinstance(t, list) and len(t) == 1:
+        t = t[0]
+    if not isinstance(t, str):
+        return None
+    name = t.rsplit(":", 1)[-1].rsplit("#", 1)[-1]
+    return {"integer": "integer", "int": "integer", "string": "string", "boolean": "boolean"}.get(name)
 
 
 def _numeric() -> frozenset[str]:

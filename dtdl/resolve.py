@@ -44,7 +44,12 @@ class Resolver:
                     if not isinstance(item, Ref):
                         continue
                     t = self.by_id.get(item.dtmi)
-                    if t is None:
+                    if t is None and item.dtmi.startswith(("dtmi:iotcentral:", "dtmi:iotoperations:")):
+                        self.p.err("undefinedReservedId",
+                                   f"'{name}' refers to {item.dtmi}, an identifier reserved for an extension",
+                                   "Refer to an element of your own namespace", elem.doc, item.path,
+                                   element=elem.label(), value=item.dtmi, prop=name)
+                    elif t is None:
                         self.p.err("missingDependency" if False else "dtmi:dtdl:resolutionError:missingDependency",
                                    f"'{name}' refers to {item.dtmi}, which is not in the model set",
                                    f"Add the model defining {item.dtmi} to the documents, or correct the DTMI",
@@ -56,10 +61,17 @@ class Resolver:
                                    f"Define {item.dtmi} in the 'schemas' of this Interface, or inline it",
                                    elem.doc, item.path, element=elem.label(), value=item.dtmi, prop=name)
                     elif t.cls not in pd.classes:
-                        self.p.err("dtmi:dtdl:parsingError:nonConformantPropertyValue",
+                        self.p.err("badType",
                                    f"'{name}' refers to {item.dtmi}, a {t.cls}, but needs a {'/'.join(pd.classes)}",
                                    f"Point '{name}' at a {'/'.join(pd.classes)}", elem.doc, item.path,
                                    element=elem.label(), value=item.dtmi, prop=name)
+                        others = [x for x in elem.objects(name) if x is not item and x is not None and
+                                  (not isinstance(x, Ref) or (self.by_id.get(x.dtmi) is not None and
+                                                              self.by_id[x.dtmi].cls in pd.classes))]
+                        if pd.required and not others:
+                            self.p.err("propertyCountBelowMin", f"'{name}' has no valid value",
+                                       f"Give '{name}' a {'/'.join(pd.classes)}", elem.doc, elem.path,
+                                       element=elem.label(), prop=name)
 
     # ------------------------------------------------------------------ extends
     def ancestors(self, iface: Elem, stack: tuple[int, ...] = ()) -> list[Elem] | None:
@@ -106,7 +118,7 @@ class Resolver:
             s = e.scope.spec
             anc = self.ancestors(e)
             if anc is None:
-                self.err("dtmi:dtdl:parsingError:recursiveStructureNarrow" if False else "extendsCycle",
+                self.err("recursiveStructureNarrow",
                          f"{e.label()} extends itself (directly or through other Interfaces)",
                          "Remove the 'extends' entry that closes the cycle", e,
                          e.prop_paths.get("extends"), prop="extends")
@@ -153,6 +165,8 @@ class Resolver:
                         continue
                     n = c.props.get("name")
                     if isinstance(n, str):
+                        if n in seen and c.tolerant and seen[n].tolerant and c.id is None and seen[n].id is None:
+                            continue  # legacy v2 solecism: duplicate names of elements without @id
                         if n in seen:
                             self.err("nonUniquePropertyValue", f"name '{n}' is used twice in '{name}' of {e.label()}",
                                      f"Rename one of the '{n}' entries", c, c.prop_paths.get("name", c.path), value=n,
@@ -205,13 +219,13 @@ class Resolver:
             s = e.scope.spec
             # recursion
             if self.reaches(e, e, set()):
-                self.err("recursiveStructureWide" if False else "recursiveStructureNarrow",
+                self.err("recursiveStructureWide",
                          f"schema {e.label()} contains itself", "Break the self-reference", e)
                 continue
             if e.parent is None or e.parent.cls not in SCHEMA_CLASSES + ("Field", "MapValue"):
                 d = self.schema_depth(e, 0)
                 if d > s.max_schema_depth and not e.scope.limitless:
-                    self.err("excessiveDepthNarrow", f"schema {e.label()} nests complex schemas {d} levels deep",
+                    self.err("excessiveDepthWide", f"schema {e.label()} nests complex schemas {d} levels deep",
                              f"Reduce the nesting to at most {s.max_schema_depth} levels", e)
 
     def reaches(self, start: Elem, goal: Elem, seen: set[int]) -> bool:

@@ -32,13 +32,20 @@ def _check_datatype(obj: dict, xsd_name: str, kind: str) -> None:
         return
     if isinstance(t, list) and len(t) == 1:
         t = t[0]
+    if isinstance(t, list):
+        raise ValueError_("literalTypeNotSingular", "the value object has more than one @type",
+                          f"Give a single @type \"xsd:{xsd_name}\"")
     if t not in (f"xsd:{xsd_name}", XSD + xsd_name):
         raise ValueError_(f"{kind}TypeNot{kind[0].upper() + kind[1:]}",
                           f"the @type of the value object is {t!r}, not xsd:{xsd_name}",
                           f"Change @type to \"xsd:{xsd_name}\" or remove it")
 
 
-def literal(value: Any, kind: str) -> Any:
+_VALUE_OBJECT_KEYWORDS = {"@id": "valueObjectId", "@context": "valueObjectContext", "@graph": "valueObjectGraph",
+                          "@language": "valueObjectLanguage"}
+
+
+def literal(value: Any, kind: str, version: int = 3) -> Any:
     """Read one literal of ``kind`` ('string', 'integer', 'boolean') from a scalar or value object."""
     py_ok = {
         "string": lambda v: isinstance(v, str),
@@ -48,10 +55,16 @@ def literal(value: Any, kind: str) -> Any:
     xsd = {"string": "string", "integer": "integer", "boolean": "boolean"}[kind]
     if isinstance(value, dict):
         for key in value:
-            if key not in ("@value", "@type"):
-                raise ValueError_(f"{kind}ObjectKeyword" if key.startswith("@") else f"valueObjectInvalidProp",
-                                  f"the value object has the disallowed member {key!r}",
-                                  "Use only @value and @type in a value object")
+            if key in ("@value", "@type"):
+                continue
+            if not isinstance(key, str) or not key.startswith("@"):
+                rule = "valueObjectInvalidProp"
+            else:
+                rule = _VALUE_OBJECT_KEYWORDS.get(key, "valueObjectKeyword")
+                if version == 2 and rule in ("valueObjectLanguage", "valueObjectKeyword"):
+                    continue  # DTDL v2 tolerates these (JSON-LD ignores them)
+            raise ValueError_(rule, f"the value object has the disallowed member {key!r}",
+                              "Use only @value and @type in a value object")
         if "@value" not in value:
             raise ValueError_(f"{kind}ObjectNoValue", "the value object has no @value",
                               "Add an @value member")
@@ -67,7 +80,7 @@ def literal(value: Any, kind: str) -> Any:
     return value
 
 
-def single_literal(value: Any, kind: str) -> Any:
+def single_literal(value: Any, kind: str, version: int = 3) -> Any:
     """A singular literal property: at most one value; returns None for an empty list."""
     items = as_list(value)
     if len(items) == 0:
@@ -75,10 +88,10 @@ def single_literal(value: Any, kind: str) -> Any:
     if len(items) > 1:
         raise ValueError_(f"{kind}MultipleValues", f"the property has {len(items)} values, at most one allowed",
                           "Give a single value")
-    return literal(items[0], kind)
+    return literal(items[0], kind, version)
 
 
-def lang_string(value: Any, max_length: int | None) -> dict[str, str]:
+def lang_string(value: Any, max_length: int | None, version: int = 3) -> dict[str, str]:
     """Read a localisable string into {language: text}; a string without language is 'en'."""
     out: dict[str, str] = {}
     default_seen = False
@@ -126,6 +139,9 @@ def lang_string(value: Any, max_length: int | None) -> dict[str, str]:
         elif isinstance(item, dict):
             for key in item:
                 if key not in ("@value", "@language"):
+                    if version == 2 and isinstance(key, str) and key.startswith("@") and key not in (
+                            "@id", "@context", "@graph", "@type"):
+                        continue  # DTDL v2 tolerates other keywords
                     rule = {"@id": "langStringElementId", "@context": "langStringElementContext",
                             "@graph": "langStringElementGraph", "@type": "langStringElementType"}.get(
                         key, "langStringElementKeyword" if key.startswith("@") else "langStringElementInvalidProp")

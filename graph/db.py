@@ -13,7 +13,8 @@ from gridtwin.config import Settings
 
 def open_driver(settings: Settings) -> neo4j.Driver:
     uri, user, password = settings.resolved_neo4j()
-    return neo4j.GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64)
+    return neo4j.GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
+                                      notifications_min_severity="OFF")
 
 
 def ping(driver: neo4j.Driver) -> bool:

@@ -45,3 +45,63 @@ def influx_client(settings: Settings) -> Iterator[InfluxDBClient]:
         pytest.fail(f"InfluxDB at {url} is not reachable; {START_HINT}")
     yield client
     client.close()
+
+
+# --- the API, in-process on the real servers -------------------------------------------------
+
+TEST_ADMIN_PASSWORD = "test-admin-password-1"
+
+
+class GraphQLClient:
+    """Posts GraphQL to the in-process app; ``token`` names the caller (None: anonymous)."""
+
+    def __init__(self, client: object) -> None:
+        self.http = client
+
+    def __call__(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}},  # type: ignore[attr-defined]
+                                  headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        """The ``data`` of a query that must succeed."""
+        body = self(query, variables, token)
+        assert "errors" not in body, body
+        return body["data"]
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"admin_password": TEST_ADMIN_PASSWORD})
+
+
+@pytest.fixture(scope="session")
+def gql(api_settings: Settings) -> Iterator[GraphQLClient]:
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(api_settings)) as client:
+        yield GraphQLClient(client)
+
+
+@pytest.fixture(scope="session")
+def tokens(gql: GraphQLClient, api_settings: Settings, neo4j_driver: neo4j.Driver) -> Iterator[dict[str, str]]:
+    """A bearer token per role; the users are created once per test session with unique names."""
+    import uuid
+
+    login = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
+    admin = gql.data(login, {"u": api_settings.admin_username, "p": TEST_ADMIN_PASSWORD})["login"]["token"]
+    found = {"admin": admin}
+    suffix = uuid.uuid4().hex[:8]
+    for role in ("viewer", "analyst", "operator"):
+        username, password = f"{role}-{suffix}", f"pw-{role}-{suffix}-long"
+        gql.data("mutation($u: String!, $p: String!, $r: UserRole!) { createUser(username: $u, password: $p, "
+                 "role: $r) { id } }", {"u": username, "p": password, "r": role}, admin)
+        found[role] = gql.data(login, {"u": username, "p": password})["login"]["token"]
+    yield found
+    neo4j_driver.execute_query("MATCH (u:Twin) WHERE u.id ENDS WITH $suffix "
+                               "OPTIONAL MATCH (u)-[:HAS_CREDENTIAL]->(c:Credential) DETACH DELETE u, c",
+                               suffix=f"-{suffix}")

@@ -1,0 +1,136 @@
+"""GraphQL API throughput and latency against the real Neo4j, one API process.
+
+Run with the test profile's servers up:
+
+    GRIDTWIN_PROFILE=test .venv/bin/gridtwin services up
+    GRIDTWIN_PROFILE=test .venv/bin/python bench/api_bench.py
+
+It starts ``gridtwin serve`` (uvicorn, one process) on a free port, seeds 100
+substations each feeding a load, and drives the API with ``hey`` (installed
+into ~/.cache/gridtwin/bin from the Go module proxy if missing):
+
+(a) ``twin(id)`` with 5 properties: closed loop, 32 connections -> max requests/s;
+    then an open loop at 500 requests/s -> p50/p95/p99;
+(b) 100 twins with one relationship hop (``twins(first: 100) { feedsTo { id } }``);
+(c) ``downstream`` from the root of a radial feeder of 10,000 twins.
+Seeded data is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from gridtwin.config import Settings
+from gridtwin.services.processes import free_port, stop
+from graph import db as graph_db
+from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
+from graph.models_store import ensure_builtin_models
+
+ADMIN_PASSWORD = "bench-admin-password"
+HEY_MODULE = "github.com/rakyll/hey@v0.1.5"
+
+
+def hey_binary(settings: Settings) -> str:
+    found = shutil.which("hey") or str(settings.cache_dir / "bin" / "hey")
+    if not Path(found).exists():
+        subprocess.run(["go", "install", HEY_MODULE], check=True,
+                       env={**os.environ, "GOBIN": str(settings.cache_dir / "bin")})
+    return found
+
+
+def start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "GRIDTWIN_API_PORT": str(port), "GRIDTWIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           "GRIDTWIN_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([sys.executable, "-m", "gridtwin.cli", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit("the API did not become ready")
+
+
+def login(url: str) -> str:
+    body = {"query": 'mutation($p: String!) { login(username: "admin", password: $p) { token } }',
+            "variables": {"p": ADMIN_PASSWORD}}
+    return str(httpx.post(url + "/graphql", json=body).json()["data"]["login"]["token"])
+
+
+def hey(binary: str, url: str, token: str, query: str, *args: str) -> dict[str, float]:
+    output = subprocess.run(
+        [binary, *args, "-m", "POST", "-T", "application/json", "-H", f"Authorization: Bearer {token}",
+         "-d", json.dumps({"query": query}), url + "/graphql"],
+        check=True, capture_output=True, text=True).stdout
+    numbers = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percentile in ("50", "95", "99"):
+        match = re.search(rf"{percentile}%% in ([\d.]+) secs", output)
+        numbers[f"p{percentile}_ms"] = float(match.group(1)) * 1000 if match else float("nan")
+    statuses = re.findall(r"\[(\d+)\]\s+(\d+) responses", output)
+    numbers["non_200"] = float(sum(int(count) for status, count in statuses if status != "200"))
+    return numbers
+
+
+def seed(settings: Settings, tag: str) -> list[str]:
+    with graph_db.open_driver(settings) as driver:
+        models = ensure_builtin_models(driver)
+        twins = [TwinRow(f"bench-{tag}-sub-{i}", "dtmi:gridtwin:Substation;1",
+                         {"name": f"bench-{tag}-{i:03d}", "status": "inService", "bayCount": i,
+                          "highestVoltage": 110.0, "staffed": False}) for i in range(100)]
+        loads = [TwinRow(f"bench-{tag}-load-{i}", "dtmi:gridtwin:Load;1", {"name": f"load {i}"}) for i in range(100)]
+        feeder = [TwinRow(f"bench-{tag}-feeder-{i}", "dtmi:gridtwin:Line;1", {"name": f"section {i}"})
+                  for i in range(10_000)]
+        links = [RelationshipRow(f"bench-{tag}-sub-{i}", "feedsTo", f"bench-{tag}-load-{i}") for i in range(100)]
+        links.append(RelationshipRow(f"bench-{tag}-sub-0", "feedsTo", f"bench-{tag}-feeder-0"))
+        links += [RelationshipRow(f"bench-{tag}-feeder-{(i - 1) // 3}", "feedsTo", f"bench-{tag}-feeder-{i}")
+                  for i in range(1, 10_000)]
+        bulk_create_twins(driver, models, twins + loads + feeder)
+        bulk_create_relationships(driver, models, links)
+    return [t.id for t in twins + loads + feeder]
+
+
+def main() -> None:
+    settings = Settings()
+    binary = hey_binary(settings)
+    tag = uuid.uuid4().hex[:6]
+    ids = seed(settings, tag)
+    process, url = start_api(settings)
+    try:
+        token = login(url)
+        twin_query = (f'{{ twin(id: "bench-{tag}-sub-7") {{ id ... on Substation {{ name status bayCount '
+                      'highestVoltage staffed } } }')
+        hey(binary, url, token, twin_query, "-n", "500", "-c", "8")  # warm-up
+        results = {
+            "a_twin_closed_loop_c32": hey(binary, url, token, twin_query, "-z", "15s", "-c", "32"),
+            "a_twin_open_loop_500rps": hey(binary, url, token, twin_query, "-z", "15s", "-c", "25", "-q", "20"),
+            "b_100_twins_one_hop": hey(binary, url, token,
+                                       f'{{ twins(model: "Substation", first: 100, where: [{{property: "name", '
+                                       f'op: startsWith, value: "bench-{tag}-"}}]) {{ totalCount edges {{ node {{ '
+                                       'id ... on GridNode { feedsTo { id } } } } } }', "-z", "15s", "-c", "8"),
+            "c_downstream_10k": hey(binary, url, token,
+                                    f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 100) {{ depth twin {{ id }} }} }}',
+                                    "-n", "200", "-c", "1"),
+        }
+    finally:
+        stop(process.pid, grace=10)
+        with graph_db.open_driver(settings) as driver:
+            bulk_delete_twins(driver, ids)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

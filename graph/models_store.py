@@ -1,0 +1,251 @@
+"""The DTDL models stored in Neo4j as ``(:Model {dtmi, json, ...})-[:EXTENDS]->(:Model)``.
+
+An upload is validated and resolved *together with* the models already stored (a
+new interface may extend or target a stored one) and written all or nothing in
+one transaction.  The compiled constraints/indexes are schema commands, which
+Neo4j only runs in their own auto-commit transactions, so they are applied after
+the commit (all IF NOT EXISTS, so re-applying is harmless).
+
+A model's definition is immutable once stored (a change is a new version), and an
+upload may not change the Neo4j label of a stored interface (the compiler
+qualifies clashing labels, which would silently re-label existing twins).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ConstraintError
+
+import dtdl
+from dtdl.model import ModelSet
+from graph.cypher import apply_schema, compiled
+from graph.errors import ConflictError, ModelError, NotFoundError, Problem
+from graph.validation import datetime_to_native
+
+BUILTIN_MODELS_DIR = Path(dtdl.__file__).resolve().parent / "models"
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """One stored interface."""
+
+    dtmi: str
+    label: str
+    document: dict[str, Any]
+    extends: list[str]
+    decommissioned: bool
+    uploaded_at: datetime | None
+    display_name: str | None
+
+
+def builtin_documents(directory: Path = BUILTIN_MODELS_DIR) -> list[dict[str, Any]]:
+    """The grid models shipped in dtdl/models (what the demo and tests upload)."""
+    return [json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))]
+
+
+def _problems(result: Any, offset: int = 0) -> list[Problem]:
+    problems = []
+    for problem in result.problems:
+        document = problem.document
+        where = f"/{document - offset}" if isinstance(document, int) and document >= offset else ""
+        problems.append(Problem(where + (problem.pointer or ""), f"[{problem.rule_name}] {problem.message}"))
+    return problems
+
+
+def parse_models(documents: Sequence[Any]) -> ModelSet:
+    """Parse and resolve DTDL documents into a ModelSet; invalid input is a ModelError listing problems."""
+    result = dtdl.validate(list(documents))
+    if not result.ok:
+        raise ModelError("the DTDL models are invalid", _problems(result))
+    return result.models
+
+
+def _ids_of(documents: Iterable[Any]) -> list[str]:
+    ids: list[str] = []
+    for document in documents:
+        for item in document if isinstance(document, list) else [document]:
+            if isinstance(item, Mapping) and isinstance(item.get("@id"), str):
+                ids.append(item["@id"])
+    return ids
+
+
+def _stored_documents(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+    return {r["dtmi"]: json.loads(r["json"]) for r in tx.run("MATCH (m:Model) RETURN m.dtmi AS dtmi, m.json AS json ORDER BY dtmi")}
+
+
+def _resolve_upload(stored: Mapping[str, Any], documents: Sequence[Any]) -> tuple[ModelSet, list[str]]:
+    """Validate the new documents together with the stored ones (pure)."""
+    new_ids = _ids_of(documents)
+    if not new_ids:
+        raise ModelError("nothing to upload", [Problem("", "no document has an @id")])
+    duplicates = sorted(set(new_ids) & set(stored)) + sorted({i for i in new_ids if new_ids.count(i) > 1})
+    if duplicates:
+        raise ConflictError(
+            "models already exist", [Problem("", f"{dtmi} is already stored or uploaded twice") for dtmi in duplicates]
+        )
+    stored_docs = list(stored.values())
+    result = dtdl.validate(stored_docs + list(documents))
+    if not result.ok:
+        raise ModelError("the uploaded models are invalid", _problems(result, len(stored_docs)))
+    models = result.models
+    schema = compiled(models)  # raises ModelError on label/type clashes
+    if stored:
+        before = compiled(dtdl.validate(stored_docs).models).labels
+        renamed = [f"{d}: {before[d]} -> {schema.labels.get(d)}" for d in before if schema.labels.get(d) != before[d]]
+        if renamed:
+            raise ConflictError(
+                "the upload would change the label of stored models",
+                [Problem("", f"{r} (choose another last DTMI segment)") for r in renamed],
+            )
+    return models, new_ids
+
+
+def upload_models(driver: neo4j.Driver, documents: Sequence[Any], *, database: str | None = None) -> list[str]:
+    """Store new interfaces (all or nothing); returns their DTMIs.  Applies the schema after commit."""
+    documents = list(documents)
+
+    def work(tx: neo4j.ManagedTransaction) -> tuple[ModelSet, list[str]]:
+        models, new_ids = _resolve_upload(_stored_documents(tx), documents)
+        fresh = set(new_ids)
+        for statement in compiled(models).statements:
+            params = dict(statement.params)
+            if statement.text.startswith("CREATE "):
+                continue
+            if params.get("dtmi") in fresh or params.get("child") in fresh:
+                tx.run(statement.text, params).consume()
+        return models, new_ids
+
+    with driver.session(database=database) as session:
+        try:
+            models, new_ids = session.execute_write(work)
+        except ConstraintError as error:
+            raise ConflictError(f"a concurrent upload stored one of these models: {error.message}") from error
+    apply_schema(driver, models)
+    return new_ids
+
+
+def _stored_model(record: Mapping[str, Any]) -> StoredModel:
+    node = record["m"]
+    return StoredModel(
+        dtmi=node["dtmi"],
+        label=node.get("label", ""),
+        document=json.loads(node.get("json", "{}")),
+        extends=sorted(record["extends"]),
+        decommissioned=bool(node.get("decommissioned", False)),
+        uploaded_at=datetime_to_native(node.get("uploadedAt")),
+        display_name=node.get("displayName"),
+    )
+
+
+_READ = "OPTIONAL MATCH (m)-[:EXTENDS]->(p:Model) WITH m, collect(p.dtmi) AS extends RETURN m, extends"
+
+
+def list_models(
+    driver: neo4j.Driver, *, include_decommissioned: bool = True, database: str | None = None
+) -> list[StoredModel]:
+    """All stored models ordered by DTMI."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model) WHERE $all OR NOT coalesce(m.decommissioned, false) " + _READ + " ORDER BY m.dtmi",
+        all=include_decommissioned,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [_stored_model(record) for record in records]
+
+
+def get_model(driver: neo4j.Driver, dtmi: str, *, database: str | None = None) -> StoredModel:
+    """One stored model; NotFoundError when absent."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {dtmi: $dtmi}) " + _READ, dtmi=dtmi, database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    if not records:
+        raise NotFoundError(f"no model {dtmi!r}")
+    return _stored_model(records[0])
+
+
+def decommission_model(
+    driver: neo4j.Driver, dtmi: str, *, decommissioned: bool = True, database: str | None = None
+) -> StoredModel:
+    """Mark a model (un)decommissioned: existing twins stay, new twins of it are refused."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {dtmi: $dtmi}) SET m.decommissioned = $flag WITH m " + _READ,
+        dtmi=dtmi,
+        flag=decommissioned,
+        database_=database,
+    )
+    if not records:
+        raise NotFoundError(f"no model {dtmi!r}")
+    return _stored_model(records[0])
+
+
+def delete_model(driver: neo4j.Driver, dtmi: str, *, database: str | None = None) -> None:
+    """Delete a model; refused while twins use it, models extend it, or the rest would not resolve."""
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        record = tx.run(
+            "MATCH (m:Model {dtmi: $dtmi}) SET m._lock = true REMOVE m._lock "
+            "RETURN COUNT { (:Twin {model: $dtmi}) } AS twins, "
+            "[(c:Model)-[:EXTENDS]->(m) | c.dtmi] AS children",
+            dtmi=dtmi,
+        ).single()
+        if record is None:
+            raise NotFoundError(f"no model {dtmi!r}")
+        problems = [Problem("", f"{record['twins']} twin(s) use it")] if record["twins"] else []
+        problems += [Problem("", f"{child} extends it") for child in record["children"]]
+        if problems:
+            raise ConflictError(f"model {dtmi} is in use", problems)
+        remaining = {k: v for k, v in _stored_documents(tx).items() if k != dtmi}
+        if remaining:
+            result = dtdl.validate(list(remaining.values()))
+            if not result.ok:
+                raise ConflictError(f"other models depend on {dtmi}", _problems(result))
+        tx.run("MATCH (m:Model {dtmi: $dtmi}) DETACH DELETE m", dtmi=dtmi).consume()
+
+    with driver.session(database=database) as session:
+        session.execute_write(work)
+
+
+def load_model_set(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:
+    """Every stored model resolved into one ModelSet (API start-up and after each upload)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model) RETURN m.json AS json ORDER BY m.dtmi", database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    documents = [json.loads(record["json"]) for record in records]
+    if not documents:
+        return ModelSet()
+    return parse_models(documents)
+
+
+def ensure_builtin_models(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:
+    """Upload the shipped grid models that are not stored yet, then return the full stored set."""
+    stored = {m.dtmi for m in list_models(driver, database=database)}
+    missing = [d for d in builtin_documents() if d.get("@id") not in stored]
+    if missing:
+        try:
+            upload_models(driver, missing, database=database)
+        except ConflictError:
+            pass  # another process uploaded them meanwhile
+    models = load_model_set(driver, database=database)
+    apply_schema(driver, models)
+    return models
+
+
+__all__ = [
+    "StoredModel",
+    "builtin_documents",
+    "decommission_model",
+    "delete_model",
+    "ensure_builtin_models",
+    "get_model",
+    "list_models",
+    "load_model_set",
+    "parse_models",
+    "upload_models",
+]

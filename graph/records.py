@@ -1,0 +1,117 @@
+"""Typed results of the graph layer and their construction from Neo4j values.
+
+The API layer gets dataclasses, never driver objects, so it does not depend on how
+values are stored (flattened keys, JSON strings, underscore system keys).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dtdl.model import ModelSet
+from graph.errors import Problem, ValidationError
+from graph.validation import (
+    CREATED_KEY,
+    ETAG_KEY,
+    RELATIONSHIP_SYSTEM_KEYS,
+    TWIN_SYSTEM_KEYS,
+    UPDATED_KEY,
+    datetime_to_native,
+    decode_contents,
+    decode_without_model,
+)
+
+MAX_ID_LENGTH = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A digital twin as the API sees it: id, model DTMI, ETag, timestamps, property document."""
+
+    id: str
+    model: str
+    etag: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def to_document(self) -> dict[str, Any]:
+        """ADT-style JSON document: ``$dtId``, ``$etag``, ``$metadata.$model`` plus properties."""
+        return {"$dtId": self.id, "$etag": self.etag, "$metadata": {"$model": self.model}, **self.properties}
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A stored relationship, always in its stored direction (``fedBy`` is shown as the feedsTo it is)."""
+
+    id: str
+    name: str
+    source_id: str
+    target_id: str
+    etag: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def new_etag() -> str:
+    """A weak ETag that changes on every write (a version counter would repeat after a delete)."""
+    return f'W/"{uuid.uuid4()}"'
+
+
+def check_twin_id(twin_id: object, pointer: str = "/$dtId") -> str:
+    """Twin and relationship ids: non-empty strings without control characters, at most 256 long."""
+    if not isinstance(twin_id, str) or not twin_id or len(twin_id) > MAX_ID_LENGTH or _CONTROL.search(twin_id):
+        raise ValidationError(
+            "invalid id", [Problem(pointer, f"an id is a non-empty string of at most {MAX_ID_LENGTH} printable characters")]
+        )
+    return twin_id
+
+
+def twin_from_node(models: ModelSet, stored: Mapping[str, Any]) -> Twin:
+    """Build a :class:`Twin` from a node's property map."""
+    model = stored.get("model", "")
+    interface = models.interfaces.get(model)
+    if interface is not None:
+        properties = decode_contents(models, interface.contents, stored)
+    else:
+        properties = decode_without_model(stored, TWIN_SYSTEM_KEYS)
+    return Twin(
+        id=stored["id"],
+        model=model,
+        etag=stored.get(ETAG_KEY, ""),
+        created_at=datetime_to_native(stored.get(CREATED_KEY)),
+        updated_at=datetime_to_native(stored.get(UPDATED_KEY)),
+        properties=properties,
+    )
+
+
+def relationship_from_record(
+    models: ModelSet, stored: Mapping[str, Any], source_id: str, target_id: str, source_model: str | None
+) -> Relationship:
+    """Build a :class:`Relationship` from a relationship's property map and its endpoints."""
+    name = stored.get("name", "")
+    declaration = None
+    interface = models.interfaces.get(source_model or "")
+    if interface is not None:
+        declaration = interface.contents.get(name)
+    if declaration is not None and declaration.kind == "Relationship":
+        properties = decode_contents(models, declaration.properties, stored)
+    else:
+        properties = decode_without_model(stored, RELATIONSHIP_SYSTEM_KEYS)
+    return Relationship(
+        id=stored.get("id", ""),
+        name=name,
+        source_id=source_id,
+        target_id=target_id,
+        etag=stored.get(ETAG_KEY, ""),
+        created_at=datetime_to_native(stored.get(CREATED_KEY)),
+        updated_at=datetime_to_native(stored.get(UPDATED_KEY)),
+        properties=properties,
+    )

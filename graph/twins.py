@@ -1,0 +1,279 @@
+"""Twin CRUD: create, read, replace, JSON-Patch update and delete, validated against DTDL.
+
+Concurrency: every read-check-write runs in ONE managed write transaction that first
+takes the node's write lock (``SET t._lock = true REMOVE t._lock``, the pattern the
+Cypher manual gives against lost updates), then compares the ETag, validates and
+writes.  A concurrent writer waits for the lock and then sees the new ETag, so a
+stale ``if_match`` is always refused and nothing is written.
+
+Labels in query text come from the compiled schema (never from the caller); values
+and property maps travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ConstraintError
+
+from dtdl.model import ModelSet
+from graph.cypher import label_clause, labels_of, resolve_label, quote
+from graph.errors import ConflictError, ModelError, NotFoundError, PreconditionFailedError, Problem, ValidationError
+from graph.records import Twin, check_twin_id, new_etag, twin_from_node
+from graph.validation import (
+    CREATED_KEY,
+    ETAG_KEY,
+    UPDATED_KEY,
+    apply_patch,
+    check_writable,
+    encode_contents,
+    validate_twin,
+)
+
+_LOCK_TWIN = "MATCH (t:Twin {id: $id}) SET t._lock = true REMOVE t._lock RETURN t"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _node_properties(
+    models: ModelSet, twin_id: str, model: str, document: Mapping[str, Any], created: Any, etag: str
+) -> dict[str, Any]:
+    """The complete node property map (system keys plus the encoded document)."""
+    interface = models.interfaces[model]
+    stored = encode_contents(models, interface.contents, document)
+    stored.update({"id": twin_id, "model": model, ETAG_KEY: etag, CREATED_KEY: created, UPDATED_KEY: _now()})
+    return stored
+
+
+def _validate(models: ModelSet, model: str, document: Any) -> None:
+    problems = validate_twin(models, model, document)
+    if problems:
+        raise ValidationError(f"twin does not conform to {model}", problems)
+
+
+def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
+    if if_match is not None and if_match != "*" and stored.get(ETAG_KEY) != if_match:
+        raise PreconditionFailedError(
+            "the twin was changed since it was read",
+            [Problem("/$etag", f"If-Match {if_match} is stale; current ETag is {stored.get(ETAG_KEY)}")],
+        )
+
+
+def create_twin(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    twin_id: str,
+    model: str,
+    properties: Mapping[str, Any] | None = None,
+    *,
+    database: str | None = None,
+) -> Twin:
+    """Create a twin of interface ``model``; a duplicate id is a ConflictError.
+
+    Creation may set non-writable (reported) properties too: it is the twin's
+    provisioning, and e.g. a meter's serial number is known at that moment.
+    """
+    check_twin_id(twin_id)
+    document = dict(properties or {})
+    _validate(models, model, document)
+    stored = _node_properties(models, twin_id, model, document, _now(), new_etag())
+    query = (
+        "OPTIONAL MATCH (m:Model {dtmi: $model}) WITH coalesce(m.decommissioned, false) AS retired "
+        f"WHERE NOT retired CREATE (t{label_clause(labels_of(models, model))}) SET t = $props RETURN t"
+    )
+    try:
+        records, _, _ = driver.execute_query(query, props=stored, model=model, database_=database)
+    except ConstraintError as error:
+        raise ConflictError(_constraint_message(error, twin_id)) from error
+    if not records:
+        raise ModelError(f"model {model} is decommissioned", [Problem("/$metadata/$model", "decommissioned")])
+    return twin_from_node(models, records[0]["t"])
+
+
+def _constraint_message(error: ConstraintError, twin_id: str) -> str:
+    text = error.message or str(error)
+    if "`id`" in text or "property `id`" in text or "'id'" in text or "id =" in text:
+        return f"a twin with id {twin_id!r} already exists"
+    return f"a uniqueness constraint refused the twin: {text}"
+
+
+def get_twin(driver: neo4j.Driver, models: ModelSet, twin_id: str, *, database: str | None = None) -> Twin:
+    """The twin ``twin_id``; NotFoundError when there is none."""
+    records, _, _ = driver.execute_query(
+        "MATCH (t:Twin {id: $id}) RETURN t", id=twin_id, database_=database, routing_=neo4j.RoutingControl.READ
+    )
+    if not records:
+        raise NotFoundError(f"no twin {twin_id!r}")
+    return twin_from_node(models, records[0]["t"])
+
+
+def get_twins(
+    driver: neo4j.Driver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
+) -> dict[str, Twin]:
+    """Many twins in one query (the GraphQL DataLoader's batch function); missing ids are absent."""
+    ids = list(dict.fromkeys(twin_ids))
+    if not ids:
+        return {}
+    records, _, _ = driver.execute_query(
+        "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN t",
+        ids=ids,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    twins = (twin_from_node(models, record["t"]) for record in records)
+    return {twin.id: twin for twin in twins}
+
+
+def list_twins(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    *,
+    model: str | None = None,
+    skip: int = 0,
+    limit: int = 100,
+    database: str | None = None,
+) -> list[Twin]:
+    """Twins ordered by id, optionally only those that are-a ``model`` (DTMI or label; subtypes included)."""
+    label = resolve_label(models, model) if model else "Twin"
+    records, _, _ = driver.execute_query(
+        f"MATCH (t:Twin:{quote(label)}) RETURN t ORDER BY t.id SKIP $skip LIMIT $limit",
+        skip=max(0, int(skip)),
+        limit=max(0, min(int(limit), 10_000)),
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return [twin_from_node(models, record["t"]) for record in records]
+
+
+def _write_with(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    twin_id: str,
+    make_document: Any,
+    *,
+    if_match: str | None,
+    allow_read_only: bool,
+    database: str | None,
+) -> Twin:
+    """Lock, check the ETag, compute + validate the new document, write: one transaction."""
+
+    def work(tx: neo4j.ManagedTransaction) -> Twin:
+        record = tx.run(_LOCK_TWIN, id=twin_id).single()
+        if record is None:
+            raise NotFoundError(f"no twin {twin_id!r}")
+        stored = dict(record["t"])
+        _check_etag(stored, if_match)
+        current = twin_from_node(models, stored)
+        document, model = make_document(current)
+        _validate(models, model, document)
+        if model != current.model:
+            raise ValidationError(
+                "the model of a twin cannot change",
+                [Problem("/$metadata/$model", f"twin {twin_id!r} is a {current.model}; delete and recreate it")],
+            )
+        if not allow_read_only:
+            interface = models.interfaces[model]
+            problems = check_writable(models, interface.contents, current.properties, document)
+            if problems:
+                raise ValidationError("read-only properties cannot be changed", problems)
+        props = _node_properties(models, twin_id, model, document, stored.get(CREATED_KEY), new_etag())
+        written = tx.run("MATCH (t:Twin {id: $id}) SET t = $props RETURN t", id=twin_id, props=props).single()
+        assert written is not None
+        return twin_from_node(models, written["t"])
+
+    with driver.session(database=database) as session:
+        try:
+            return session.execute_write(work)
+        except ConstraintError as error:
+            raise ConflictError(_constraint_message(error, twin_id)) from error
+
+
+def replace_twin(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    twin_id: str,
+    properties: Mapping[str, Any],
+    *,
+    model: str | None = None,
+    if_match: str | None = None,
+    allow_read_only: bool = False,
+    database: str | None = None,
+) -> Twin:
+    """Replace all properties of a twin (the model stays; passing a different one is refused).
+
+    Non-writable properties keep their stored value when omitted; giving a different
+    value is refused unless ``allow_read_only`` (services reporting device state).
+    """
+
+    def make(current: Twin) -> tuple[dict[str, Any], str]:
+        document = dict(properties)
+        if not allow_read_only:
+            interface = models.interfaces.get(current.model)
+            for name, content in (interface.contents.items() if interface else ()):
+                if content.kind == "Property" and not content.writable and name in current.properties:
+                    document.setdefault(name, current.properties[name])
+        return document, model or current.model
+
+    return _write_with(
+        driver, models, twin_id, make, if_match=if_match, allow_read_only=allow_read_only, database=database
+    )
+
+
+def update_twin(
+    driver: neo4j.Driver,
+    models: ModelSet,
+    twin_id: str,
+    patch: Sequence[Mapping[str, Any]],
+    *,
+    if_match: str | None = None,
+    allow_read_only: bool = False,
+    database: str | None = None,
+) -> Twin:
+    """Apply an RFC 6902 JSON Patch to the twin's property document (paths like ``/location/latitude``)."""
+
+    def make(current: Twin) -> tuple[dict[str, Any], str]:
+        return apply_patch(current.properties, patch), current.model
+
+    return _write_with(
+        driver, models, twin_id, make, if_match=if_match, allow_read_only=allow_read_only, database=database
+    )
+
+
+def delete_twin(
+    driver: neo4j.Driver,
+    twin_id: str,
+    *,
+    if_match: str | None = None,
+    cascade: bool = False,
+    database: str | None = None,
+) -> int:
+    """Delete a twin; refused while it has relationships unless ``cascade`` (then they go too).
+
+    Returns the number of relationships deleted with it.
+    """
+
+    def work(tx: neo4j.ManagedTransaction) -> int:
+        record = tx.run(
+            "MATCH (t:Twin {id: $id}) SET t._lock = true REMOVE t._lock "
+            "RETURN t, COUNT { (t)--() } AS degree",
+            id=twin_id,
+        ).single()
+        if record is None:
+            raise NotFoundError(f"no twin {twin_id!r}")
+        _check_etag(dict(record["t"]), if_match)
+        degree = record["degree"]
+        if degree and not cascade:
+            raise ConflictError(
+                f"twin {twin_id!r} still has {degree} relationship(s); delete them first or use cascade",
+                [Problem("", "twin has relationships")],
+            )
+        tx.run("MATCH (t:Twin {id: $id}) DETACH DELETE t", id=twin_id).consume()
+        return int(degree)
+
+    with driver.session(database=database) as session:
+        return session.execute_write(work)

@@ -1,0 +1,621 @@
+"""Validation of twin and relationship documents against DTDL, and their storage encoding.
+
+Pure functions (no database), so every rule is unit-testable.  A *document* is the
+JSON object of a twin's properties (and components) as a client sends it; the
+functions return a list of :class:`~graph.errors.Problem`, each naming the JSON
+pointer of the offending value, so a client can fix them all at once.
+
+Storage encoding (see docs/graph-schema.md, "Twins, relationships and topology"):
+
+* primitives and enums -> native node properties (``n.ratedPowerKVA``); dates,
+  times, dateTimes and durations as their ISO 8601 strings, ``decimal`` as a
+  string (keeps every digit), ``unsignedLong`` above 2^63-1 as a string, GeoJSON
+  ``point`` as a native WGS-84 point (so ``point.distance`` works);
+* Objects and Components are flattened into dotted keys (``n.`location.city```);
+  DTDL names cannot contain a dot, so the flattening is reversible;
+* Arrays of primitives -> native lists; Maps, Arrays of complex values and the
+  other GeoJSON shapes -> one compact JSON string (their keys are user data and
+  must not become property keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, time
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+from neo4j.spatial import CartesianPoint, WGS84Point
+
+from dtdl.model import Content, Interface, ModelSet, Schema
+from graph.errors import Problem, ValidationError
+
+#: Node keys the graph itself uses.  ``id``/``model`` are reserved by the schema compiler;
+#: the ETag and timestamps start with ``_`` because a DTDL name never does (User declares
+#: a ``createdAt`` property of its own, so a bare ``createdAt`` key would collide).
+ETAG_KEY = "_etag"
+CREATED_KEY = "_createdAt"
+UPDATED_KEY = "_updatedAt"
+TWIN_SYSTEM_KEYS = frozenset({"id", "model", ETAG_KEY, CREATED_KEY, UPDATED_KEY})
+RELATIONSHIP_SYSTEM_KEYS = frozenset({"id", "name", ETAG_KEY, CREATED_KEY, UPDATED_KEY})
+
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "byte": (-(2**7), 2**7 - 1),
+    "short": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+    "unsignedByte": (0, 2**8 - 1),
+    "unsignedShort": (0, 2**16 - 1),
+    "unsignedInteger": (0, 2**32 - 1),
+    "unsignedLong": (0, 2**64 - 1),
+}
+FLOAT_MAX = 3.4028234663852886e38
+GEO_KINDS = {
+    "point": "Point",
+    "lineString": "LineString",
+    "polygon": "Polygon",
+    "multiPoint": "MultiPoint",
+    "multiLineString": "MultiLineString",
+    "multiPolygon": "MultiPolygon",
+}
+COMPLEX_KINDS = frozenset({"Array", "Enum", "Map", "Object"})
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_BODY = r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+_OFFSET = r"([Zz]|[+-](\d{2}):(\d{2}))"
+_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt]" + _TIME_BODY + _OFFSET + "$")
+_TIME = re.compile(r"^" + _TIME_BODY + _OFFSET + "?$")
+_NUM = r"\d+(?:[.,]\d+)?"
+_DURATION = re.compile(
+    rf"^P(?!$)(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?$"
+)
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pointer_join(base: str, token: object) -> str:
+    """Append one RFC 6901 reference token (escaping ``~`` and ``/``)."""
+    return base + "/" + str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _brief(value: object) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def resolve_schema(models: ModelSet, schema: Schema | None) -> Schema | None:
+    """Follow a reference to a reusable schema (``kind`` holding its DTMI) to the schema."""
+    seen = 0
+    while schema is not None and schema.kind.startswith("dtmi:") and seen < 16:
+        schema = models.schemas.get(schema.kind)
+        seen += 1
+    return schema
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+def _check_datetime(value: str) -> str | None:
+    m = _DATETIME.match(value)
+    if not m:
+        return "expected an RFC 3339 date-time such as 2024-05-01T12:00:00Z (a time zone is required)"
+    if _check_date(m.group(1)) is not None:
+        return "is not a valid calendar date"
+    return _check_clock(m.group(2), m.group(3), m.group(4), m.group(7), m.group(8))
+
+
+def _check_date(value: str) -> str | None:
+    if not _DATE.match(value):
+        return "expected an RFC 3339 full-date such as 2024-05-01"
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return "is not a valid calendar date"
+    return None
+
+
+def _check_clock(hh: str, mm: str, ss: str, off_h: str | None, off_m: str | None) -> str | None:
+    try:
+        time(int(hh), int(mm), int(ss))
+    except ValueError:
+        return "has an hour, minute or second out of range"
+    if off_h is not None and (int(off_h) > 23 or int(off_m or 0) > 59):
+        return "has a time-zone offset out of range"
+    return None
+
+
+def _check_time(value: str) -> str | None:
+    m = _TIME.match(value)
+    if not m:
+        return "expected an RFC 3339 time such as 13:45:00 or 13:45:00.5+01:00"
+    return _check_clock(m.group(1), m.group(2), m.group(3), m.group(6), m.group(7))
+
+
+def _check_position(value: object, pointer: str, problems: list[Problem]) -> None:
+    if not (isinstance(value, list) and 2 <= len(value) <= 3 and all(_is_number(c) for c in value)):
+        problems.append(Problem(pointer, "expected a GeoJSON position [longitude, latitude(, altitude)]"))
+        return
+    lon, lat = value[0], value[1]
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        problems.append(Problem(pointer, "longitude must be in [-180, 180] and latitude in [-90, 90] (WGS-84)"))
+
+
+def _check_positions(value: object, pointer: str, problems: list[Problem], minimum: int, ring: bool = False) -> None:
+    if not isinstance(value, list) or len(value) < minimum:
+        problems.append(Problem(pointer, f"expected an array of at least {minimum} GeoJSON positions"))
+        return
+    for i, position in enumerate(value):
+        _check_position(position, pointer_join(pointer, i), problems)
+    if ring and value[0] != value[-1]:
+        problems.append(Problem(pointer, "a polygon ring must end at its first position"))
+
+
+def _check_geo(kind: str, value: object, pointer: str, problems: list[Problem]) -> None:
+    expected = GEO_KINDS[kind]
+    if not isinstance(value, dict):
+        problems.append(Problem(pointer, f"expected a GeoJSON {expected} object, got {_type_name(value)}"))
+        return
+    extra = set(value) - {"type", "coordinates"}
+    for key in sorted(extra):
+        problems.append(Problem(pointer_join(pointer, key), f"unknown GeoJSON member for {expected}"))
+    if value.get("type") != expected:
+        problems.append(Problem(pointer_join(pointer, "type"), f'must be "{expected}"'))
+    coords = value.get("coordinates")
+    at = pointer_join(pointer, "coordinates")
+    if kind == "point":
+        _check_position(coords, at, problems)
+    elif kind in ("lineString", "multiPoint"):
+        _check_positions(coords, at, problems, 2 if kind == "lineString" else 1)
+    elif kind in ("polygon", "multiLineString"):
+        if not isinstance(coords, list) or not coords:
+            problems.append(Problem(at, "expected a non-empty array of position arrays"))
+            return
+        for i, part in enumerate(coords):
+            if kind == "polygon":
+                _check_positions(part, pointer_join(at, i), problems, 4, ring=True)
+            else:
+                _check_positions(part, pointer_join(at, i), problems, 2)
+    else:  # multiPolygon
+        if not isinstance(coords, list) or not coords:
+            problems.append(Problem(at, "expected a non-empty array of polygons"))
+            return
+        for i, polygon in enumerate(coords):
+            if not isinstance(polygon, list) or not polygon:
+                problems.append(Problem(pointer_join(at, i), "expected a non-empty array of rings"))
+                continue
+            for j, ring in enumerate(polygon):
+                _check_positions(ring, pointer_join(pointer_join(at, i), j), problems, 4, ring=True)
+
+
+def check_primitive(kind: str, value: object, pointer: str) -> list[Problem]:
+    """Problems of ``value`` as a DTDL primitive (or GeoJSON) of schema ``kind``."""
+    problems: list[Problem] = []
+
+    def bad(message: str) -> list[Problem]:
+        problems.append(Problem(pointer, message))
+        return problems
+
+    if kind == "boolean":
+        return problems if isinstance(value, bool) else bad(f"expected a boolean, got {_type_name(value)}")
+    if kind in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[kind]
+        if not isinstance(value, int) or isinstance(value, bool):
+            return bad(f"expected an integer ({kind}), got {_type_name(value)} {_brief(value)}")
+        if not low <= value <= high:
+            return bad(f"{value} is out of the {kind} range [{low}, {high}]")
+        return problems
+    if kind in ("double", "float"):
+        if not _is_number(value):
+            return bad(f"expected a number ({kind}), got {_type_name(value)} {_brief(value)}")
+        if not math.isfinite(value):
+            return bad("must be a finite number")
+        if kind == "float" and abs(value) > FLOAT_MAX:
+            return bad(f"{value} is out of the float range")
+        return problems
+    if kind == "decimal":
+        if _is_number(value):
+            return problems if math.isfinite(value) else bad("must be a finite number")
+        if isinstance(value, str) and _DECIMAL.match(value):
+            return problems
+        return bad(f"expected a decimal number or decimal string, got {_type_name(value)} {_brief(value)}")
+    if kind in GEO_KINDS:
+        _check_geo(kind, value, pointer, problems)
+        return problems
+    if not isinstance(value, str):
+        return bad(f"expected a string ({kind}), got {_type_name(value)} {_brief(value)}")
+    message: str | None = None
+    if kind == "string":
+        message = None
+    elif kind == "date":
+        message = _check_date(value)
+    elif kind == "dateTime":
+        message = _check_datetime(value)
+    elif kind == "time":
+        message = _check_time(value)
+    elif kind == "duration":
+        message = None if _DURATION.match(value) else "expected an ISO 8601 duration such as PT15M or P1DT2H"
+    elif kind == "uuid":
+        message = None if _UUID.match(value) else "expected a UUID such as 123e4567-e89b-12d3-a456-426614174000"
+    elif kind == "bytes":
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            message = "expected base64-encoded bytes"
+    else:
+        message = f"unsupported schema {kind!r}"
+    return bad(f"{_brief(value)} {message}") if message else problems
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def validate_value(models: ModelSet, schema: Schema | None, value: object, pointer: str) -> list[Problem]:
+    """Problems of ``value`` against a DTDL schema (recursive for complex schemas)."""
+    schema = resolve_schema(models, schema)
+    if schema is None:
+        return [Problem(pointer, "the model gives no resolvable schema for this value")]
+    if value is None:
+        return [Problem(pointer, "null is not a value; remove the property to unset it")]
+    kind = schema.kind
+    if kind not in COMPLEX_KINDS:
+        return check_primitive(kind, value, pointer)
+    if kind == "Enum":
+        return _validate_enum(schema, value, pointer)
+    if kind == "Object":
+        return _validate_object(models, schema, value, pointer)
+    if kind == "Map":
+        return _validate_map(models, schema, value, pointer)
+    return _validate_array(models, schema, value, pointer)
+
+
+def _same_json(a: object, b: object) -> bool:
+    """Equality that keeps ``True`` and ``1`` apart (Python equates them, JSON does not)."""
+    return type(a) is type(b) and a == b or (_is_number(a) and _is_number(b) and a == b)
+
+
+def _validate_enum(schema: Schema, value: object, pointer: str) -> list[Problem]:
+    allowed = list(schema.enum_values.values())
+    if any(_same_json(value, option) for option in allowed):
+        return []
+    shown = ", ".join(_brief(v) for v in allowed[:20])
+    return [Problem(pointer, f"{_brief(value)} is not one of the enum values [{shown}]")]
+
+
+def _validate_object(models: ModelSet, schema: Schema, value: object, pointer: str) -> list[Problem]:
+    if not isinstance(value, dict):
+        return [Problem(pointer, f"expected an object, got {_type_name(value)}")]
+    problems: list[Problem] = []
+    for name, field_value in value.items():
+        at = pointer_join(pointer, name)
+        if name not in schema.fields:
+            known = ", ".join(schema.fields) or "none"
+            problems.append(Problem(at, f"unknown field {name!r} (fields: {known})"))
+            continue
+        problems.extend(validate_value(models, schema.fields[name], field_value, at))
+    return problems
+
+
+def _validate_map(models: ModelSet, schema: Schema, value: object, pointer: str) -> list[Problem]:
+    if not isinstance(value, dict):
+        return [Problem(pointer, f"expected an object (a DTDL Map), got {_type_name(value)}")]
+    problems: list[Problem] = []
+    value_schema = schema.map_value.schema if schema.map_value else schema.value_schema
+    nullable = bool(schema.map_value and schema.map_value.nullable)
+    for key, item in value.items():
+        at = pointer_join(pointer, key)
+        if not key:
+            problems.append(Problem(at, "a map key must be a non-empty string"))
+        if item is None and nullable:
+            continue
+        problems.extend(validate_value(models, value_schema, item, at))
+    return problems
+
+
+def _validate_array(models: ModelSet, schema: Schema, value: object, pointer: str) -> list[Problem]:
+    if not isinstance(value, list):
+        return [Problem(pointer, f"expected an array, got {_type_name(value)}")]
+    problems: list[Problem] = []
+    for i, item in enumerate(value):
+        problems.extend(validate_value(models, schema.element_schema, item, pointer_join(pointer, i)))
+    return problems
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def validate_contents(
+    models: ModelSet,
+    contents: Mapping[str, Content],
+    document: object,
+    pointer: str = "",
+    *,
+    system_keys: frozenset[str] = TWIN_SYSTEM_KEYS,
+    what: str = "the model",
+) -> list[Problem]:
+    """Problems of a twin (or relationship / component) document against ``contents``.
+
+    Only Properties and Components may be written; Telemetry and Commands are not
+    state, Relationships are written with the relationship functions.
+    """
+    if not isinstance(document, dict):
+        return [Problem(pointer, f"expected an object of properties, got {_type_name(document)}")]
+    problems: list[Problem] = []
+    for name, value in document.items():
+        at = pointer_join(pointer, name)
+        if name in system_keys or name.startswith("$"):
+            problems.append(Problem(at, f"{name!r} is a reserved key of the graph, not a property"))
+            continue
+        content = contents.get(name)
+        if content is None:
+            problems.append(Problem(at, f"unknown property {name!r} for {what}"))
+        elif content.kind == "Property":
+            problems.extend(validate_value(models, content.schema, value, at))
+        elif content.kind == "Component":
+            problems.extend(_validate_component(models, content, value, at))
+        else:
+            problems.append(Problem(at, f"{name!r} is a {content.kind}, not a Property; it cannot be written here"))
+    return problems
+
+
+def _component_interface(models: ModelSet, content: Content) -> Interface | None:
+    dtmi = content.schema_dtmi or (content.schema.kind if content.schema else None)
+    return models.interfaces.get(dtmi) if dtmi else None
+
+
+def _validate_component(models: ModelSet, content: Content, value: object, pointer: str) -> list[Problem]:
+    interface = _component_interface(models, content)
+    if interface is None:
+        return [Problem(pointer, f"component {content.name!r} refers to an unknown interface")]
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "$metadata"}
+    return validate_contents(
+        models, interface.contents, value, pointer, system_keys=frozenset(), what=f"component {content.name!r}"
+    )
+
+
+def validate_twin(models: ModelSet, model: str, document: object) -> list[Problem]:
+    """Problems of a twin's whole property document against interface ``model``."""
+    interface = models.interfaces.get(model)
+    if interface is None:
+        return [Problem("/$metadata/$model", f"unknown model {model!r}")]
+    return validate_contents(models, interface.contents, document, what=model)
+
+
+def check_writable(
+    models: ModelSet, contents: Mapping[str, Content], old: Mapping[str, Any], new: Mapping[str, Any], pointer: str = ""
+) -> list[Problem]:
+    """Problems for each non-writable Property whose value differs between ``old`` and ``new``.
+
+    DTDL ``writable: false`` marks state reported by the device or a service, so a
+    user's replace/patch may not change it (see the rule in docs/graph-schema.md).
+    """
+    problems: list[Problem] = []
+    for name in sorted(set(old) | set(new)):
+        content = contents.get(name)
+        if content is None:
+            continue
+        at = pointer_join(pointer, name)
+        if content.kind == "Property" and not content.writable and old.get(name) != new.get(name):
+            problems.append(Problem(at, f"{name!r} is not writable (DTDL writable=false); only a service may change it"))
+        elif content.kind == "Component":
+            interface = _component_interface(models, content)
+            old_value, new_value = old.get(name), new.get(name)
+            if interface is not None and isinstance(old_value or {}, dict) and isinstance(new_value or {}, dict):
+                problems.extend(check_writable(models, interface.contents, old_value or {}, new_value or {}, at))
+    return problems
+
+
+def apply_patch(document: Mapping[str, Any], patch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Apply an RFC 6902 JSON Patch to a copy of ``document``; a bad patch is a ValidationError."""
+    if not isinstance(patch, (list, tuple)):
+        raise ValidationError("invalid JSON Patch", [Problem("", "a JSON Patch is an array of operations")])
+    for i, operation in enumerate(patch):
+        path = operation.get("path") if isinstance(operation, Mapping) else None
+        if not isinstance(path, str):
+            raise ValidationError("invalid JSON Patch", [Problem(f"/{i}", "each operation needs a string 'path'")])
+        if path in ("", "/") and operation.get("op") != "test":
+            raise ValidationError(
+                "invalid JSON Patch", [Problem(path, "the whole document cannot be replaced by a patch; use replace")]
+            )
+    result: Any = dict(document)
+    for i, operation in enumerate(patch):
+        path = operation["path"]
+        try:
+            result = jsonpatch.JsonPatch([dict(operation)]).apply(result, in_place=False)
+        except jsonpatch.JsonPatchTestFailed as error:
+            raise ValidationError("JSON Patch test failed", [Problem(path, f"operation {i}: {error}")]) from error
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError) as error:
+            raise ValidationError("invalid JSON Patch", [Problem(path, f"operation {i}: {error}")]) from error
+    if not isinstance(result, dict):
+        raise ValidationError("invalid JSON Patch", [Problem("", "the patched document is not an object")])
+    return result
+
+
+# --------------------------------------------------------------------------- storage encoding
+
+
+def _native_list_ok(models: ModelSet, schema: Schema | None) -> bool:
+    schema = resolve_schema(models, schema)
+    return schema is not None and (schema.kind == "Enum" or (schema.is_primitive and schema.kind not in GEO_KINDS))
+
+
+def encode_primitive(kind: str, value: Any) -> Any:
+    """The Neo4j property value of a valid primitive (see the module docstring)."""
+    if kind in ("double", "float"):
+        return float(value)
+    if kind == "decimal":
+        return value if isinstance(value, str) else repr(value)
+    if kind == "unsignedLong" and value > INTEGER_RANGES["long"][1]:
+        return str(value)
+    if kind == "point":
+        coords = value["coordinates"]
+        return WGS84Point(tuple(float(c) for c in coords))
+    if kind in GEO_KINDS:
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def decode_primitive(kind: str, value: Any) -> Any:
+    """Inverse of :func:`encode_primitive`."""
+    if kind == "unsignedLong" and isinstance(value, str):
+        return int(value)
+    if kind == "point" and isinstance(value, (WGS84Point, CartesianPoint)):
+        return {"type": "Point", "coordinates": [float(c) for c in value]}
+    if kind in GEO_KINDS and isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
+def _encode_value(models: ModelSet, schema: Schema | None, value: Any, key: str, out: dict[str, Any]) -> None:
+    schema = resolve_schema(models, schema)
+    if schema is None:
+        return
+    if schema.kind == "Object":
+        for name, field_value in value.items():
+            _encode_value(models, schema.fields.get(name), field_value, f"{key}.{name}", out)
+    elif schema.kind == "Array" and _native_list_ok(models, schema.element_schema):
+        element = resolve_schema(models, schema.element_schema)
+        assert element is not None
+        out[key] = [item if element.kind == "Enum" else encode_primitive(element.kind, item) for item in value]
+    elif schema.kind in ("Array", "Map"):
+        out[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    elif schema.kind == "Enum":
+        out[key] = value
+    else:
+        out[key] = encode_primitive(schema.kind, value)
+
+
+def encode_contents(
+    models: ModelSet, contents: Mapping[str, Content], document: Mapping[str, Any], prefix: str = ""
+) -> dict[str, Any]:
+    """Flat Neo4j properties of a *valid* document (keys are model names joined by dots)."""
+    out: dict[str, Any] = {}
+    for name, value in document.items():
+        content = contents.get(name)
+        if content is None or name == "$metadata":
+            continue
+        key = f"{prefix}{name}"
+        if content.kind == "Component":
+            interface = _component_interface(models, content)
+            if interface is not None:
+                out.update(encode_contents(models, interface.contents, value, key + "."))
+        else:
+            _encode_value(models, content.schema, value, key, out)
+    return out
+
+
+_MISSING = object()
+
+
+def _decode_value(models: ModelSet, schema: Schema | None, stored: Mapping[str, Any], key: str) -> Any:
+    schema = resolve_schema(models, schema)
+    if schema is None:
+        return stored.get(key, _MISSING)
+    if schema.kind == "Object":
+        result = {}
+        for name, field_schema in schema.fields.items():
+            value = _decode_value(models, field_schema, stored, f"{key}.{name}")
+            if value is not _MISSING:
+                result[name] = value
+        return result if result else _MISSING
+    if key not in stored:
+        return _MISSING
+    value = stored[key]
+    if schema.kind in ("Array", "Map"):
+        if isinstance(value, str):
+            return json.loads(value)
+        element = resolve_schema(models, schema.element_schema)
+        if element is not None and element.kind != "Enum":
+            return [decode_primitive(element.kind, item) for item in value]
+        return list(value)
+    if schema.kind == "Enum":
+        return value
+    return decode_primitive(schema.kind, value)
+
+
+def decode_contents(
+    models: ModelSet, contents: Mapping[str, Content], stored: Mapping[str, Any], prefix: str = ""
+) -> dict[str, Any]:
+    """The client document of stored node/relationship properties (inverse of encode)."""
+    document: dict[str, Any] = {}
+    for name, content in contents.items():
+        key = f"{prefix}{name}"
+        if content.kind == "Component":
+            interface = _component_interface(models, content)
+            if interface is not None:
+                value = decode_contents(models, interface.contents, stored, key + ".")
+                if value:
+                    document[name] = value
+        elif content.kind == "Property":
+            value = _decode_value(models, content.schema, stored, key)
+            if value is not _MISSING:
+                document[name] = value
+    return document
+
+
+def decode_without_model(stored: Mapping[str, Any], system_keys: frozenset[str]) -> dict[str, Any]:
+    """Best-effort document when the model is not loaded: dotted keys nested back into objects."""
+    document: dict[str, Any] = {}
+    for key, value in stored.items():
+        if key in system_keys:
+            continue
+        if isinstance(value, (WGS84Point, CartesianPoint)):
+            value = decode_primitive("point", value)
+        parts = key.split(".")
+        target = document
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return document
+
+
+def datetime_to_native(value: Any) -> Any:
+    """neo4j.time.DateTime -> datetime (stored timestamps)."""
+    to_native = getattr(value, "to_native", None)
+    return to_native() if callable(to_native) else value
+
+
+__all__ = [
+    "RELATIONSHIP_SYSTEM_KEYS",
+    "TWIN_SYSTEM_KEYS",
+    "apply_patch",
+    "check_primitive",
+    "check_writable",
+    "decode_contents",
+    "decode_without_model",
+    "encode_contents",
+    "validate_contents",
+    "validate_twin",
+    "validate_value",
+]

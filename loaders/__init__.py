@@ -1,0 +1,1 @@
+"""Importing grids and telemetry into GridTwin through the graph and timeseries layers."""

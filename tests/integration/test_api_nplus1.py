@@ -1,0 +1,82 @@
+"""A nested request runs a bounded number of Cypher queries, whatever the number of results."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import neo4j
+import pytest
+
+from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
+from graph.models_store import load_model_set
+from tests.integration.conftest import GraphQLClient
+
+
+
+class CountingDriver:
+    """Delegates to the real driver and counts the queries sent through it."""
+
+    def __init__(self, driver: neo4j.Driver) -> None:
+        self._driver = driver
+        self._lock = threading.Lock()
+        self.queries = 0
+
+    def execute_query(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.queries += 1
+        return self._driver.execute_query(*args, **kwargs)
+
+    def session(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.queries += 1
+        return self._driver.session(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._driver, name)
+
+
+@pytest.fixture()
+def feeders(neo4j_driver: neo4j.Driver) -> Iterator[tuple[str, list[str]]]:
+    """A unique label-free marker model: 30 lines, each feeding two loads."""
+    models = load_model_set(neo4j_driver)
+    tag = uuid.uuid4().hex[:8]
+    lines = [f"np1-{tag}-line-{i}" for i in range(30)]
+    twins = [TwinRow(line, "dtmi:gridtwin:Line;1", {"name": f"np1-{tag}"}) for line in lines]
+    relationships = []
+    for line in lines:
+        for leg in ("a", "b"):
+            twins.append(TwinRow(f"{line}-{leg}", "dtmi:gridtwin:Load;1", {}))
+            relationships.append(RelationshipRow(line, "feedsTo", f"{line}-{leg}"))
+    bulk_create_twins(neo4j_driver, models, twins)
+    bulk_create_relationships(neo4j_driver, models, relationships)
+    yield tag, lines
+    bulk_delete_twins(neo4j_driver, [t.id for t in twins])
+
+
+def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClient, tokens: dict[str, str],
+                                                               feeders: tuple[str, list[str]]) -> None:
+    tag, _ = feeders
+    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
+    counting = CountingDriver(services.neo4j)
+    services.neo4j = counting
+    try:
+        counts = {}
+        for n in (3, 30):
+            counting.queries = 0
+            data = gql.data("query($n: Int!) { twins(model: \"Line\", first: $n, where: [{property: \"name\", "
+                            "value: \"np1-" + tag + "\"}]) { edges { node { id relationships { target { id "
+                            "relationships(direction: INCOMING) { source { id } } } } "
+                            "... on GridNode { feedsTo { id fedBy { id } } } } } } }",
+                            {"n": n}, tokens["viewer"])
+            edges = data["twins"]["edges"]
+            assert len(edges) == n
+            assert all(len(edge["node"]["feedsTo"]) == 2 for edge in edges)
+            assert all(edge["node"]["feedsTo"][0]["fedBy"][0]["id"] == edge["node"]["id"] for edge in edges)
+            counts[n] = counting.queries
+    finally:
+        services.neo4j = counting._driver
+    assert counts[3] == counts[30], counts
+    assert counts[30] <= 10, counts

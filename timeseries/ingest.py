@@ -1,0 +1,65 @@
+"""The ingest pipeline: look twins up, validate + encode, write (ack), then publish.
+
+This is what ``POST /ingest`` and the ``ingestTelemetry`` mutation call.  The
+result names every rejected message by index; accepted ones are acknowledged
+only when the writer has them in InfluxDB or the spool, and only then are they
+published to live subscribers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridtwin.config import Settings
+from timeseries.broker import Broker
+from timeseries.directory import TwinDirectory
+from timeseries.lineprotocol import PRECISIONS, Precision
+from timeseries.validation import Rejection, twin_ids_of, validate_batch
+from timeseries.writer import TelemetryWriter
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """``accepted`` messages are durable; ``rejected`` ones were not stored, each with its reason."""
+
+    accepted: int
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+class TelemetryIngest:
+    """Validate-then-write for batches of telemetry messages.
+
+    Raises :class:`~timeseries.spool.SpoolFull` (answer 503 + Retry-After) or
+    :class:`~timeseries.writer.WriteRejected` when the accepted part of a batch
+    could not be made durable; then none of the batch is acknowledged.
+    """
+
+    def __init__(self, directory: TwinDirectory, writer: TelemetryWriter, broker: Broker | None = None) -> None:
+        self.directory = directory
+        self.writer = writer
+        self.broker = broker
+
+    @classmethod
+    def from_settings(cls, settings: Settings, directory: TwinDirectory, broker: Broker | None = None,
+                      **writer_options: Any) -> TelemetryIngest:
+        return cls(directory, TelemetryWriter.from_settings(settings, **writer_options), broker)
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def close(self) -> None:
+        await self.writer.close()
+
+    async def ingest(self, messages: Sequence[Any], precision: Precision | None = None) -> IngestResult:
+        """Validate ``messages``, make the valid ones durable, publish them, report rejections."""
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+        twins = await self.directory.describe(twin_ids_of(messages))
+        batch = validate_batch(messages, twins, precision)
+        if batch.lines:
+            await self.writer.write(batch.lines)
+            if self.broker is not None:
+                self.broker.publish(batch.samples)
+        return IngestResult(len(batch.lines), batch.rejections)
