@@ -25,10 +25,12 @@ demo: setup
 	GRIDTWIN_PROFILE=demo $(GRIDTWIN) demo
 
 ## test: the whole suite against the test profile's real servers, stopped afterwards.
+TEST_PROFILE ?= test
+
 test: setup
-	GRIDTWIN_PROFILE=test $(GRIDTWIN) services up
-	GRIDTWIN_PROFILE=test $(VENV)/bin/pytest; status=$$?; \
-	GRIDTWIN_PROFILE=test $(GRIDTWIN) services down; exit $$status
+	GRIDTWIN_PROFILE=$(TEST_PROFILE) $(GRIDTWIN) services up
+	GRIDTWIN_PROFILE=$(TEST_PROFILE) $(VENV)/bin/pytest; status=$$?; \
+	GRIDTWIN_PROFILE=$(TEST_PROFILE) $(GRIDTWIN) services down; exit $$status
 
 ## clean-state: stop and delete the test profile's data (the demo's is left alone).
 clean-state: $(STAMP)

@@ -105,8 +105,10 @@ async def start_services(settings: Settings) -> Services:
     models = await run_in_threadpool(models_store.ensure_builtin_models, driver)
     registry = ModelRegistry(build_schema, models)
     admin_password = _state_secret(settings, "admin-password", settings.admin_password)
-    if await run_in_threadpool(users.ensure_admin, driver, models, settings.admin_username, admin_password) \
-            and not settings.admin_password:
+    created = await run_in_threadpool(lambda: users.ensure_admin(driver, models, settings.admin_username,
+                                                                 admin_password,
+                                                                 reset_password=bool(settings.admin_password)))
+    if created and not settings.admin_password:
         log.warning("first admin %r created; its password is in %s", settings.admin_username,
                     settings.state_path / "admin-password")
     return Services(
@@ -141,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     graphql = GridTwinGraphQL(holder)
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -152,3 +154,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                allow_headers=["Authorization", "Content-Type"])],
         lifespan=lifespan,
     )
+    app.state.services_holder = holder  # for operational tooling and tests (e.g. counting queries)
+    return app

@@ -8,7 +8,7 @@ errors reach clients as coded errors and everything else is masked.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, \
@@ -222,8 +222,8 @@ class Query:
         return await _steps(info, trace.nodes)
 
     @strawberry.field(description="Shortest feedsTo path between two twins (either direction); empty when none.")
-    async def path(self, info: Info, from_: strawberry.ID = strawberry.argument(name="from"),
-                   to: strawberry.ID = strawberry.argument(), max_depth: int = topology.DEFAULT_DEPTH) -> list[TraceStep]:
+    async def path(self, info: Info, from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+                   to: strawberry.ID, max_depth: int = topology.DEFAULT_DEPTH) -> list[TraceStep]:
         _allowed(info, Permission.read_twins)
         found = await call(topology.shortest_path, info.context.services.neo4j, info.context.active.models,
                            str(from_), str(to), max_depth=max_depth)
@@ -380,11 +380,11 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
         mutation=Mutation,
         types=[*types.interfaces.values(), *types.objects.values(), GenericTwin],
         extensions=[
-            QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            ParserCache(maxsize=512),
-            ValidationCache(maxsize=512),
-            MaskErrors(should_mask_error=should_mask),
+            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: MaskErrors(should_mask_error=should_mask),
         ],
     )

@@ -16,7 +16,10 @@ holding the enum value; integers wider than 32 bits are ``Float``.
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -113,21 +116,35 @@ def generate(models: ModelSet, labels: Mapping[str, str]) -> GeneratedTypes:
     """
     generated = GeneratedTypes()
     names = graphql_names(labels)
+    module = _new_module()
     inverse_targets = _inverse_fields(models)
     for dtmi in _parents_first(models):
         interface = models.interfaces[dtmi]
         bases = tuple(generated.interfaces[parent] for parent in interface.extends if parent in generated.interfaces)
-        gql_interface = _make_interface(names[dtmi], interface, bases or (Twin,), generated,
+        gql_interface = _make_interface(names[dtmi], interface, bases or (Twin,), names, module,
                                         inverse_targets.get(dtmi, ()))
-        generated.interfaces[dtmi] = gql_interface
+        generated.interfaces[dtmi] = module.__dict__[names[dtmi]] = gql_interface
         generated.objects[dtmi] = strawberry.type(
-            type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": __name__}),
+            type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": module.__name__}),
             description=f"A twin of {dtmi}.",
         )
         generated.typed_fields[dtmi] = tuple(
             content.name for content in interface.contents.values() if _is_typed_property(content)
         )
     return generated
+
+
+_generation = itertools.count()
+
+
+def _new_module() -> types.ModuleType:
+    """A module to hold one generation's classes, so relationship fields can name their
+    target type as a forward reference (an interface may point at itself or at one
+    generated after it) and Strawberry resolves it from this module's namespace."""
+    module = types.ModuleType(f"{__name__}_generated_{next(_generation)}")
+    module.__dict__.update(Twin=Twin, Info=Info, Any=Any)
+    sys.modules[module.__name__] = module
+    return module
 
 
 def _parents_first(models: ModelSet) -> list[str]:
@@ -140,31 +157,33 @@ def _is_typed_property(content: Content) -> bool:
         _GRAPHQL_NAME.match(content.name))
 
 
-def _make_interface(name: str, interface: Interface, bases: tuple[type, ...], generated: GeneratedTypes,
-                    inverse_fields: tuple[tuple[str, str | None], ...]) -> type:
+def _make_interface(name: str, interface: Interface, bases: tuple[type, ...], names: Mapping[str, str],
+                    module: types.ModuleType, inverse_fields: tuple[tuple[str, str | None], ...]) -> type:
     own = [content for content in interface.own_contents.values()]
     annotations = {c.name: Optional[python_type(c.schema)] for c in own if _is_typed_property(c)}
-    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": module.__name__}
     namespace.update({name: strawberry.field(default=None, description=_description(interface.own_contents[name]))
                       for name in annotations})
     for content in own:
         if content.kind == "Relationship" and content.name not in _RESERVED_FIELDS:
-            target_type = generated.interfaces.get(content.target or "", Twin)
-            namespace[content.name] = _relationship_field(content.name, "outgoing", target_type,
+            target_type = names.get(content.target or "", "Twin")
+            namespace[content.name] = _relationship_field(content.name, "outgoing", target_type, module,
                                                           _description(content))
     for inverse_name, source_dtmi in inverse_fields:
-        source_type = generated.interfaces.get(source_dtmi or "", Twin)
-        namespace[inverse_name] = _relationship_field(_inverse_of(inverse_name), "incoming", source_type,
+        source_type = names.get(source_dtmi or "", "Twin")
+        namespace[inverse_name] = _relationship_field(_inverse_of(inverse_name), "incoming", source_type, module,
                                                       f"Twins related to this one by {_inverse_of(inverse_name)}.")
     return strawberry.interface(type(name, bases, namespace), name=name,
                                 description=_first_text(interface.description) or f"DTDL interface {interface.dtmi}")
 
 
-def _relationship_field(name: str, direction: str, target_type: type, description: str | None) -> Any:
+def _relationship_field(name: str, direction: str, target_type: str, module: types.ModuleType,
+                        description: str | None) -> Any:
     async def resolve(root: Twin, info: Info) -> list[Any]:
-        return await info.context["loaders"].related(str(root.id), name, direction)
+        return await info.context.loaders.related(str(root.id), name, direction)
 
-    resolve.__annotations__["return"] = list[target_type]  # type: ignore[valid-type]
+    resolve.__module__ = module.__name__
+    resolve.__annotations__["return"] = f"list[{target_type}]"
     return strawberry.field(resolver=resolve, description=description)
 
 

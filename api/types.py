@@ -27,11 +27,11 @@ class Relationship:
 
     @strawberry.field(description="The twin at the other end, seen from the source.")
     async def target(self, info: Info) -> Twin | None:
-        return await info.context["loaders"].twin(str(self.target_id))
+        return await info.context.loaders.twin(str(self.target_id))
 
     @strawberry.field(description="The source twin.")
     async def source(self, info: Info) -> Twin | None:
-        return await info.context["loaders"].twin(str(self.source_id))
+        return await info.context.loaders.twin(str(self.source_id))
 
 
 @strawberry.interface(description="A digital twin: a node of the twin graph, typed by its DTDL interface.")
@@ -44,7 +44,7 @@ class Twin:
     @strawberry.field(description="Relationships of this twin, optionally one name and one direction.")
     async def relationships(self, info: Info, name: str | None = None,
                             direction: Direction = Direction.OUTGOING) -> list[Relationship]:
-        return await info.context["loaders"].relationships(str(self.id), name, direction.value)
+        return await info.context.loaders.relationships(str(self.id), name, direction.value)
 
 
 @strawberry.type(description="A twin whose model is not (or no longer) in the active model set.")

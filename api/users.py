@@ -88,11 +88,28 @@ def set_role(driver: neo4j.Driver, models: ModelSet, username: str, role: Role) 
     return UserRecord(twin.id, username, role, bool(twin.properties.get("active", True)))
 
 
-def ensure_admin(driver: neo4j.Driver, models: ModelSet, username: str, password: str) -> bool:
-    """Create the configured first admin unless a user of that name exists; True when created."""
+def ensure_admin(driver: neo4j.Driver, models: ModelSet, username: str, password: str, *,
+                 reset_password: bool) -> bool:
+    """Create the first admin unless a user of that name exists; True when created.
+
+    With ``reset_password`` (the password comes from configuration, which is the
+    source of truth for this bootstrap account) an existing account gets that
+    password and the admin role back, so a lost admin password is recovered by
+    restarting with ``GRIDTWIN_ADMIN_PASSWORD`` set.
+    """
     try:
         create_user(driver, models, username, password, Role.admin)
     except ConflictError:
+        if reset_password:
+            _reset(driver, models, username, password)
         return False
     log.info("created the first admin user %r", username)
     return True
+
+
+def _reset(driver: neo4j.Driver, models: ModelSet, username: str, password: str) -> None:
+    _check_new_credentials(username, password)
+    set_role(driver, models, username, Role.admin)
+    driver.execute_query(
+        "MATCH (u:Twin {id: $id}) MERGE (u)-[:HAS_CREDENTIAL]->(c:Credential) SET c.passwordHash = $hash",
+        id=user_twin_id(username), hash=hash_password(password))

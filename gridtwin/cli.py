@@ -175,6 +175,10 @@ def demo() -> None:
     summary = demo_grid.load(settings)
     console.print(f"demo grid loaded: {summary}")
     console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
+    password_file = settings.state_path / "admin-password"
+    if not settings.admin_password:
+        console.print(f"log in as {settings.admin_username!r}; the password is in {password_file} "
+                      "(created at first start)")
     serve()
 
 
