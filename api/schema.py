@@ -11,7 +11,7 @@ import enum
 from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, \
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, \
     ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -364,6 +364,24 @@ async def _reload_models(info: Info) -> None:
     services.registry.install(models)
 
 
+def _validation_rules() -> tuple[Any, ...]:
+    """The depth and alias limit rules, built once: the validation cache is keyed by the rule
+    classes, and a limiter built per request would make every request a cache miss."""
+    depth = QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)
+    aliases = MaxAliasesLimiter(max_alias_count=MAX_ALIASES)
+    return (*depth.validation_rules, *aliases.validation_rules)
+
+
+_LIMIT_RULES = _validation_rules()
+
+
+class LimitRules(AddValidationRules):
+    """Query depth and alias limits with rule classes shared by all requests."""
+
+    def __init__(self) -> None:
+        super().__init__(list(_LIMIT_RULES))
+
+
 class GridTwinSchema(strawberry.Schema):
     """Logs only unexpected errors; client errors are the client's business, not the log's."""
 
@@ -380,8 +398,7 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
         mutation=Mutation,
         types=[*types.interfaces.values(), *types.objects.values(), GenericTwin],
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            LimitRules,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -27,6 +27,16 @@ from graph.validation import (
 )
 
 MAX_ID_LENGTH = 256
+
+
+def read_projection(variable: str) -> str:
+    """``RETURN`` expression for a node or relationship read in bulk: its properties with the
+    system timestamps as [epoch seconds, nanoseconds], which the driver decodes far faster than
+    temporal values (they dominated the cost of reading 100 twins)."""
+    def epoch(key: str) -> str:
+        return f"{key}: [{variable}.{key}.epochSeconds, {variable}.{key}.nanosecond]"
+
+    return f"{variable} {{.*, {epoch(CREATED_KEY)}, {epoch(UPDATED_KEY)}}}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -30,7 +30,7 @@ import neo4j
 from dtdl.model import Content, ModelSet
 from graph.cypher import quote, relationship_names, relationship_type
 from graph.errors import ConflictError, ModelError, NotFoundError, PreconditionFailedError, Problem, ValidationError
-from graph.records import Relationship, check_twin_id, new_etag, relationship_from_record
+from graph.records import Relationship, check_twin_id, new_etag, read_projection, relationship_from_record
 from graph.validation import (
     CREATED_KEY,
     ETAG_KEY,
@@ -355,7 +355,8 @@ def list_relationships_many(
         f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {_pattern(models, name, direction)} "
         "WHERE r.id IS NOT NULL "
         "WITH id, r, startNode(r) AS s, endNode(r) AS e "
-        "RETURN id, r, s.id AS source, s.model AS model, e.id AS target ORDER BY id, r.name, r.id"
+        f"RETURN id, {read_projection('r')} AS r, s.id AS source, s.model AS model, e.id AS target "
+        "ORDER BY id, r.name, r.id"
     )
     records, _, _ = driver.execute_query(query, ids=ids, database_=database, routing_=neo4j.RoutingControl.READ)
     for record in records:

@@ -21,7 +21,7 @@ import neo4j
 from dtdl.model import ModelSet, Schema
 from graph.cypher import quote, resolve_label
 from graph.errors import Problem, ValidationError
-from graph.records import Twin, twin_from_node
+from graph.records import Twin, read_projection, twin_from_node
 from graph.validation import encode_primitive, resolve_schema
 
 OPERATORS: Mapping[str, str] = {
@@ -102,7 +102,8 @@ def search_twins(
     match = f"MATCH (t:Twin:{quote(label)}) {where}"
     query = (
         f"CALL () {{ {match} RETURN count(t) AS total }} {match} "
-        f"RETURN t, total ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit"
+        f"WITH t, total ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit "
+        f"RETURN {read_projection('t')} AS t, total"
     )
     records, _, _ = driver.execute_query(query, params, offset=offset, limit=first + 1, database_=database,
                                          routing_=neo4j.RoutingControl.READ)

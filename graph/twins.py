@@ -22,7 +22,7 @@ from neo4j.exceptions import ConstraintError
 from dtdl.model import ModelSet
 from graph.cypher import label_clause, labels_of, resolve_label, quote
 from graph.errors import ConflictError, ModelError, NotFoundError, PreconditionFailedError, Problem, ValidationError
-from graph.records import Twin, check_twin_id, new_etag, twin_from_node
+from graph.records import Twin, check_twin_id, new_etag, read_projection, twin_from_node
 from graph.validation import (
     CREATED_KEY,
     ETAG_KEY,
@@ -105,7 +105,7 @@ def _constraint_message(error: ConstraintError, twin_id: str) -> str:
 def get_twin(driver: neo4j.Driver, models: ModelSet, twin_id: str, *, database: str | None = None) -> Twin:
     """The twin ``twin_id``; NotFoundError when there is none."""
     records, _, _ = driver.execute_query(
-        "MATCH (t:Twin {id: $id}) RETURN t", id=twin_id, database_=database, routing_=neo4j.RoutingControl.READ
+        f"MATCH (t:Twin {{id: $id}}) RETURN {read_projection('t')} AS t", id=twin_id, database_=database, routing_=neo4j.RoutingControl.READ
     )
     if not records:
         raise NotFoundError(f"no twin {twin_id!r}")
@@ -120,7 +120,7 @@ def get_twins(
     if not ids:
         return {}
     records, _, _ = driver.execute_query(
-        "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN t",
+        f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN {read_projection('t')} AS t",
         ids=ids,
         database_=database,
         routing_=neo4j.RoutingControl.READ,
@@ -141,7 +141,7 @@ def list_twins(
     """Twins ordered by id, optionally only those that are-a ``model`` (DTMI or label; subtypes included)."""
     label = resolve_label(models, model) if model else "Twin"
     records, _, _ = driver.execute_query(
-        f"MATCH (t:Twin:{quote(label)}) RETURN t ORDER BY t.id SKIP $skip LIMIT $limit",
+        f"MATCH (t:Twin:{quote(label)}) RETURN {read_projection('t')} AS t ORDER BY t.id SKIP $skip LIMIT $limit",
         skip=max(0, int(skip)),
         limit=max(0, min(int(limit), 10_000)),
         database_=database,
