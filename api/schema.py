@@ -278,13 +278,18 @@ class Mutation:
         return AuthToken(token=issue_token(principal, services.jwt_secret, ttl), expires_in=ttl,
                          role=principal.role.name)
 
-    @strawberry.mutation(description="Upload DTDL models, validated together with the stored ones; all or nothing.")
+    @strawberry.mutation(description="Upload DTDL models, validated together with the stored ones; all or nothing. "
+                                     "Models already stored verbatim are accepted unchanged.")
     async def upload_models(self, info: Info, models: list[JSON]) -> list[ModelInfo]:
         _allowed(info, Permission.manage_models)
         services = info.context.services
         new_ids = await call(models_store.upload_models, services.neo4j, list(models))
-        await _reload_models(info)
-        return [_model_info(await call(models_store.get_model, services.neo4j, dtmi)) for dtmi in new_ids]
+        if new_ids:
+            await _reload_models(info)
+        stored = await call(models_store.list_models, services.neo4j)
+        uploaded = {item.get("@id") for document in models
+                    for item in (document if isinstance(document, list) else [document]) if isinstance(item, dict)}
+        return [_model_info(model) for model in stored if model.dtmi in uploaded]
 
     @strawberry.mutation(description="Mark a model decommissioned: no new twins of it.")
     async def decommission_model(self, info: Info, id: str) -> ModelInfo:

@@ -80,11 +80,20 @@ def _stored_documents(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
     return {r["dtmi"]: json.loads(r["json"]) for r in tx.run("MATCH (m:Model) RETURN m.dtmi AS dtmi, m.json AS json ORDER BY dtmi")}
 
 
+def _not_stored_verbatim(stored: Mapping[str, Any], documents: Sequence[Any]) -> list[Any]:
+    """The documents minus those stored exactly as given, so uploading a model set again is a
+    no-op instead of a conflict (a *changed* document with a stored @id still conflicts)."""
+    return [d for d in documents if not (isinstance(d, Mapping) and stored.get(d.get("@id")) == d)]
+
+
 def _resolve_upload(stored: Mapping[str, Any], documents: Sequence[Any]) -> tuple[ModelSet, list[str]]:
     """Validate the new documents together with the stored ones (pure)."""
-    new_ids = _ids_of(documents)
-    if not new_ids:
+    if not _ids_of(documents):
         raise ModelError("nothing to upload", [Problem("", "no document has an @id")])
+    documents = _not_stored_verbatim(stored, documents)
+    if not documents:
+        return dtdl.validate(list(stored.values())).models, []
+    new_ids = _ids_of(documents)
     duplicates = sorted(set(new_ids) & set(stored)) + sorted({i for i in new_ids if new_ids.count(i) > 1})
     if duplicates:
         raise ConflictError(

@@ -39,8 +39,10 @@ def test_upload_is_all_or_nothing(neo4j_driver: neo4j.Driver, names: dict[str, s
         store.get_model(neo4j_driver, names["Base"])  # nothing written
 
     assert store.upload_models(neo4j_driver, [good]) == [names["Base"]]
+    assert store.upload_models(neo4j_driver, [good]) == []  # the same document again: nothing new
+    changed = {**good, "displayName": "changed"}
     with pytest.raises(ConflictError):
-        store.upload_models(neo4j_driver, [good])
+        store.upload_models(neo4j_driver, [changed])  # a stored model is immutable: a change is a new version
     # a later upload resolves against the stored models
     child = interface(names["Child"], extends=names["Base"], contents=[{"@type": "Property", "name": "tag", "schema": "string"}])
     assert store.upload_models(neo4j_driver, [child]) == [names["Child"]]
