@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 from cross_web.exceptions import HTTPException
 
 from api import users
@@ -32,11 +34,14 @@ from api.auth import AuthError, Principal, bearer_token, read_token
 from api.context import RequestContext, Services
 from api.loaders import Loaders
 from api.registry import ModelRegistry
+from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
+from api.telemetry import TelemetryServices
 from gridtwin.config import Settings, get_settings
 from graph import db as graph_db
 from graph import models_store
 from timeseries import client as timeseries_client
+from timeseries.setup import ensure_buckets_and_tasks
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,20 @@ class GridTwinGraphQL(GraphQL):
         principal = principal_of(request, services.jwt_secret)
         return RequestContext(services=services, active=active, principal=principal,
                               loaders=Loaders(services.neo4j, active), request=request, response=response)
+
+    async def on_ws_connect(self, context: RequestContext) -> Any:
+        """Subscriptions authenticate in connection_init: {"Authorization": "Bearer <token>"} or {"token": ...}."""
+        params = context.connection_params or {}
+        token = bearer_token(str(params.get("Authorization") or params.get("authorization") or "")) \
+            or params.get("token")
+        if context.principal is None and not token:
+            raise ConnectionRejectionError({"reason": "a bearer token is required in connection_init"})
+        if token:
+            try:
+                context.principal = read_token(str(token), context.services.jwt_secret)
+            except AuthError as error:
+                raise ConnectionRejectionError({"reason": str(error)}) from error
+        return UNSET
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -111,8 +130,11 @@ async def start_services(settings: Settings) -> Services:
     if created and not settings.admin_password:
         log.warning("first admin %r created; its password is in %s", settings.admin_username,
                     settings.state_path / "admin-password")
+    await run_in_threadpool(ensure_buckets_and_tasks, settings)
+    telemetry = TelemetryServices(settings, driver, registry)
+    await telemetry.start()
     return Services(
-        settings=settings, neo4j=driver, registry=registry,
+        settings=settings, neo4j=driver, registry=registry, telemetry=telemetry,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=_state_secret(settings, "jwt-secret", settings.jwt_secret),
     )
@@ -147,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/ingest", ingest_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import neo4j
 
-from api.auth import Principal
+from api.auth import AuthError, Forbidden, Permission, Principal, require
+from api.errors import client_error
+from api.events import TwinEvents
 from api.registry import ActiveModels, ModelRegistry
 from gridtwin.config import Settings
 
@@ -22,9 +24,12 @@ class Services:
     influxdb_http: httpx.AsyncClient
     registry: ModelRegistry
     jwt_secret: str
-    extras: dict[str, Any] = field(default_factory=dict)
+    telemetry: Any = None
+    events: TwinEvents = field(default_factory=TwinEvents)
 
     async def close(self) -> None:
+        if self.telemetry is not None:
+            await self.telemetry.close()
         self.neo4j.close()
         await self.influxdb_http.aclose()
 
@@ -39,3 +44,12 @@ class RequestContext:
     loaders: Any
     request: Any = None
     response: Any = None
+    connection_params: dict[str, Any] | None = None
+
+
+def allowed(info: Any, permission: Permission) -> Principal:
+    """The caller if it holds ``permission``; otherwise an UNAUTHENTICATED or FORBIDDEN client error."""
+    try:
+        return require(info.context.principal, permission)
+    except (AuthError, Forbidden) as error:
+        raise client_error(error) from error

@@ -17,11 +17,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import users
-from api.auth import AuthError, Forbidden, Permission, Principal, Role, issue_token, require
-from api.errors import ClientError, call, client_error, should_mask
+from api.auth import Permission, Role, issue_token
+from api.context import allowed
+from api.errors import ClientError, call, should_mask
 from api.typegen import GeneratedTypes
 from api.types import Direction, GenericTwin, Relationship, Twin
 from api.cypher_console import CypherResult, run_read_only
+from api.events import TwinEvent
+from api.telemetry import Subscription, TelemetryMutation, TelemetryQuery
 from graph import db as graph_db
 from graph import models_store, search, topology
 from graph import relationships as graph_relationships
@@ -35,12 +38,6 @@ MAX_TOKENS = 5_000
 DEFAULT_PAGE_SIZE = 50
 
 
-def _allowed(info: Info, permission: Permission) -> Principal:
-    """The caller if allowed; otherwise an UNAUTHENTICATED or FORBIDDEN client error."""
-    try:
-        return require(info.context.principal, permission)
-    except (AuthError, Forbidden) as error:
-        raise client_error(error) from error
 
 
 @strawberry.type(description="Reachability of the servers behind the API.")
@@ -163,7 +160,7 @@ async def _steps(info: Info, nodes: list[TraceNode]) -> list[TraceStep]:
 
 
 @strawberry.type
-class Query:
+class Query(TelemetryQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: Info) -> Health:
         services = info.context.services
@@ -180,7 +177,7 @@ class Query:
 
     @strawberry.field(description="One twin by id, typed by its model; null when absent.")
     async def twin(self, info: Info, id: strawberry.ID) -> Twin | None:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         return await info.context.loaders.twin(str(id))
 
     @strawberry.field(description="Twins that are-a model (DTMI or type name; subtypes included), filtered and "
@@ -188,7 +185,7 @@ class Query:
     async def twins(self, info: Info, model: str | None = None, where: list[PropertyFilter] | None = None,
                     order_by: list[PropertyOrder] | None = None, first: int = DEFAULT_PAGE_SIZE,
                     after: str | None = None) -> TwinConnection:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         context = info.context
         page = await call(
             search.search_twins, context.services.neo4j, context.active.models, model=model,
@@ -202,13 +199,13 @@ class Query:
     @strawberry.field(description="Relationships of a twin; fedBy/manages name the inverse views.")
     async def relationships(self, info: Info, twin_id: strawberry.ID, name: str | None = None,
                             direction: Direction = Direction.OUTGOING) -> list[Relationship]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         return await info.context.loaders.relationships(str(twin_id), name, direction.value)
 
     @strawberry.field(description="Twins fed by this one (over feedsTo), nearest first.")
     async def downstream(self, info: Info, id: strawberry.ID, max_depth: int = topology.DEFAULT_DEPTH,
                          model: str | None = None) -> list[TraceStep]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         trace = await call(topology.downstream, info.context.services.neo4j, info.context.active.models, str(id),
                            max_depth=max_depth, label=model)
         return await _steps(info, trace.nodes)
@@ -216,7 +213,7 @@ class Query:
     @strawberry.field(description="Twins feeding this one (over feedsTo), nearest first.")
     async def upstream(self, info: Info, id: strawberry.ID, max_depth: int = topology.DEFAULT_DEPTH,
                        model: str | None = None) -> list[TraceStep]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         trace = await call(topology.upstream, info.context.services.neo4j, info.context.active.models, str(id),
                            max_depth=max_depth, label=model)
         return await _steps(info, trace.nodes)
@@ -224,52 +221,52 @@ class Query:
     @strawberry.field(description="Shortest feedsTo path between two twins (either direction); empty when none.")
     async def path(self, info: Info, from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
                    to: strawberry.ID, max_depth: int = topology.DEFAULT_DEPTH) -> list[TraceStep]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         found = await call(topology.shortest_path, info.context.services.neo4j, info.context.active.models,
                            str(from_), str(to), max_depth=max_depth)
         return await _steps(info, found.nodes)
 
     @strawberry.field(description="The substations that supply a twin.")
     async def source_substations(self, info: Info, id: strawberry.ID) -> list[TraceStep]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         nodes = await call(topology.source_substations, info.context.services.neo4j, info.context.active.models,
                            str(id))
         return await _steps(info, nodes)
 
     @strawberry.field(description="Connected components (islands) over feedsTo and connectedTo.")
     async def islands(self, info: Info, min_size: int = 1) -> list[Island]:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         found = await call(topology.connected_components, info.context.services.neo4j, info.context.active.models,
                            min_size=min_size)
         return [Island(key=c.key, size=len(c.member_ids), twin_ids=c.member_ids) for c in found]
 
     @strawberry.field(description="Twins de-energised if these breakers or lines open.")
     async def outage_impact(self, info: Info, id: list[strawberry.ID]) -> OutageImpact:
-        _allowed(info, Permission.read_twins)
+        allowed(info, Permission.read_twins)
         impact = await call(topology.outage_impact, info.context.services.neo4j, info.context.active.models,
                             [str(i) for i in id])
         return OutageImpact(opened=impact.opened, de_energised=await _steps(info, impact.de_energised))
 
     @strawberry.field(description="Stored DTDL models.")
     async def models(self, info: Info, include_decommissioned: bool = True) -> list[ModelInfo]:
-        _allowed(info, Permission.read_models)
+        allowed(info, Permission.read_models)
         stored = await call(models_store.list_models, info.context.services.neo4j,
                             include_decommissioned=include_decommissioned)
         return [_model_info(item) for item in stored]
 
     @strawberry.field(description="One stored DTDL model by DTMI.")
     async def model(self, info: Info, id: str) -> ModelInfo:
-        _allowed(info, Permission.read_models)
+        allowed(info, Permission.read_models)
         return _model_info(await call(models_store.get_model, info.context.services.neo4j, id))
 
     @strawberry.field(description="Read-only Cypher for analysts (read access mode, timeout, row cap).")
     async def cypher(self, info: Info, query: str, params: JSON | None = None) -> CypherResult:
-        _allowed(info, Permission.run_cypher)
+        allowed(info, Permission.run_cypher)
         return await call(run_read_only, info.context.services.neo4j, query, params or {})
 
 
 @strawberry.type
-class Mutation:
+class Mutation(TelemetryMutation):
     @strawberry.mutation(description="Exchange a username and password for a bearer token.")
     async def login(self, info: Info, username: str, password: str) -> AuthToken:
         services = info.context.services
@@ -281,7 +278,7 @@ class Mutation:
     @strawberry.mutation(description="Upload DTDL models, validated together with the stored ones; all or nothing. "
                                      "Models already stored verbatim are accepted unchanged.")
     async def upload_models(self, info: Info, models: list[JSON]) -> list[ModelInfo]:
-        _allowed(info, Permission.manage_models)
+        allowed(info, Permission.manage_models)
         services = info.context.services
         new_ids = await call(models_store.upload_models, services.neo4j, list(models))
         if new_ids:
@@ -293,63 +290,74 @@ class Mutation:
 
     @strawberry.mutation(description="Mark a model decommissioned: no new twins of it.")
     async def decommission_model(self, info: Info, id: str) -> ModelInfo:
-        _allowed(info, Permission.manage_models)
+        allowed(info, Permission.manage_models)
         stored = await call(models_store.decommission_model, info.context.services.neo4j, id)
         return _model_info(stored)
 
     @strawberry.mutation(description="Delete a model no twin uses and no model extends.")
     async def delete_model(self, info: Info, id: str) -> bool:
-        _allowed(info, Permission.manage_models)
+        allowed(info, Permission.manage_models)
         await call(models_store.delete_model, info.context.services.neo4j, id)
         await _reload_models(info)
         return True
 
     @strawberry.mutation(description="Create a twin; properties are validated against the model.")
     async def create_twin(self, info: Info, id: strawberry.ID, model: str, properties: JSON | None = None) -> Twin:
-        _allowed(info, Permission.write_twins)
+        allowed(info, Permission.write_twins)
         twin = await call(graph_twins.create_twin, info.context.services.neo4j, info.context.active.models, str(id),
                           model, properties or {})
+        info.context.services.events.publish(TwinEvent("twinCreated", twin.id, twin.model))
         return info.context.loaders.typed(twin)
 
     @strawberry.mutation(description="Update a twin with a JSON Patch (RFC 6902); ifMatch refuses stale writes.")
     async def update_twin(self, info: Info, id: strawberry.ID, patch: JSON, if_match: str | None = None) -> Twin:
-        _allowed(info, Permission.write_twins)
+        allowed(info, Permission.write_twins)
         if not isinstance(patch, list):
             raise ClientError("patch must be a JSON Patch array", "BAD_USER_INPUT",
                               [{"pointer": "/patch", "message": "expected an array of operations"}])
         twin = await call(graph_twins.update_twin, info.context.services.neo4j, info.context.active.models, str(id),
                           patch, if_match=if_match)
+        info.context.services.events.publish(TwinEvent("twinUpdated", twin.id, twin.model))
         return info.context.loaders.typed(twin)
 
     @strawberry.mutation(description="Delete a twin; refused while it has relationships unless cascade.")
     async def delete_twin(self, info: Info, id: strawberry.ID, cascade: bool = False,
                           if_match: str | None = None) -> bool:
-        _allowed(info, Permission.write_twins)
+        allowed(info, Permission.write_twins)
+        existing = await info.context.loaders.twin(str(id))
         await call(graph_twins.delete_twin, info.context.services.neo4j, str(id), cascade=cascade, if_match=if_match)
+        info.context.services.events.publish(TwinEvent("twinDeleted", str(id), existing.model if existing else None))
         return True
 
     @strawberry.mutation(description="Create a relationship, validated against the source's model.")
     async def create_relationship(self, info: Info, source: strawberry.ID, name: str, target: strawberry.ID,
                                   properties: JSON | None = None, id: strawberry.ID | None = None) -> Relationship:
-        _allowed(info, Permission.write_twins)
+        allowed(info, Permission.write_twins)
         stored = await call(graph_relationships.create_relationship, info.context.services.neo4j,
                             info.context.active.models, str(source), name, str(target), properties or {},
                             relationship_id=str(id) if id else None)
+        source_twin = await info.context.loaders.twin(stored.source_id)
+        info.context.services.events.publish(TwinEvent("relationshipCreated", stored.source_id,
+                                                       source_twin.model if source_twin else None,
+                                                       stored.name, stored.target_id))
         return Relationship(id=stored.id, name=stored.name, source_id=stored.source_id, target_id=stored.target_id,
                             properties=stored.properties)
 
     @strawberry.mutation(description="Delete a relationship of a source twin by its id.")
     async def delete_relationship(self, info: Info, source: strawberry.ID, id: strawberry.ID,
                                   if_match: str | None = None) -> bool:
-        _allowed(info, Permission.write_twins)
+        allowed(info, Permission.write_twins)
         await call(graph_relationships.delete_relationship, info.context.services.neo4j, str(source), str(id),
                    if_match=if_match)
+        source_twin = await info.context.loaders.twin(str(source))
+        info.context.services.events.publish(TwinEvent("relationshipDeleted", str(source),
+                                                       source_twin.model if source_twin else None, str(id)))
         return True
 
     @strawberry.mutation(description="Create a user (a User twin with a hashed password).")
     async def create_user(self, info: Info, username: str, password: str, role: Role,
                           email: str | None = None, display_name: str | None = None) -> UserAccount:
-        _allowed(info, Permission.manage_users)
+        allowed(info, Permission.manage_users)
         extra = {key: value for key, value in {"email": email, "displayName": display_name}.items() if value}
         record = await call(users.create_user, info.context.services.neo4j, info.context.active.models, username,
                             password, role, extra)
@@ -357,7 +365,7 @@ class Mutation:
 
     @strawberry.mutation(description="Change a user's role.")
     async def set_user_role(self, info: Info, username: str, role: Role) -> UserAccount:
-        _allowed(info, Permission.manage_users)
+        allowed(info, Permission.manage_users)
         record = await call(users.set_role, info.context.services.neo4j, info.context.active.models, username,
                             role)
         return UserAccount(id=record.id, username=record.username, role=record.role.name, active=record.active)
@@ -401,6 +409,7 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
     return GridTwinSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[*types.interfaces.values(), *types.objects.values(), GenericTwin],
         extensions=[
             LimitRules,

@@ -39,6 +39,11 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
     "deleteModel": ('mutation { deleteModel(id: "dtmi:nosuch:X;1") }', "admin"),
     "createUser": ('mutation { createUser(username: "!", password: "x", role: viewer) { id } }', "admin"),
     "setUserRole": ('mutation { setUserRole(username: "rbac-nobody", role: viewer) { id } }', "admin"),
+    "telemetry": (f'{{ telemetry(twinId: "{NOBODY}", name: "voltage") {{ time }} }}', "viewer"),
+    "latestTelemetry": (f'{{ latestTelemetry(twinIds: ["{NOBODY}"]) {{ name }} }}', "viewer"),
+    "telemetryBelow": (f'{{ telemetryBelow(twinId: "{NOBODY}", name: "voltage") {{ time }} }}', "viewer"),
+    "ingestTelemetry": (f'mutation {{ ingestTelemetry(messages: [{{twinId: "{NOBODY}", timestamp: 0, values: {{}}}}]) '
+                        '{ accepted } }', "operator"),
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 
