@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,17 +140,25 @@ async def start_services(settings: Settings) -> Services:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+BackgroundJob = Callable[[Services], Awaitable[None]]
+
+
+def create_app(settings: Settings | None = None, background: Sequence[BackgroundJob] = ()) -> Starlette:
+    """The app; ``background`` jobs run beside it (e.g. the demo's telemetry simulator)."""
     settings = settings or get_settings()
     holder: dict[str, Services] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        holder["services"] = await start_services(settings)
+        services = holder["services"] = await start_services(settings)
+        jobs = [asyncio.create_task(job(services)) for job in background]
         try:
             yield
         finally:
-            await holder["services"].close()
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            await services.close()
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": settings.version})

@@ -157,12 +157,16 @@ def models_export(paths: list[Path], format: str = typer.Option("ttl", help="ttl
 @app.command("serve")
 def serve() -> None:
     """Serve the GraphQL API (servers must be up) on GRIDTWIN_API_HOST:GRIDTWIN_API_PORT."""
+    _serve(())
+
+
+def _serve(background: Any) -> None:
     import uvicorn
 
     from api.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run(create_app(settings, background), host=settings.api_host, port=settings.api_port, log_config=None)
 
 
 @app.command("demo")
@@ -179,7 +183,8 @@ def demo() -> None:
     if not settings.admin_password:
         console.print(f"log in as {settings.admin_username!r}; the password is in {password_file} "
                       "(created at first start)")
-    serve()
+    console.print(f"live telemetry (1 Hz) for {', '.join(demo_grid.MEASUREMENT_POINTS)}")
+    _serve([demo_grid.simulate_telemetry])
 
 
 if __name__ == "__main__":

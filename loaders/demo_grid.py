@@ -91,3 +91,10 @@ def load(settings: Settings) -> DemoSummary:
         driver.execute_query("MATCH (:Twin)-[r]->(:Twin) WHERE r.id STARTS WITH 'demo-r' DELETE r")
         relationships = bulk_create_relationships(driver, models, RELATIONSHIPS)
     return DemoSummary(twins=twins.written, relationships=relationships.written)
+
+
+async def simulate_telemetry(services: Any) -> None:
+    """Background job of ``gridtwin demo``: 1 Hz snapshots for the demo's measurement points."""
+    from loaders import telemetry_simulator
+
+    await telemetry_simulator.run(MEASUREMENT_POINTS, services.telemetry.ingest.ingest)
