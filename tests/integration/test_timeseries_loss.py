@@ -184,8 +184,8 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def spawn_child(spool_dir: Path, twin: str, first: int, count: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "GRIDTWIN_PROFILE": "test", "PYTHONPATH": str(REPO)}
+def spawn_child(settings: Settings, spool_dir: Path, twin: str, first: int, count: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "GRIDTWIN_PROFILE": settings.profile, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-c", CHILD, str(spool_dir), twin, str(first), str(count),
                              str(BASE_NS)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
@@ -216,7 +216,7 @@ def test_sigkilled_ingest_replays_its_spool_on_restart(settings: Settings, influ
     twin = f"loss2-{uuid.uuid4().hex[:10]}"
     spool_dir = tmp_path / "spool"
     acked: set[int] = set()
-    child = spawn_child(spool_dir, twin, 0, 1_000_000)
+    child = spawn_child(settings, spool_dir, twin, 0, 1_000_000)
     try:
         read_acks(child, acked, until=time.monotonic() + 3.0)  # import + stream with InfluxDB up
         assert acked, "the child acknowledged nothing"
@@ -232,7 +232,7 @@ def test_sigkilled_ingest_replays_its_spool_on_restart(settings: Settings, influ
     assert len(acked) > outage_start, "nothing was acknowledged while InfluxDB was down"
     assert any(spool_dir.glob("*.seg")), "the killed process left no spool"
     start_influxdb(settings)
-    restarted = spawn_child(spool_dir, twin, 300_000, 50)  # replays the old spool, sends a little more
+    restarted = spawn_child(settings, spool_dir, twin, 300_000, 50)  # replays the old spool, sends a little more
     try:
         verdict = read_acks(restarted, acked, until=time.monotonic() + 45, stop_word="DRAINED")
         restarted.wait(15)
