@@ -3,11 +3,16 @@
 A request that asks for twins, their relationships, the targets and the
 targets' relationships runs one batched query per (level, relationship name,
 direction), whatever the number of twins returned.
+
+Twins reached through a relationship or a traversal are *lazy*: their id and model
+come with the relationship (or trace) query, so ``{ id __typename }`` needs no
+further read; the first other field asked for loads all of them in one batched
+query (the same DataLoader that serves ``twin(id)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -46,11 +51,26 @@ class Loaders:
         self._twins.prime(twin.id, instance)
         return instance
 
+    def known(self, twin_id: str, model: str) -> Twin:
+        """A twin whose existence and model a query just read (a trace, a relationship): its other
+        fields are read only if the request asks for them, for all such twins in one query."""
+        return self._active.types.lazy(twin_id, model, self._twins.load)
+
+    def steps(self, nodes: Iterable[Any]) -> list[Twin]:
+        """Lazy twins of traversal results (``graph.topology.TraceNode``: id and model), in order."""
+        known = self.known
+        return [known(node.id, node.model) for node in nodes]
+
     async def twin(self, twin_id: str) -> Twin | None:
         return await self._twins.load(twin_id)
 
     async def twins(self, twin_ids: Sequence[str]) -> list[Twin | None]:
-        return list(await self._twins.load_many(list(twin_ids)))
+        """Twins by id, ``None`` for the missing ones; one query for their models, the rest on demand."""
+        # one direct call rather than DataLoader.load_many: a trace passes thousands of ids, and a future
+        # per id cost more than the query (callers already pass a whole level at once)
+        found = await call(graph_twins.get_models, self._driver, twin_ids)
+        known = self.known
+        return [None if (model := found.get(twin_id)) is None else known(twin_id, model) for twin_id in twin_ids]
 
     async def relationships(self, twin_id: str, name: str | None, direction: str) -> list[Relationship]:
         stored = await self._relationships.load((twin_id, name, direction))
@@ -59,13 +79,14 @@ class Loaders:
     async def related(self, twin_id: str, name: str, direction: str) -> list[Twin]:
         """The twins at the other end of ``twin_id``'s ``name`` relationships."""
         stored = await self._relationships.load((twin_id, name, direction))
-        others = [item.source_id if item.target_id == twin_id and item.source_id != twin_id else item.target_id
-                  for item in stored]
-        return [twin for twin in await self.twins(others) if twin is not None]
+        known = self.known
+        return [known(item.source_id, item.source_model or "") if item.target_id == twin_id and item.source_id != twin_id
+                else known(item.target_id, item.target_model or "") for item in stored]
 
     async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
         found = await call(graph_twins.get_twins, self._driver, self._active.models, twin_ids)
-        return [self._active.types.instance(twin_record(found[i])) if i in found else None for i in twin_ids]
+        instance = self._active.types.instance
+        return [instance(twin_record(found[i])) if i in found else None for i in twin_ids]
 
     async def _load_relationships(self, keys: list[RelationshipKey]) -> list[list[StoredRelationship]]:
         groups: dict[tuple[str | None, str], list[str]] = {}

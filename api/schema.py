@@ -155,8 +155,9 @@ def _model_info(stored: models_store.StoredModel) -> ModelInfo:
 
 
 async def _steps(info: Info, nodes: list[TraceNode]) -> list[TraceStep]:
-    twins = await info.context.loaders.twins([node.id for node in nodes])
-    return [TraceStep(depth=node.depth, twin=twin) for node, twin in zip(nodes, twins) if twin is not None]
+    """Traced twins typed from the model the trace already returned; fields load lazily, batched."""
+    twins = info.context.loaders.steps(nodes)
+    return [TraceStep(depth=node.depth, twin=twin) for node, twin in zip(nodes, twins)]
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ import itertools
 import re
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -89,6 +89,9 @@ def _version(dtmi: str) -> int:
     return int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
 
 
+TwinLoader = Callable[[str], Awaitable[Optional[Twin]]]
+
+
 @dataclass
 class GeneratedTypes:
     """The generated classes by DTMI, and how to turn a twin record into one of them."""
@@ -96,16 +99,63 @@ class GeneratedTypes:
     interfaces: dict[str, type] = field(default_factory=dict)
     objects: dict[str, type] = field(default_factory=dict)
     typed_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _lazy: dict[str, type] = field(default_factory=dict, repr=False)
 
     def instance(self, record: dict[str, Any]) -> Twin:
-        """A twin record from the graph layer as an instance of its generated type."""
+        """A twin record from the graph layer as an instance of its generated type.
+
+        Built without the dataclass ``__init__`` (keyword matching over every typed field
+        cost more than reading the twin): every field of the class is set here.
+        """
         model = record["model"]
         cls = self.objects.get(model)
         if cls is None:
             return GenericTwin(**twin_fields(record))
         properties = record.get("properties", {})
-        values = {name: properties.get(name) for name in self.typed_fields[model]}
-        return cls(**twin_fields(record), **values)  # type: ignore[no-any-return]
+        twin = object.__new__(cls)
+        values = twin.__dict__
+        values.update(id=record["id"], model=model, etag=record["etag"], properties=properties)
+        get = properties.get
+        for name in self.typed_fields[model]:
+            values[name] = get(name)
+        return twin
+
+    def lazy(self, twin_id: str, model: str, load: TwinLoader) -> Twin:
+        """A twin known by id and model only (a traversal found it): ``id``, ``model`` and
+        ``__typename`` need nothing more; any other field awaits ``load(twin_id)`` (a DataLoader,
+        so all lazy twins of a request are read in one batched query, and only when asked for)."""
+        cls = self._lazy.get(model)
+        if cls is None:
+            base = self.objects.get(model, GenericTwin)
+            cls = self._lazy[model] = _lazy_class(base, ("etag", "properties", *self.typed_fields.get(model, ())))
+        twin = object.__new__(cls)
+        twin.__dict__ = {"id": twin_id, "model": model, "_load": load}
+        return twin  # type: ignore[no-any-return]
+
+
+def _lazy_class(base: type, names: tuple[str, ...]) -> type:
+    """A plain subclass of a generated object type (same GraphQL type: Strawberry resolves interfaces
+    and ``is_type_of`` with isinstance) whose data fields are awaitables reading the full twin."""
+
+    def deferred(name: str) -> property:
+        async def value(self: Any) -> Any:
+            full = await self._load(self.id)
+            if full is None:  # deleted since it was found
+                return _ABSENT.get(name)
+            return getattr(full, name)
+
+        return property(value, doc=f"{name}, read when a query asks for it")
+
+    namespace: dict[str, Any] = {name: deferred(name) for name in names}
+    namespace["__repr__"] = lambda self: f"{base.__name__}(id={self.id!r}, model={self.model!r}, lazy)"
+    namespace["__eq__"] = object.__eq__
+    namespace["__hash__"] = object.__hash__
+    namespace["__module__"] = base.__module__
+    return type(f"Lazy{base.__name__}", (base,), namespace)
+
+
+#: What the non-null fields of a lazy twin give when the twin disappeared before its data was read.
+_ABSENT: Mapping[str, Any] = {"etag": "", "properties": {}}
 
 
 def generate(models: ModelSet, labels: Mapping[str, str]) -> GeneratedTypes:
@@ -125,13 +175,19 @@ def generate(models: ModelSet, labels: Mapping[str, str]) -> GeneratedTypes:
                                         inverse_targets.get(dtmi, ()))
         generated.interfaces[dtmi] = module.__dict__[names[dtmi]] = gql_interface
         generated.objects[dtmi] = strawberry.type(
-            type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": module.__name__}),
+            type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": module.__name__, "is_type_of": _is_type_of}),
             description=f"A twin of {dtmi}.",
         )
         generated.typed_fields[dtmi] = tuple(
             content.name for content in interface.contents.values() if _is_typed_property(content)
         )
     return generated
+
+
+@classmethod  # type: ignore[misc]
+def _is_type_of(cls: type, obj: Any, info: Any) -> bool:
+    """GraphQL's check that a value is of the object type: a plain isinstance (lazy twins subclass it)."""
+    return isinstance(obj, cls)
 
 
 _generation = itertools.count()

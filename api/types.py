@@ -46,6 +46,12 @@ class Twin:
                             direction: Direction = Direction.OUTGOING) -> list[Relationship]:
         return await info.context.loaders.relationships(str(self.id), name, direction.value)
 
+    @classmethod
+    def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> str:
+        """The object type of a twin (inherited by every generated interface): twins are always
+        instances of a generated object type or GenericTwin, so no cast lookup or isinstance chain."""
+        return str(obj.__strawberry_definition__.name)
+
 
 @strawberry.type(description="A twin whose model is not (or no longer) in the active model set.")
 class GenericTwin(Twin):

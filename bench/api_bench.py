@@ -71,17 +71,53 @@ def login(url: str) -> str:
     return str(httpx.post(url + "/graphql", json=body).json()["data"]["login"]["token"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def neo4j_pid(settings: Settings) -> int | None:
+    """The profile's Neo4j JVM (its command line names the profile's state folder)."""
+    marker = str(settings.state_path / "neo4j")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+#: Processes whose CPU each measurement reports (filled in by ``main``).
+WATCHED: dict[str, int] = {}
+
+
 def hey(binary: str, url: str, token: str, query: str, *args: str) -> dict[str, float]:
+    before = {name: cpu_seconds(pid) for name, pid in WATCHED.items()}
+    children = os.times()
+    started = time.perf_counter()
     output = subprocess.run(
         [binary, *args, "-m", "POST", "-T", "application/json", "-H", f"Authorization: Bearer {token}",
          "-d", json.dumps({"query": query}), url + "/graphql"],
         check=True, capture_output=True, text=True).stdout
+    wall = time.perf_counter() - started
+    after = os.times()
     numbers = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
     for percentile in ("50", "95", "99"):
         match = re.search(rf"{percentile}%% in ([\d.]+) secs", output)
         numbers[f"p{percentile}_ms"] = float(match.group(1)) * 1000 if match else float("nan")
     statuses = re.findall(r"\[(\d+)\]\s+(\d+) responses", output)
     numbers["non_200"] = float(sum(int(count) for status, count in statuses if status != "200"))
+    # CPU use of each process over the run, in cores (2.0 = both cores of the bench machine)
+    numbers["cpu_hey"] = round((after.children_user + after.children_system - children.children_user
+                                - children.children_system) / wall, 2)
+    for name, pid in WATCHED.items():
+        numbers[f"cpu_{name}"] = round((cpu_seconds(pid) - before[name]) / wall, 2)
     return numbers
 
 
@@ -109,6 +145,10 @@ def main() -> None:
     tag = uuid.uuid4().hex[:6]
     ids = seed(settings, tag)
     process, url = start_api(settings)
+    WATCHED["api"] = process.pid
+    found = neo4j_pid(settings)
+    if found is not None:
+        WATCHED["neo4j"] = found
     try:
         token = login(url)
         twin_query = (f'{{ twin(id: "bench-{tag}-sub-7") {{ id ... on Substation {{ name status bayCount '

@@ -29,6 +29,7 @@ from graph.cypher import label_clause, labels_of, quote
 from graph.errors import ConflictError, GraphError, Problem, ValidationError
 from graph.records import check_twin_id
 from graph.relationships import Plan, plan_relationship
+from graph.twins import MODELS_OF_IDS
 from graph.validation import RELATIONSHIP_SYSTEM_KEYS, encode_contents, validate_contents, validate_twin
 
 DEFAULT_BATCH = 5_000
@@ -169,19 +170,15 @@ def bulk_create_twins(
         jobs.extend((query, list(chunk)) for chunk in _chunks(group, batch_size))
     written = sum(_run_batches(driver, jobs, {"now": _now()}, workers, database))
     return BulkResult(written, len(jobs), time.perf_counter() - start)
-    return BulkResult(written, batches, time.perf_counter() - start)
 
 
 def _models_of(driver: neo4j.Driver, ids: Sequence[str], database: str | None) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(ids, 50_000):
         records, _, _ = driver.execute_query(
-            "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN id, t.model AS model",
-            ids=list(chunk),
-            database_=database,
-            routing_=neo4j.RoutingControl.READ,
+            MODELS_OF_IDS, ids=list(chunk), database_=database, routing_=neo4j.RoutingControl.READ
         )
-        found.update({record["id"]: record["model"] for record in records})
+        found.update(zip(records[0]["ids"], records[0]["models"]))
     return found
 
 
@@ -193,13 +190,13 @@ def _existing_counts(
     for (direction, rel_type), ids in checks.items():
         pattern = f"(t)-[:{quote(rel_type)}]->()" if direction == "out" else f"(t)<-[:{quote(rel_type)}]-()"
         records, _, _ = driver.execute_query(
-            f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN id, COUNT {{ {pattern} }} AS n",
+            f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN collect(id) AS ids, collect(COUNT {{ {pattern} }}) AS ns",
             ids=sorted(ids),
             database_=database,
             routing_=neo4j.RoutingControl.READ,
         )
-        for record in records:
-            counts[(record["id"], direction, rel_type)] = record["n"]
+        for twin_id, n in zip(records[0]["ids"], records[0]["ns"]):
+            counts[(twin_id, direction, rel_type)] = n
     return counts
 
 

@@ -68,6 +68,10 @@ class Relationship:
     created_at: datetime | None
     updated_at: datetime | None
     properties: dict[str, Any] = field(default_factory=dict)
+    #: Models of the endpoints when the query read them (listing does, so the API can type the
+    #: twin at the other end without reading it); not part of the relationship's identity.
+    source_model: str | None = field(default=None, compare=False, repr=False)
+    target_model: str | None = field(default=None, compare=False, repr=False)
 
 
 def new_etag() -> str:
@@ -103,7 +107,12 @@ def twin_from_node(models: ModelSet, stored: Mapping[str, Any]) -> Twin:
 
 
 def relationship_from_record(
-    models: ModelSet, stored: Mapping[str, Any], source_id: str, target_id: str, source_model: str | None
+    models: ModelSet,
+    stored: Mapping[str, Any],
+    source_id: str,
+    target_id: str,
+    source_model: str | None,
+    target_model: str | None = None,
 ) -> Relationship:
     """Build a :class:`Relationship` from a relationship's property map and its endpoints."""
     name = stored.get("name", "")
@@ -124,4 +133,6 @@ def relationship_from_record(
         created_at=datetime_to_native(stored.get(CREATED_KEY)),
         updated_at=datetime_to_native(stored.get(UPDATED_KEY)),
         properties=properties,
+        source_model=source_model,
+        target_model=target_model,
     )

@@ -355,13 +355,16 @@ def list_relationships_many(
         f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {_pattern(models, name, direction)} "
         "WHERE r.id IS NOT NULL "
         "WITH id, r, startNode(r) AS s, endNode(r) AS e "
-        f"RETURN id, {read_projection('r')} AS r, s.id AS source, s.model AS model, e.id AS target "
+        f"RETURN id, {read_projection('r')} AS r, s.id AS source, s.model AS model, e.id AS target, "
+        "e.model AS target_model "
         "ORDER BY id, r.name, r.id"
     )
     records, _, _ = driver.execute_query(query, ids=ids, database_=database, routing_=neo4j.RoutingControl.READ)
     for record in records:
         result[record["id"]].append(
-            relationship_from_record(models, dict(record["r"]), record["source"], record["target"], record["model"])
+            relationship_from_record(
+                models, record["r"], record["source"], record["target"], record["model"], record["target_model"]
+            )
         )
     return result
 

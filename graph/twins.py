@@ -129,6 +129,26 @@ def get_twins(
     return {twin.id: twin for twin in twins}
 
 
+#: Model per twin id, as two parallel lists in ONE record: the driver decodes a list far faster
+#: than one record per twin (10,000 records cost ~0.4 s, the lists ~20 ms).
+MODELS_OF_IDS = "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN collect(t.id) AS ids, collect(t.model) AS models"
+
+
+def get_models(driver: neo4j.Driver, twin_ids: Iterable[str], *, database: str | None = None) -> dict[str, str]:
+    """Model DTMI per existing twin id (one query, no properties): enough to type a twin lazily."""
+    ids = list(dict.fromkeys(twin_ids))
+    if not ids:
+        return {}
+    records, _, _ = driver.execute_query(
+        MODELS_OF_IDS,
+        ids=ids,
+        database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    record = records[0]
+    return dict(zip(record["ids"], record["models"]))
+
+
 def list_twins(
     driver: neo4j.Driver,
     models: ModelSet,

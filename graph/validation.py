@@ -25,7 +25,8 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timezone
 from typing import Any
 
@@ -568,20 +569,92 @@ def decode_contents(
     models: ModelSet, contents: Mapping[str, Content], stored: Mapping[str, Any], prefix: str = ""
 ) -> dict[str, Any]:
     """The client document of stored node/relationship properties (inverse of encode)."""
-    document: dict[str, Any] = {}
+    return _decoder(models, contents, prefix)(stored)
+
+
+Decoder = Callable[[Mapping[str, Any]], dict[str, Any]]
+_decoders_lock = threading.Lock()
+_decoders: dict[tuple[int, int, str], tuple[ModelSet, Mapping[str, Content], Decoder]] = {}
+
+
+def _decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Decoder:
+    """The compiled decoder of ``contents`` (memoised per model set and contents: both are frozen).
+
+    Reading many twins decodes the same interface again and again; the compiled form walks
+    only the stored keys of Properties and Components, with the schema lookups done once.
+    """
+    key = (id(models), id(contents), prefix)
+    hit = _decoders.get(key)
+    if hit is not None and hit[0] is models and hit[1] is contents:
+        return hit[2]
+    decoder = _compile_decoder(models, contents, prefix)
+    with _decoders_lock:
+        if len(_decoders) > 4096:
+            _decoders.clear()
+        _decoders[key] = (models, contents, decoder)  # keeps both alive, so their ids cannot be reused
+    return decoder
+
+
+def _identity_decoded(models: ModelSet, schema: Schema | None) -> bool:
+    """True when the stored value of ``schema`` is the document value (the common case)."""
+    schema = resolve_schema(models, schema)
+    if schema is None or schema.kind == "Enum":
+        return True
+    return schema.kind not in COMPLEX_KINDS and schema.kind != "unsignedLong" and schema.kind not in GEO_KINDS
+
+
+def _compile_decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Decoder:
+    steps: list[tuple[str, str, Callable[[Mapping[str, Any]], Any] | None]] = []
     for name, content in contents.items():
         key = f"{prefix}{name}"
         if content.kind == "Component":
             interface = _component_interface(models, content)
             if interface is not None:
-                value = decode_contents(models, interface.contents, stored, key + ".")
-                if value:
-                    document[name] = value
+                steps.append((name, key, _component_step(models, interface.contents, key + ".")))
         elif content.kind == "Property":
-            value = _decode_value(models, content.schema, stored, key)
-            if value is not _MISSING:
-                document[name] = value
-    return document
+            if _identity_decoded(models, content.schema):
+                steps.append((name, key, None))
+            else:
+                steps.append((name, key, _property_step(models, content.schema, key)))
+    if all(step is None for _, _, step in steps):
+        pairs = tuple((name, key) for name, key, _ in steps)
+
+        def decode_plain(stored: Mapping[str, Any]) -> dict[str, Any]:
+            return {name: stored[key] for name, key in pairs if key in stored}
+
+        return decode_plain
+    frozen = tuple(steps)
+
+    def decode(stored: Mapping[str, Any]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for name, key, step in frozen:
+            if step is None:
+                if key in stored:
+                    document[name] = stored[key]
+            else:
+                value = step(stored)
+                if value is not _MISSING:
+                    document[name] = value
+        return document
+
+    return decode
+
+
+def _component_step(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Callable[[Mapping[str, Any]], Any]:
+    inner = _compile_decoder(models, contents, prefix)
+
+    def component(stored: Mapping[str, Any]) -> Any:
+        value = inner(stored)
+        return value if value else _MISSING
+
+    return component
+
+
+def _property_step(models: ModelSet, schema: Schema | None, key: str) -> Callable[[Mapping[str, Any]], Any]:
+    def property_value(stored: Mapping[str, Any]) -> Any:
+        return _decode_value(models, schema, stored, key)
+
+    return property_value
 
 
 def decode_without_model(stored: Mapping[str, Any], system_keys: frozenset[str]) -> dict[str, Any]:

@@ -166,7 +166,8 @@ def _serve(background: Any) -> None:
     from api.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings, background), host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run(create_app(settings, background), host=settings.api_host, port=settings.api_port, log_config=None,
+                access_log=False)
 
 
 @app.command("demo")

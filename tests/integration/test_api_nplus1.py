@@ -80,3 +80,57 @@ def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClien
         services.neo4j = counting._driver
     assert counts[3] == counts[30], counts
     assert counts[30] <= 10, counts
+
+
+def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLClient, tokens: dict[str, str],
+                                                                 feeders: tuple[str, list[str]]) -> None:
+    """Twins at the end of a relationship come typed from the relationship query; asking for their
+    properties adds ONE batched read, whatever their number."""
+    tag, _ = feeders
+    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
+    counting = CountingDriver(services.neo4j)
+    services.neo4j = counting
+    selections = {"ids": "feedsTo { id __typename }",
+                  "fields": "feedsTo { id __typename etag properties ... on Load { name } }"}
+    try:
+        counts = {}
+        for key, selection in selections.items():
+            for n in (3, 30):
+                counting.queries = 0
+                data = gql.data("query($n: Int!) { twins(model: \"Line\", first: $n, where: [{property: \"name\", "
+                                "value: \"np1-" + tag + "\"}]) { edges { node { id ... on GridNode { " + selection
+                                + " } } } } }", {"n": n}, tokens["viewer"])
+                targets = [target for edge in data["twins"]["edges"] for target in edge["node"]["feedsTo"]]
+                assert len(targets) == 2 * n
+                assert all(target["__typename"] == "LoadTwin" for target in targets)
+                if key == "fields":
+                    assert all(target["etag"].startswith("W/") and target["name"] is None
+                               and target["properties"] == {} for target in targets)
+                counts[(key, n)] = counting.queries
+    finally:
+        services.neo4j = counting._driver
+    assert counts[("ids", 3)] == counts[("ids", 30)], counts
+    assert counts[("fields", 3)] == counts[("fields", 30)] == counts[("ids", 30)] + 1, counts
+
+
+def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLClient, tokens: dict[str, str],
+                                                                  feeders: tuple[str, list[str]]) -> None:
+    _, lines = feeders
+    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
+    counting = CountingDriver(services.neo4j)
+    services.neo4j = counting
+    try:
+        counting.queries = 0
+        light = gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id __typename } } }",
+                         {"id": lines[0]}, tokens["viewer"])["downstream"]
+        light_queries = counting.queries
+        counting.queries = 0
+        full = gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id etag ... on Load { name } } } }",
+                        {"id": lines[0]}, tokens["viewer"])["downstream"]
+        full_queries = counting.queries
+    finally:
+        services.neo4j = counting._driver
+    assert sorted(step["twin"]["id"] for step in light) == [lines[0] + "-a", lines[0] + "-b"]
+    assert all(step["twin"]["__typename"] == "LoadTwin" and step["depth"] == 1 for step in light)
+    assert all(step["twin"]["etag"].startswith("W/") for step in full)
+    assert full_queries == light_queries + 1, (light_queries, full_queries)
