@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from dtdl.model import ModelSet
-from graph.errors import Problem, ValidationError
+from graph.errors import PreconditionFailedError, Problem, ValidationError
 from graph.validation import (
     CREATED_KEY,
     ETAG_KEY,
@@ -72,6 +72,15 @@ class Relationship:
     #: twin at the other end without reading it); not part of the relationship's identity.
     source_model: str | None = field(default=None, compare=False, repr=False)
     target_model: str | None = field(default=None, compare=False, repr=False)
+
+
+def check_etag(stored: Mapping[str, Any], if_match: str | None, what: str) -> None:
+    """Refuse a write whose If-Match (``*`` matches anything) is not the stored ETag."""
+    if if_match is not None and if_match != "*" and stored.get(ETAG_KEY) != if_match:
+        raise PreconditionFailedError(
+            f"the {what} was changed since it was read",
+            [Problem("/$etag", f"If-Match {if_match} is stale; current ETag is {stored.get(ETAG_KEY)}")],
+        )
 
 
 def new_etag() -> str:

@@ -29,8 +29,8 @@ import neo4j
 
 from dtdl.model import Content, ModelSet
 from graph.cypher import quote, relationship_names, relationship_type
-from graph.errors import ConflictError, ModelError, NotFoundError, PreconditionFailedError, Problem, ValidationError
-from graph.records import Relationship, check_twin_id, new_etag, read_projection, relationship_from_record
+from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ValidationError
+from graph.records import Relationship, check_etag, check_twin_id, new_etag, read_projection, relationship_from_record
 from graph.validation import (
     CREATED_KEY,
     ETAG_KEY,
@@ -250,11 +250,7 @@ def get_relationship(
 
 
 def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
-    if if_match is not None and if_match != "*" and stored.get(ETAG_KEY) != if_match:
-        raise PreconditionFailedError(
-            "the relationship was changed since it was read",
-            [Problem("/$etag", f"If-Match {if_match} is stale; current ETag is {stored.get(ETAG_KEY)}")],
-        )
+    check_etag(stored, if_match, "relationship")
 
 
 def update_relationship(

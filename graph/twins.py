@@ -21,8 +21,8 @@ from neo4j.exceptions import ConstraintError
 
 from dtdl.model import ModelSet
 from graph.cypher import label_clause, labels_of, resolve_label, quote
-from graph.errors import ConflictError, ModelError, NotFoundError, PreconditionFailedError, Problem, ValidationError
-from graph.records import Twin, check_twin_id, new_etag, read_projection, twin_from_node
+from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ValidationError
+from graph.records import Twin, check_etag, check_twin_id, new_etag, read_projection, twin_from_node
 from graph.validation import (
     CREATED_KEY,
     ETAG_KEY,
@@ -57,11 +57,7 @@ def _validate(models: ModelSet, model: str, document: Any) -> None:
 
 
 def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
-    if if_match is not None and if_match != "*" and stored.get(ETAG_KEY) != if_match:
-        raise PreconditionFailedError(
-            "the twin was changed since it was read",
-            [Problem("/$etag", f"If-Match {if_match} is stale; current ETag is {stored.get(ETAG_KEY)}")],
-        )
+    check_etag(stored, if_match, "twin")
 
 
 def create_twin(
