@@ -13,6 +13,7 @@ import neo4j
 import pytest
 from influxdb_client import InfluxDBClient
 
+from dtdl import ModelSet
 from gridtwin.config import Settings
 
 
@@ -45,6 +46,17 @@ def influx_client(settings: Settings) -> Iterator[InfluxDBClient]:
         pytest.fail(f"InfluxDB at {url} is not reachable; {START_HINT}")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def models(neo4j_driver: neo4j.Driver) -> ModelSet:
+    """Our grid models, parsed, with their Neo4j schema applied to the test database."""
+    from graph.cypher import apply_schema
+    from graph.models_store import builtin_documents, parse_models
+
+    parsed = parse_models(builtin_documents())
+    apply_schema(neo4j_driver, parsed)
+    return parsed
 
 
 # --- the API, in-process on the real servers -------------------------------------------------

@@ -9,18 +9,9 @@ import pytest
 
 from graph import relationships as rel
 from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
-from graph.cypher import apply_schema
 from graph.errors import ValidationError
-from graph.models_store import builtin_documents, parse_models
 
 G = "dtmi:gridtwin:"
-
-
-@pytest.fixture(scope="module")
-def models(neo4j_driver: neo4j.Driver):
-    models = parse_models(builtin_documents())
-    apply_schema(neo4j_driver, models)
-    return models
 
 
 def test_bulk_load_validates_everything_first(neo4j_driver: neo4j.Driver, models) -> None:

@@ -12,18 +12,9 @@ from dtdl.model import ModelSet
 from graph import relationships as rel
 from graph import twins
 from graph.bulk import bulk_delete_twins
-from graph.cypher import apply_schema
 from graph.errors import ConflictError, ModelError, PreconditionFailedError, ValidationError
-from graph.models_store import builtin_documents, parse_models
 
 G = "dtmi:gridtwin:"
-
-
-@pytest.fixture(scope="module")
-def models(neo4j_driver: neo4j.Driver) -> ModelSet:
-    models = parse_models(builtin_documents())
-    apply_schema(neo4j_driver, models)
-    return models
 
 
 @pytest.fixture

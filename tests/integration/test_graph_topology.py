@@ -18,9 +18,7 @@ import pytest
 from dtdl.model import ModelSet
 from graph import topology
 from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
-from graph.cypher import apply_schema
 from graph.errors import ModelError, NotFoundError
-from graph.models_store import builtin_documents, parse_models
 
 G = "dtmi:gridtwin:"
 TWINS = {
@@ -35,13 +33,6 @@ FEEDS = [
     ("S1", "T1"), ("T1", "BB1"), ("BB1", "BR1"), ("BB1", "BR2"), ("BR1", "L1"), ("L1", "LD1"), ("L1", "L2"),
     ("L2", "LD2"), ("BR2", "L3"), ("L3", "LD3"), ("S2", "BR3"), ("BR3", "L2"), ("S3", "LD9"),
 ]
-
-
-@pytest.fixture(scope="module")
-def models(neo4j_driver: neo4j.Driver) -> ModelSet:
-    models = parse_models(builtin_documents())
-    apply_schema(neo4j_driver, models)
-    return models
 
 
 @pytest.fixture(scope="module")
