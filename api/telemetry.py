@@ -242,13 +242,8 @@ class Subscription:
     async def telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> AsyncGenerator[TelemetryBatch, None]:
         allowed(info, Permission.read_telemetry)
         subscription = info.context.services.telemetry.broker.subscribe([str(i) for i in twin_ids])
-        try:
-            async for update in subscription:
-                yield _batch(update)
-        except SubscriptionClosed as closed:
-            raise ClientError(f"subscription closed: {closed.reason}", "SUBSCRIPTION_CLOSED") from closed
-        finally:
-            subscription.close()
+        async for batch in _stream(subscription):
+            yield batch
 
     @strawberry.subscription(description="Live samples of every measurement point below a twin; follows topology "
                                          "changes (on relationship events, and every 10 s).")
@@ -258,13 +253,10 @@ class Subscription:
         subscription = services.telemetry.broker.subscribe(await _points_below(info, str(twin_id)))
         refresher = asyncio.create_task(_follow_topology(info, str(twin_id), subscription))
         try:
-            async for update in subscription:
-                yield _batch(update)
-        except SubscriptionClosed as closed:
-            raise ClientError(f"subscription closed: {closed.reason}", "SUBSCRIPTION_CLOSED") from closed
+            async for batch in _stream(subscription):
+                yield batch
         finally:
             refresher.cancel()
-            subscription.close()
 
     @strawberry.subscription(description="Twin lifecycle and relationship events, optionally only for twins that "
                                          "are-a model (DTMI).")
@@ -277,6 +269,17 @@ class Subscription:
                     yield _change(event)
         except SubscriberTooSlow as error:
             raise ClientError(f"subscription closed: {error}", "SUBSCRIPTION_CLOSED") from error
+
+
+async def _stream(subscription: Any) -> AsyncGenerator[TelemetryBatch, None]:
+    """A broker subscription as GraphQL batches; closed by the broker -> SUBSCRIPTION_CLOSED."""
+    try:
+        async for update in subscription:
+            yield _batch(update)
+    except SubscriptionClosed as closed:
+        raise ClientError(f"subscription closed: {closed.reason}", "SUBSCRIPTION_CLOSED") from closed
+    finally:
+        subscription.close()
 
 
 def _change(event: TwinEvent) -> TwinChange:
