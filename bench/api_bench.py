@@ -23,20 +23,18 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 
+from apiserver import login, start_api
 from gridtwin.config import Settings
-from gridtwin.services.processes import free_port, stop
+from gridtwin.services.processes import stop
 from graph import db as graph_db
 from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
 from graph.models_store import ensure_builtin_models
 
-ADMIN_PASSWORD = "bench-admin-password"
 HEY_MODULE = "github.com/rakyll/hey@v0.1.5"
 
 
@@ -46,29 +44,6 @@ def hey_binary(settings: Settings) -> str:
         subprocess.run(["go", "install", HEY_MODULE], check=True,
                        env={**os.environ, "GOBIN": str(settings.cache_dir / "bin")})
     return found
-
-
-def start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "GRIDTWIN_API_PORT": str(port), "GRIDTWIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "GRIDTWIN_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "gridtwin.cli", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit("the API did not become ready")
-
-
-def login(url: str) -> str:
-    body = {"query": 'mutation($p: String!) { login(username: "admin", password: $p) { token } }',
-            "variables": {"p": ADMIN_PASSWORD}}
-    return str(httpx.post(url + "/graphql", json=body).json()["data"]["login"]["token"])
 
 
 def cpu_seconds(pid: int) -> float:

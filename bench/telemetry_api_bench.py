@@ -35,7 +35,6 @@ import random
 import resource
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -50,14 +49,14 @@ import httpx  # noqa: E402
 import websockets  # noqa: E402
 from influxdb_client import InfluxDBClient  # noqa: E402
 
+from apiserver import login, start_api  # noqa: E402
 from gridtwin.config import Settings  # noqa: E402
-from gridtwin.services.processes import free_port, stop  # noqa: E402
+from gridtwin.services.processes import stop  # noqa: E402
 from graph import db as graph_db  # noqa: E402
 from graph.bulk import TwinRow, bulk_create_twins, bulk_delete_twins  # noqa: E402
 from graph.models_store import ensure_builtin_models  # noqa: E402
 from loaders.telemetry_simulator import snapshot  # noqa: E402
 
-ADMIN_PASSWORD = "bench-admin-password"
 MODEL = "dtmi:gridtwin:GridMeasurementPoint;1"
 MEASUREMENT = "dtmi:gridtwin:GridMeasurementPoint"
 COUNT_FIELD = "frequency.value"
@@ -145,33 +144,6 @@ def seed(settings: Settings, tag: str, count: int) -> list[str]:
     with graph_db.open_driver(settings) as driver:
         bulk_create_twins(driver, ensure_builtin_models(driver), rows)
     return [row.id for row in rows]
-
-
-def start_api(settings: Settings, profile: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "GRIDTWIN_API_PORT": str(port), "GRIDTWIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "GRIDTWIN_LOG_LEVEL": "WARNING"}
-    log = open(settings.state_path / f"telemetry-api-bench-{port}.log", "wb")  # noqa: SIM115
-    command = ["-c", PROFILED_SERVE, profile] if profile else ["-m", "gridtwin.cli", "serve"]
-    process = subprocess.Popen([sys.executable, *command], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit(f"the API exited; see {log.name}")
-        time.sleep(0.25)
-    raise SystemExit("the API did not become ready")
-
-
-def login(url: str) -> str:
-    body = {"query": 'mutation($p: String!) { login(username: "admin", password: $p) { token } }',
-            "variables": {"p": ADMIN_PASSWORD}}
-    return str(httpx.post(url + "/graphql", json=body, timeout=30).json()["data"]["login"]["token"])
 
 
 def influx_client(settings: Settings) -> InfluxDBClient:
@@ -550,7 +522,7 @@ def main() -> None:
     process = None
     results: dict[str, Any] = {}
     try:
-        process, url = start_api(settings, args.profile_api)  # inherits our raised RLIMIT_NOFILE
+        process, url = start_api(settings, ["-c", PROFILED_SERVE, args.profile_api] if args.profile_api else None)  # inherits our raised RLIMIT_NOFILE
         token = login(url)
         results = asyncio.run(run(args, settings, url, token, tag, process.pid))
     finally:

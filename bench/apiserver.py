@@ -1,0 +1,42 @@
+"""Start one ``gridtwin serve`` process for a benchmark and log in to it (shared by the bench scripts)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+
+from gridtwin.config import Settings
+from gridtwin.services.processes import free_port
+
+ADMIN_PASSWORD = "bench-admin-password"
+
+
+def start_api(settings: Settings, python_args: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """The API on a free port (``python_args`` replaces ``-m gridtwin.cli serve``), once /readyz answers."""
+    port = free_port()
+    env = {**os.environ, "GRIDTWIN_API_PORT": str(port), "GRIDTWIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           "GRIDTWIN_LOG_LEVEL": "WARNING"}
+    log = open(settings.state_path / f"bench-api-{port}.log", "wb")  # noqa: SIM115 - the child keeps it
+    process = subprocess.Popen([sys.executable, *(python_args or ["-m", "gridtwin.cli", "serve"])], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"the API exited; see {log.name}")
+        time.sleep(0.25)
+    raise SystemExit(f"the API did not become ready; see {log.name}")
+
+
+def login(url: str) -> str:
+    body = {"query": 'mutation($p: String!) { login(username: "admin", password: $p) { token } }',
+            "variables": {"p": ADMIN_PASSWORD}}
+    return str(httpx.post(url + "/graphql", json=body, timeout=30).json()["data"]["login"]["token"])
