@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -85,6 +86,11 @@ class GridTwinGraphQL(GraphQL):
             except AuthError as error:
                 raise ConnectionRejectionError({"reason": str(error)}) from error
         return UNSET
+
+    def encode_json(self, data: object) -> str:
+        """orjson for every response and WebSocket message: several times faster than json.dumps.
+        A str, not bytes: WebSocket messages of the GraphQL protocols must be text frames."""
+        return orjson.dumps(data).decode()
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -120,17 +120,13 @@ class AggregatePoint:
     twins: int
 
 
-@strawberry.type
-class TelemetrySample:
-    twin_id: strawberry.ID
-    time: datetime
-    values: JSON
-
-
 @strawberry.type(description="Samples delivered together; coalesced means older samples were skipped "
                              "because the subscriber fell behind (only the latest per twin is kept).")
 class TelemetryBatch:
-    samples: list[TelemetrySample]
+    samples: JSON = strawberry.field(description=(
+        "A list of {twinId, time (RFC 3339, UTC), values}. One JSON value rather than typed objects: a "
+        "subscription fans each sample out to many clients, and executing three typed fields per sample "
+        "cost ~0.6 ms per delivered message, 15 times the cost of the whole list as one value."))
     coalesced: bool
 
 
@@ -146,8 +142,8 @@ class TwinChange:
 
 def _batch(update: Update) -> TelemetryBatch:
     return TelemetryBatch(coalesced=update.coalesced, samples=[
-        TelemetrySample(twin_id=s.twin, time=datetime.fromtimestamp(s.time_ns / 1e9, tz=timezone.utc),
-                        values=dict(s.values)) for s in update.samples])
+        {"twinId": s.twin, "time": datetime.fromtimestamp(s.time_ns / 1e9, tz=timezone.utc).isoformat(),
+         "values": s.values} for s in update.samples])
 
 
 def _window(start: datetime | None, stop: datetime | None, default: timedelta) -> tuple[datetime, datetime | None]:

@@ -60,8 +60,7 @@ from loaders.telemetry_simulator import snapshot  # noqa: E402
 MODEL = "dtmi:gridtwin:GridMeasurementPoint;1"
 MEASUREMENT = "dtmi:gridtwin:GridMeasurementPoint"
 COUNT_FIELD = "frequency.value"
-SUBSCRIPTION = ("subscription($ids: [ID!]!) { telemetry(twinIds: $ids) "
-                "{ coalesced samples { twinId time values } } }")
+SUBSCRIPTION = "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { coalesced samples } }"
 MUTATION = ("mutation($m: [TelemetryMessage!]!) { ingestTelemetry(messages: $m) "
             "{ accepted rejected errors { index reason } } }")
 

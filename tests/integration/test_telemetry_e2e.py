@@ -15,7 +15,7 @@ import pytest
 from tests.integration.conftest import GraphQLClient
 
 GT = "dtmi:gridtwin:"
-SUBSCRIBE_BELOW = "subscription($id: ID!) { telemetryBelow(twinId: $id) { coalesced samples { twinId time values } } }"
+SUBSCRIBE_BELOW = "subscription($id: ID!) { telemetryBelow(twinId: $id) { coalesced samples } }"
 
 
 @pytest.fixture()
