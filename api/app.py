@@ -127,6 +127,10 @@ def _state_secret(settings: Settings, name: str, configured: str | None) -> str:
 async def start_services(settings: Settings) -> Services:
     influx_url, influx_token = settings.resolved_influxdb()
     driver = graph_db.open_driver(settings)
+    if not await run_in_threadpool(graph_db.ping, driver):
+        driver.close()
+        raise RuntimeError(f"Neo4j at {settings.resolved_neo4j()[0]} is not reachable; start the profile's servers "
+                           f"with `GRIDTWIN_PROFILE={settings.profile} gridtwin services up`")
     models = await run_in_threadpool(models_store.ensure_builtin_models, driver)
     registry = ModelRegistry(build_schema, models)
     admin_password = _state_secret(settings, "admin-password", settings.admin_password)

@@ -18,9 +18,13 @@ def open_driver(settings: Settings) -> neo4j.Driver:
 
 
 def ping(driver: neo4j.Driver) -> bool:
-    """True when Neo4j answers a query (connectivity alone misses auth problems)."""
+    """True when Neo4j answers a query (connectivity alone misses auth problems).
+
+    A plain session, not ``execute_query``: that one retries for up to 30 s, and a health
+    check must answer at once."""
     try:
-        driver.execute_query("RETURN 1", routing_=neo4j.RoutingControl.READ)
+        with driver.session(default_access_mode=neo4j.READ_ACCESS) as session:
+            session.run("RETURN 1").consume()
     except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
         return False
     return True
