@@ -71,7 +71,8 @@ class GridTwinGraphQL(GraphQL):
         active = services.registry.active
         principal = principal_of(request, services.jwt_secret)
         return RequestContext(services=services, active=active, principal=principal,
-                              loaders=Loaders(services.neo4j, active), request=request, response=response)
+                              loaders=Loaders(services.neo4j, active, services.neo4j_async), request=request,
+                              response=response)
 
     async def on_ws_connect(self, context: RequestContext) -> Any:
         """Subscriptions authenticate in connection_init: {"Authorization": "Bearer <token>"} or {"token": ...}."""
@@ -144,7 +145,8 @@ async def start_services(settings: Settings) -> Services:
     telemetry = TelemetryServices(settings, driver, registry)
     await telemetry.start()
     return Services(
-        settings=settings, neo4j=driver, registry=registry, telemetry=telemetry,
+        settings=settings, neo4j=driver, neo4j_async=graph_db.open_async_driver(settings), registry=registry,
+        telemetry=telemetry,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=_state_secret(settings, "jwt-secret", settings.jwt_secret),
     )

@@ -21,6 +21,7 @@ class Services:
 
     settings: Settings
     neo4j: neo4j.Driver
+    neo4j_async: neo4j.AsyncDriver
     influxdb_http: httpx.AsyncClient
     registry: ModelRegistry
     jwt_secret: str
@@ -31,6 +32,7 @@ class Services:
         if self.telemetry is not None:
             await self.telemetry.close()
         self.neo4j.close()
+        await self.neo4j_async.close()
         await self.influxdb_http.aclose()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from api.errors import call
+from api.errors import call, guarded
 from api.registry import ActiveModels
 from api.types import Relationship, Twin
 from graph import relationships as graph_relationships
@@ -38,8 +38,9 @@ def relationship_object(stored: StoredRelationship) -> Relationship:
 
 
 class Loaders:
-    def __init__(self, driver: Any, active: ActiveModels) -> None:
+    def __init__(self, driver: Any, active: ActiveModels, async_driver: Any = None) -> None:
         self._driver = driver
+        self._async_driver = async_driver
         self._active = active
         self._twins: DataLoader[str, Twin | None] = DataLoader(load_fn=self._load_twins)
         self._relationships: DataLoader[RelationshipKey, list[StoredRelationship]] = DataLoader(
@@ -84,7 +85,10 @@ class Loaders:
                 else known(item.target_id, item.target_model or "") for item in stored]
 
     async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
-        found = await call(graph_twins.get_twins, self._driver, self._active.models, twin_ids)
+        if self._async_driver is not None:
+            found = await guarded(graph_twins.get_twins_async(self._async_driver, self._active.models, twin_ids))
+        else:
+            found = await call(graph_twins.get_twins, self._driver, self._active.models, twin_ids)
         instance = self._active.types.instance
         return [instance(twin_record(found[i])) if i in found else None for i in twin_ids]
 

@@ -17,6 +17,13 @@ def open_driver(settings: Settings) -> neo4j.Driver:
                                       notifications_min_severity="OFF")
 
 
+def open_async_driver(settings: Settings) -> neo4j.AsyncDriver:
+    """The async driver for the API's hot reads on the event loop (see graph.twins.get_twins_async)."""
+    uri, user, password = settings.resolved_neo4j()
+    return neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
+                                           notifications_min_severity="OFF")
+
+
 def ping(driver: neo4j.Driver) -> bool:
     """True when Neo4j answers a query (connectivity alone misses auth problems).
 

@@ -108,6 +108,9 @@ def get_twin(driver: neo4j.Driver, models: ModelSet, twin_id: str, *, database: 
     return twin_from_node(models, records[0]["t"])
 
 
+TWINS_BY_IDS = f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN {read_projection('t')} AS t"
+
+
 def get_twins(
     driver: neo4j.Driver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
 ) -> dict[str, Twin]:
@@ -115,12 +118,26 @@ def get_twins(
     ids = list(dict.fromkeys(twin_ids))
     if not ids:
         return {}
-    records, _, _ = driver.execute_query(
-        f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN {read_projection('t')} AS t",
-        ids=ids,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+    records, _, _ = driver.execute_query(TWINS_BY_IDS, ids=ids, database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
+    return _twins_by_id(models, records)
+
+
+async def get_twins_async(
+    driver: neo4j.AsyncDriver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
+) -> dict[str, Twin]:
+    """:func:`get_twins` on the async driver, for the API's hottest read: it runs on the event
+    loop (no thread hop, no GIL hand-over between worker threads) in one auto-commit query."""
+    ids = list(dict.fromkeys(twin_ids))
+    if not ids:
+        return {}
+    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        result = await session.run(TWINS_BY_IDS, ids=ids)
+        records = [record async for record in result]
+    return _twins_by_id(models, records)
+
+
+def _twins_by_id(models: ModelSet, records: Iterable[neo4j.Record]) -> dict[str, Twin]:
     twins = (twin_from_node(models, record["t"]) for record in records)
     return {twin.id: twin for twin in twins}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,26 +17,46 @@ from tests.integration.conftest import GraphQLClient
 
 
 
-class CountingDriver:
-    """Delegates to the real driver and counts the queries sent through it."""
-
-    def __init__(self, driver: neo4j.Driver) -> None:
-        self._driver = driver
+class QueryCounter:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.queries = 0
 
-    def execute_query(self, *args: Any, **kwargs: Any) -> Any:
+    def hit(self) -> None:
         with self._lock:
             self.queries += 1
+
+
+class CountingDriver:
+    """Delegates to a real driver (sync or async) and counts the queries sent through it."""
+
+    def __init__(self, driver: Any, counter: QueryCounter) -> None:
+        self._driver = driver
+        self._counter = counter
+
+    def execute_query(self, *args: Any, **kwargs: Any) -> Any:
+        self._counter.hit()
         return self._driver.execute_query(*args, **kwargs)
 
     def session(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            self.queries += 1
+        self._counter.hit()
         return self._driver.session(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._driver, name)
+
+
+@contextlib.contextmanager
+def counted(gql: GraphQLClient) -> Iterator[QueryCounter]:
+    """Count every query the app sends to Neo4j, through either of its drivers."""
+    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
+    counter = QueryCounter()
+    originals = services.neo4j, services.neo4j_async
+    services.neo4j, services.neo4j_async = (CountingDriver(driver, counter) for driver in originals)
+    try:
+        yield counter
+    finally:
+        services.neo4j, services.neo4j_async = originals
 
 
 @pytest.fixture()
@@ -59,10 +80,7 @@ def feeders(neo4j_driver: neo4j.Driver) -> Iterator[tuple[str, list[str]]]:
 def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClient, tokens: dict[str, str],
                                                                feeders: tuple[str, list[str]]) -> None:
     tag, _ = feeders
-    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
-    counting = CountingDriver(services.neo4j)
-    services.neo4j = counting
-    try:
+    with counted(gql) as counting:
         counts = {}
         for n in (3, 30):
             counting.queries = 0
@@ -76,8 +94,6 @@ def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClien
             assert all(len(edge["node"]["feedsTo"]) == 2 for edge in edges)
             assert all(edge["node"]["feedsTo"][0]["fedBy"][0]["id"] == edge["node"]["id"] for edge in edges)
             counts[n] = counting.queries
-    finally:
-        services.neo4j = counting._driver
     assert counts[3] == counts[30], counts
     assert counts[30] <= 10, counts
 
@@ -87,12 +103,9 @@ def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLCli
     """Twins at the end of a relationship come typed from the relationship query; asking for their
     properties adds ONE batched read, whatever their number."""
     tag, _ = feeders
-    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
-    counting = CountingDriver(services.neo4j)
-    services.neo4j = counting
     selections = {"ids": "feedsTo { id __typename }",
                   "fields": "feedsTo { id __typename etag properties ... on Load { name } }"}
-    try:
+    with counted(gql) as counting:
         counts = {}
         for key, selection in selections.items():
             for n in (3, 30):
@@ -107,8 +120,6 @@ def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLCli
                     assert all(target["etag"].startswith("W/") and target["name"] is None
                                and target["properties"] == {} for target in targets)
                 counts[(key, n)] = counting.queries
-    finally:
-        services.neo4j = counting._driver
     assert counts[("ids", 3)] == counts[("ids", 30)], counts
     assert counts[("fields", 3)] == counts[("fields", 30)] == counts[("ids", 30)] + 1, counts
 
@@ -116,10 +127,7 @@ def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLCli
 def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLClient, tokens: dict[str, str],
                                                                   feeders: tuple[str, list[str]]) -> None:
     _, lines = feeders
-    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
-    counting = CountingDriver(services.neo4j)
-    services.neo4j = counting
-    try:
+    with counted(gql) as counting:
         counting.queries = 0
         light = gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id __typename } } }",
                          {"id": lines[0]}, tokens["viewer"])["downstream"]
@@ -128,8 +136,6 @@ def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLCl
         full = gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id etag ... on Load { name } } } }",
                         {"id": lines[0]}, tokens["viewer"])["downstream"]
         full_queries = counting.queries
-    finally:
-        services.neo4j = counting._driver
     assert sorted(step["twin"]["id"] for step in light) == [lines[0] + "-a", lines[0] + "-b"]
     assert all(step["twin"]["__typename"] == "LoadTwin" and step["depth"] == 1 for step in light)
     assert all(step["twin"]["etag"].startswith("W/") for step in full)
