@@ -71,7 +71,7 @@ class GridTwinGraphQL(GraphQL):
         active = services.registry.active
         principal = principal_of(request, services.jwt_secret)
         return RequestContext(services=services, active=active, principal=principal,
-                              loaders=Loaders(services.neo4j, active, services.neo4j_async), request=request,
+                              loaders=Loaders(services.neo4j, services.neo4j_async, active), request=request,
                               response=response)
 
     async def on_ws_connect(self, context: RequestContext) -> Any:

@@ -38,9 +38,9 @@ def relationship_object(stored: StoredRelationship) -> Relationship:
 
 
 class Loaders:
-    def __init__(self, driver: Any, active: ActiveModels, async_driver: Any = None) -> None:
+    def __init__(self, driver: Any, async_driver: Any, active: ActiveModels) -> None:
         self._driver = driver
-        self._async_driver = async_driver
+        self._async_driver = async_driver  # batch reads run on the event loop; see graph.twins.get_twins_async
         self._active = active
         self._twins: DataLoader[str, Twin | None] = DataLoader(load_fn=self._load_twins)
         self._relationships: DataLoader[RelationshipKey, list[StoredRelationship]] = DataLoader(
@@ -85,10 +85,7 @@ class Loaders:
                 else known(item.target_id, item.target_model or "") for item in stored]
 
     async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
-        if self._async_driver is not None:
-            found = await guarded(graph_twins.get_twins_async(self._async_driver, self._active.models, twin_ids))
-        else:
-            found = await call(graph_twins.get_twins, self._driver, self._active.models, twin_ids)
+        found = await guarded(graph_twins.get_twins_async(self._async_driver, self._active.models, twin_ids))
         instance = self._active.types.instance
         return [instance(twin_record(found[i])) if i in found else None for i in twin_ids]
 
@@ -98,7 +95,7 @@ class Loaders:
             groups.setdefault((name, direction), []).append(twin_id)
         found: dict[RelationshipKey, list[StoredRelationship]] = {}
         for (name, direction), twin_ids in groups.items():
-            by_twin = await call(graph_relationships.list_relationships_many, self._driver, self._active.models,
-                                 twin_ids, name=name, direction=direction)
+            by_twin = await guarded(graph_relationships.list_relationships_many_async(
+                self._async_driver, self._active.models, twin_ids, name=name, direction=direction))
             found.update({(twin_id, name, direction): items for twin_id, items in by_twin.items()})
         return [found.get(key, []) for key in keys]

@@ -344,10 +344,35 @@ def list_relationships_many(
     ``name`` may be a view name: ``fedBy`` outgoing = incoming FEEDS_TO.
     """
     ids = list(dict.fromkeys(twin_ids))
-    result: dict[str, list[Relationship]] = {i: [] for i in ids}
     if not ids:
-        return result
-    query = (
+        return {}
+    records, _, _ = driver.execute_query(_many_query(models, name, direction), ids=ids, database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
+    return _by_twin(models, ids, records)
+
+
+async def list_relationships_many_async(
+    driver: neo4j.AsyncDriver,
+    models: ModelSet,
+    twin_ids: Iterable[str],
+    *,
+    name: str | None = None,
+    direction: Direction = "outgoing",
+    database: str | None = None,
+) -> dict[str, list[Relationship]]:
+    """:func:`list_relationships_many` on the async driver (the API's DataLoader, on the event loop)."""
+    ids = list(dict.fromkeys(twin_ids))
+    if not ids:
+        return {}
+    query = _many_query(models, name, direction)
+    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        result = await session.run(query, ids=ids)
+        records = [record async for record in result]
+    return _by_twin(models, ids, records)
+
+
+def _many_query(models: ModelSet, name: str | None, direction: Direction) -> str:
+    return (
         f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {_pattern(models, name, direction)} "
         "WHERE r.id IS NOT NULL "
         "WITH id, r, startNode(r) AS s, endNode(r) AS e "
@@ -355,7 +380,10 @@ def list_relationships_many(
         "e.model AS target_model "
         "ORDER BY id, r.name, r.id"
     )
-    records, _, _ = driver.execute_query(query, ids=ids, database_=database, routing_=neo4j.RoutingControl.READ)
+
+
+def _by_twin(models: ModelSet, ids: list[str], records: Iterable[neo4j.Record]) -> dict[str, list[Relationship]]:
+    result: dict[str, list[Relationship]] = {i: [] for i in ids}
     for record in records:
         result[record["id"]].append(
             relationship_from_record(
