@@ -253,6 +253,16 @@ def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
     check_etag(stored, if_match, "relationship")
 
 
+def _locked_checked(tx: neo4j.ManagedTransaction, source_id: str, relationship_id: str,
+                    if_match: str | None) -> neo4j.Record:
+    """The relationship's record, locked for this transaction and ETag-checked."""
+    record = tx.run(_FIND, s=source_id, rid=relationship_id).single()
+    if record is None:
+        raise NotFoundError(f"no relationship {relationship_id!r} on twin {source_id!r}")
+    _check_etag(dict(record["r"]), if_match)
+    return record
+
+
 def update_relationship(
     driver: neo4j.Driver,
     models: ModelSet,
@@ -266,11 +276,8 @@ def update_relationship(
     """JSON-Patch the relationship's properties (endpoints and name cannot change)."""
 
     def work(tx: neo4j.ManagedTransaction) -> Relationship:
-        record = tx.run(_FIND, s=source_id, rid=relationship_id).single()
-        if record is None:
-            raise NotFoundError(f"no relationship {relationship_id!r} on twin {source_id!r}")
+        record = _locked_checked(tx, source_id, relationship_id, if_match)
         stored = dict(record["r"])
-        _check_etag(stored, if_match)
         declaration = _declaration(models, record["model"], stored.get("name", ""))
         if declaration is None:
             raise ModelError(f"relationship {stored.get('name')!r} is not declared by {record['model']}")
@@ -302,10 +309,7 @@ def delete_relationship(
     """Delete one relationship (ETag-checked when ``if_match`` is given)."""
 
     def work(tx: neo4j.ManagedTransaction) -> None:
-        record = tx.run(_FIND, s=source_id, rid=relationship_id).single()
-        if record is None:
-            raise NotFoundError(f"no relationship {relationship_id!r} on twin {source_id!r}")
-        _check_etag(dict(record["r"]), if_match)
+        _locked_checked(tx, source_id, relationship_id, if_match)
         tx.run("MATCH (s:Twin {id: $s})-[r]->() WHERE r.id = $rid DELETE r", s=source_id, rid=relationship_id).consume()
 
     with driver.session(database=database) as session:
