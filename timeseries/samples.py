@@ -1,8 +1,9 @@
-"""A stand-in GridMeasurementPoint interface and snapshot generator for tests and the benchmark.
+"""A measurement-point-like interface and snapshot generator for tests and bench/ingest_bench.py.
 
-Why here: dtdl/models is written in parallel; tests and bench/ingest_bench.py need
-the telemetry shape of a measurement point (3-phase Object telemetry, ~20 values)
-now.  Nothing in the ingest path imports this module.
+Why not the real dtdl/models GridMeasurementPoint: this interface adds telemetry of
+every other kind (long, boolean, enum, string) so validation and line-protocol tests
+cover them, and it needs no model files or graph. The real model's snapshots come
+from loaders/telemetry_simulator.py. Nothing in the ingest path imports this module.
 """
 
 from __future__ import annotations

@@ -44,9 +44,6 @@ def up(settings: Settings) -> dict[str, Any]:
         raise
     runtime = {"neo4j": neo4j_started, "influxdb": influx_started}
     _write_runtime(settings, runtime)
-    from timeseries.setup import ensure_buckets_and_tasks
-
-    ensure_buckets_and_tasks(settings)  # raw + downsampled buckets and the downsampling task
     return runtime
 
 
