@@ -3,6 +3,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gridtwin gridtwin
+COPY cli cli
 COPY api api
 COPY graph graph
 COPY dtdl dtdl

@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     jwt_secret: str | None = None
     jwt_ttl_seconds: int = 3600
+    #: base64 of 32 bytes sealing password hashes (AES-256-GCM); generated into the state folder when unset.
+    credential_key: str | None = None
+    #: Whether callers without a token may introspect the schema (``__schema``/``__type``);
+    #: off so anonymous callers learn nothing beyond what they may call, on for the demo's GraphiQL.
+    anonymous_introspection: bool = False
+
+    #: GraphQL over WebSocket: operations in flight per connection, and per user across this process's
+    #: connections; past either a subscribe is refused with TOO_MANY_SUBSCRIPTIONS. A service account that
+    #: follows many feeders may need a higher per-user value.
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    ws_max_subscriptions_per_user: int = Field(default=50, ge=1)
+    #: Seconds one WebSocket message may wait for a socket that does not take it before the connection is
+    #: closed as a slow consumer (1008); what a peer that stops reading can hold is bounded by this.
+    ws_send_timeout_seconds: float = Field(default=15.0, gt=0)
 
     log_level: str = "INFO"
 

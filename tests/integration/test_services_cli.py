@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from gridtwin.cli import app
+from cli.main import app
 
 
 def test_status_lists_versions_ports_and_pids() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gridtwin.cli import app
+from cli.main import app
 from ontology import MODELS_DIR
 
 runner = CliRunner()
@@ -29,7 +29,7 @@ def _write_set(folder: Path, documents: dict[str, Any]) -> Path:
 def test_our_model_set_is_valid() -> None:
     result = runner.invoke(app, ["models", "validate", str(MODELS_DIR)])
     assert result.exit_code == 0, result.output
-    assert "19 interfaces valid" in result.output
+    assert "35 interfaces valid" in result.output
 
 
 def _broken_unit(models: dict[str, Any]) -> str:
@@ -72,6 +72,7 @@ def test_compile_prints_idempotent_cypher() -> None:
     assert result.exit_code == 0, result.output
     assert "CREATE CONSTRAINT twin_id IF NOT EXISTS" in result.output
     assert "MERGE (m:Model {dtmi: 'dtmi:gridtwin:Substation;1'})" in result.output
+    assert "CREATE INDEX `rel_feeds_to_id` IF NOT EXISTS FOR ()-[r:`FEEDS_TO`]-() ON (r.id)" in result.output
 
 
 @pytest.mark.parametrize("fmt, marker", [("ttl", "@prefix"), ("nt", "<dtmi:gridtwin:Substation;1>"),

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from gridtwin.services import processes
+from servers import processes
 
 
 def test_busy_default_port_is_replaced_by_a_free_one() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridtwin.services import toolchain
+from servers import toolchain
 
 
 def test_missing_tools_are_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

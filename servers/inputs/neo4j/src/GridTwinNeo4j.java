@@ -1,7 +1,10 @@
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import inet.ipaddr.IPAddressString;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -21,6 +24,12 @@ import org.neo4j.io.ByteUnit;
  * command line, which other users can read) and is set on every start, so the
  * state folder follows the profile's configuration. SIGTERM shuts the engine
  * down cleanly through the shutdown hook.
+ *
+ * Loading data from outside the database is switched off in the server itself, so
+ * no query (the analysts' console included) can read a file or make the server open a
+ * connection: LOAD CSV from file URLs is refused, and every IPv4 and IPv6 address is
+ * on the Cypher IP blocklist (LOAD CSV and any procedure that fetches a URL check it).
+ * GridTwin never loads CSV or fetches URLs through Cypher, so nothing of ours needs them.
  */
 public final class GridTwinNeo4j {
     private GridTwinNeo4j() {}
@@ -42,6 +51,9 @@ public final class GridTwinNeo4j {
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
+                .setConfig(GraphDatabaseInternalSettings.cypher_ip_blocklist,
+                        List.of(new IPAddressString("0.0.0.0/0"), new IPAddressString("::/0")))
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridtwin.config import Settings
-from gridtwin.services import influxdb, neo4j, processes
+from servers import influxdb, neo4j, processes
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """InfluxDB 2.7 OSS: built from the Go module proxy, Flux's Rust library by cargo.
 
-``services/influxdb/go.mod`` pins influxdb v2.7.12 (repeating its replace
+``servers/inputs/influxdb/go.mod`` pins influxdb v2.7.12 (repeating its replace
 directive) and influxdata's pkg-config wrapper, which builds libflux with cargo
 from crates.io when cgo asks for it.  The UI (``assets`` tag) is left out.
 """
@@ -17,13 +17,25 @@ from typing import Any
 import httpx
 
 from gridtwin.config import Settings
-from gridtwin.services import processes, toolchain
-from gridtwin.services.build import SERVICES_SOURCE, cached_build, run, source_digest
+from servers import processes, toolchain
+from servers.build import SERVER_INPUTS, cached_build, run, source_digest
 
-MODULE = SERVICES_SOURCE / "influxdb"
+MODULE = SERVER_INPUTS / "influxdb"
 RUSTC_WRAPPER = MODULE / "rustc-cap-lints"
 BUILD_TAGS = "sqlite_foreign_keys,sqlite_json"
 START_TIMEOUT_S = 60.0
+#: Flux query limits, so that no query (or pile of them) can take the machine: the former
+#: downsampling task reached 20 GB resident with 12 overlapping runs. At most 8 queries run at
+#: once (2-core boxes gain nothing from more), 256 more wait, and each may hold 256 MiB of table
+#: memory out of 1 GiB for all (8 x the initial 16 MiB must fit, which influxd checks). A query
+#: past its share fails with "memory allocation limit reached" instead of growing.
+QUERY_LIMITS = {
+    "--query-concurrency": "8",
+    "--query-queue-size": "256",
+    "--query-initial-memory-bytes": str(16 << 20),
+    "--query-memory-bytes": str(256 << 20),
+    "--query-max-memory-bytes": str(1 << 30),
+}
 
 
 def version() -> str:
@@ -72,6 +84,7 @@ def start(settings: Settings, recorded: dict[str, Any]) -> dict[str, Any]:
         str(binary), "--bolt-path", str(data / "influxd.bolt"), "--engine-path", str(data / "engine"),
         "--sqlite-path", str(data / "influxd.sqlite"), "--http-bind-address", f"127.0.0.1:{port}",
         "--reporting-disabled", "--log-level", "warn",
+        *(item for flag_value in QUERY_LIMITS.items() for item in flag_value),
     ]
     pid = processes.start(command, log_file, cwd=data)
     return {**recorded, "pid": pid, "port": port, "url": f"http://127.0.0.1:{port}",

@@ -1,7 +1,7 @@
 """Neo4j 5.26 LTS Community: resolved from Maven Central, started with our launcher.
 
-The engine's jars come from ``services/neo4j/pom.xml`` through Maven's
-dependency plugin; ``services/neo4j/src/GridTwinNeo4j.java`` starts the engine
+The engine's jars come from ``servers/inputs/neo4j/pom.xml`` through Maven's
+dependency plugin; ``servers/inputs/neo4j/src/GridTwinNeo4j.java`` starts the engine
 with only a Bolt connector on loopback and authentication on.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from gridtwin.config import Settings
-from gridtwin.services import processes, toolchain
-from gridtwin.services.build import SERVICES_SOURCE, cached_build, run, source_digest
+from servers import processes, toolchain
+from servers.build import SERVER_INPUTS, cached_build, run, source_digest
 
-POM = SERVICES_SOURCE / "neo4j" / "pom.xml"
-LAUNCHER = SERVICES_SOURCE / "neo4j" / "src" / "GridTwinNeo4j.java"
+POM = SERVER_INPUTS / "neo4j" / "pom.xml"
+LAUNCHER = SERVER_INPUTS / "neo4j" / "src" / "GridTwinNeo4j.java"
 READY_MARKER = "GRIDTWIN_NEO4J_READY"
 START_TIMEOUT_S = 180.0
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.grid import grid_app
 from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
 
@@ -19,6 +20,7 @@ services_app = typer.Typer(help="The profile's Neo4j and InfluxDB servers.", no_
 app.add_typer(services_app, name="services")
 models_app = typer.Typer(help="DTDL models: validate, compile to Neo4j Cypher, export as RDF.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(grid_app, name="grid")
 console = Console()
 
 
@@ -30,7 +32,7 @@ def main() -> None:
 @services_app.command("up")
 def services_up() -> None:
     """Build (first time only) and start Neo4j and InfluxDB for the profile."""
-    from gridtwin import services
+    import servers as services
 
     settings = get_settings()
     started = time.monotonic()
@@ -46,7 +48,7 @@ def services_up() -> None:
 @services_app.command("build")
 def services_build() -> None:
     """Build Neo4j and InfluxDB into the cache (a no-op when cached), without starting them."""
-    from gridtwin.services import influxdb, neo4j
+    from servers import influxdb, neo4j
 
     settings = get_settings()
     started = time.monotonic()
@@ -62,7 +64,7 @@ def services_build() -> None:
 @services_app.command("down")
 def services_down() -> None:
     """Stop the profile's servers."""
-    from gridtwin import services
+    import servers as services
 
     services.down(get_settings())
     console.print(f"profile [bold]{get_settings().profile}[/bold]: servers stopped")
@@ -76,7 +78,7 @@ def services_status() -> None:
 
 
 def _print_status() -> bool:
-    from gridtwin import services
+    import servers as services
 
     settings = get_settings()
     table = Table(title=f"GridTwin services, profile {settings.profile} ({settings.state_path})")
@@ -157,17 +159,20 @@ def models_export(paths: list[Path], format: str = typer.Option("ttl", help="ttl
 @app.command("serve")
 def serve() -> None:
     """Serve the GraphQL API (servers must be up) on GRIDTWIN_API_HOST:GRIDTWIN_API_PORT."""
-    _serve(())
+    _serve(get_settings(), ())
 
 
-def _serve(background: Any) -> None:
+def _serve(settings: Any, background: Any) -> None:
     import uvicorn
 
     from api.app import create_app
 
-    settings = get_settings()
     uvicorn.run(create_app(settings, background), host=settings.api_host, port=settings.api_port, log_config=None,
                 access_log=False)
+
+
+#: The real grid `make demo` loads: simbench's semi-urban 20 kV grid (~120 buses) with its year of profiles.
+DEMO_GRID = "simbench:1-MV-semiurb--0-sw"
 
 
 @app.command("demo")
@@ -175,17 +180,21 @@ def demo() -> None:
     """Servers up, the demo grid loaded, GraphQL served: the README's main command."""
     from loaders import demo_grid
 
+    from cli.grid import grid_import
+
     services_up()
     settings = get_settings()
     summary = demo_grid.load(settings)
-    console.print(f"demo grid loaded: {summary}")
+    console.print(f"demo feeder loaded: {summary}")
+    grid_import(DEMO_GRID, grid_id=None, replace=False)  # a real MV grid beside it (re-import updates in place)
     console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
     password_file = settings.state_path / "admin-password"
     if not settings.admin_password:
         console.print(f"log in as {settings.admin_username!r}; the password is in {password_file} "
                       "(created at first start)")
     console.print(f"live telemetry (1 Hz) for {', '.join(demo_grid.MEASUREMENT_POINTS)}")
-    _serve([demo_grid.simulate_telemetry])
+    # GraphiQL opened without a token must load the schema; outside the demo anonymous introspection is off
+    _serve(settings.model_copy(update={"anonymous_introspection": True}), [demo_grid.simulate_telemetry])
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES_SOURCE = REPO_ROOT / "services"
+#: Build inputs of the servers: a Maven project for Neo4j and its launcher, a Go module for InfluxDB.
+SERVER_INPUTS = Path(__file__).resolve().parent / "inputs"
 
 
 class BuildError(RuntimeError):

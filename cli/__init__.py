@@ -1,0 +1,1 @@
+"""The roof: the ``gridtwin`` command line, which composes every room (servers, API, loaders)."""
