@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .model import ModelSet
+from .model_building import ModelBuilder
 from .parser import Options, Parser
 from .problems import Problem, ProblemSink
-from .resolve import Resolver
-
-
-MISSING_DEPENDENCY = "dtmi:dtdl:resolutionError:missingDependency"
+from .resolve import MISSING_DEPENDENCY, Resolver
 
 
 @dataclass(frozen=True)
@@ -31,12 +29,12 @@ class ValidationResult:
     @property
     def missing_dependencies(self) -> tuple[str, ...]:
         """DTMIs referenced but not defined in the set (resolution errors; supply these models)."""
-        return tuple(dict.fromkeys(str(p.value) for p in self.problems if p.rule == MISSING_DEPENDENCY))
+        return tuple(dict.fromkeys(str(problem.value) for problem in self.problems if problem.rule == MISSING_DEPENDENCY))
 
     @property
     def parsing_problems(self) -> tuple[Problem, ...]:
         """Problems in the documents themselves, i.e. all except missing dependencies."""
-        return tuple(p for p in self.problems if not p.rule.startswith("dtmi:dtdl:resolutionError:"))
+        return tuple(problem for problem in self.problems if not problem.rule.startswith("dtmi:dtdl:resolutionError:"))
 
 
 ResolverFn = Callable[[list[str]], Iterable[Any]]
@@ -60,9 +58,9 @@ def validate(documents: Iterable[Any] | Any, *, allow_undefined_extensions: bool
     "TolerateSolecismsInResolve" for documents returned by ``resolver``).
     The function never raises for any input: internal failures become a problem.
     """
-    opts = set(options)
+    option_set = set(options)
     quirk_set = set(quirks)
-    allow = allow_undefined_extensions or "AllowUndefinedExtensions" in opts
+    allow = allow_undefined_extensions or "AllowUndefinedExtensions" in option_set
     sink = ProblemSink()
     parser = Parser(Options(allow_undefined_extensions=allow,
                             resolve_relationship_targets=resolve_relationship_targets,
@@ -74,21 +72,9 @@ def validate(documents: Iterable[Any] | Any, *, allow_undefined_extensions: bool
         sys.setrecursionlimit(max(old_limit, 20000))
         docs = list(documents) if isinstance(documents, (list, tuple)) else [documents]
         parser.parse_documents(docs)
-        next_index = len(docs)
-        asked: set[str] = set()
-        while resolver is not None:
-            missing = [m for m in parser.missing_references() if m not in asked]
-            if not missing:
-                break
-            asked.update(missing)
-            extra = list(resolver(missing) or [])
-            if not extra:
-                break
-            parser.parse_documents(extra, next_index, resolved=True)
-            next_index += len(extra)
-        resolver = Resolver(parser)
-        resolver.run_checks()
-        models = resolver.build()
+        _parse_resolved(parser, resolver, len(docs))
+        Resolver(parser.state).run_checks()
+        models = ModelBuilder(parser.state).build()
     except RecursionError:
         sink.add("excessiveDepthNarrow", cause="the input is nested too deeply to parse",
                  action="Reduce the nesting of the documents")
@@ -98,3 +84,18 @@ def validate(documents: Iterable[Any] | Any, *, allow_undefined_extensions: bool
     finally:
         sys.setrecursionlimit(old_limit)
     return ValidationResult(problems=tuple(sink.items), models=models)
+
+
+def _parse_resolved(parser: Parser, resolver: ResolverFn | None, next_index: int) -> None:
+    """Ask ``resolver`` for the DTMIs still missing (each once) and parse what it returns."""
+    asked: set[str] = set()
+    while resolver is not None:
+        missing = [dtmi for dtmi in parser.missing_references() if dtmi not in asked]
+        if not missing:
+            break
+        asked.update(missing)
+        extra = list(resolver(missing) or [])
+        if not extra:
+            break
+        parser.parse_documents(extra, next_index, resolved=True)
+        next_index += len(extra)

@@ -58,17 +58,17 @@ def parse_dtmi(text: object) -> Dtmi | None:
     """Parse ``text`` as a DTMI; return None when it is not one (never raises)."""
     if not isinstance(text, str):
         return None
-    m = _DTMI_RE.match(text)
-    if m is None:
+    match = _DTMI_RE.match(text)
+    if match is None:
         return None
-    major = m.group("major")
-    minor = m.group("minor")
+    major = match.group("major")
+    minor = match.group("minor")
     return Dtmi(
         text=text,
-        labels=tuple(m.group("path").split(":")),
+        labels=tuple(match.group("path").split(":")),
         major_version=int(major) if major else None,
         minor_version=int(minor) if minor else (0 if major else None),
-        fragment=m.group("fragment") or "",
+        fragment=match.group("fragment") or "",
     )
 
 

@@ -8,22 +8,61 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .units import UNIT_TYPES, semantic_types
+from .kinds import COMPLEX_SCHEMAS, CONTENT_CLASSES, GEOSPATIAL, PRIMITIVES_BY_VERSION
+from .units import ALL_UNITS, UNIT_TYPES, semantic_types
 
 NAME_PATTERN = r"^[a-zA-Z](?:[a-zA-Z0-9_]*[a-zA-Z0-9])?$"
-CONTENT_CLASSES = ("Command", "Component", "Property", "Relationship", "Telemetry")
-COMPLEX_SCHEMAS = ("Array", "Enum", "Map", "Object")
-
-PRIMITIVES_V2 = ("boolean", "date", "dateTime", "double", "duration", "float", "integer", "long",
-                 "string", "time")
-PRIMITIVES_V3 = PRIMITIVES_V2 + ("byte", "bytes", "decimal", "short", "unsignedByte", "unsignedInteger",
-                                 "unsignedLong", "unsignedShort", "uuid")
-PRIMITIVES_V4 = PRIMITIVES_V3 + ("scaledDecimal",)
-GEOSPATIAL = ("point", "lineString", "polygon", "multiPoint", "multiLineString", "multiPolygon")
-NUMERIC = frozenset({"double", "float", "integer", "long", "byte", "decimal", "short", "unsignedByte",
-                     "unsignedInteger", "unsignedLong", "unsignedShort", "scaledDecimal"})
 
 DTDL_CONTEXTS = {"dtmi:dtdl:context;2": 2, "dtmi:dtdl:context;3": 3, "dtmi:dtdl:context;4": 4}
+
+#: Limits that are the same in every DTDL version (v4's ``#limitless`` context lifts the depths).
+MAX_EXTENDS_DEPTH = 10
+MAX_SCHEMA_DEPTH = 5
+MAX_ID_LENGTH = 2048
+MAX_INTERFACE_ID_LENGTH = 128
+MAX_DESCRIPTION_LENGTH = 512  # of comment and description
+
+
+@dataclass(frozen=True)
+class VersionLimits:
+    """The caps that differ between DTDL versions; ``None`` is no cap (v3 lifted most of v2's)."""
+
+    name_length: int  # of name and displayName
+    contents: int | None
+    extends: int | None  # entries of one Interface's 'extends'
+    extends_total: int | None  # Interfaces in a whole extends hierarchy
+    max_multiplicity: int | None  # the largest maxMultiplicity a Relationship may declare
+    enum_values: int | None
+    object_fields: int | None
+    #: v2 requires an Enum to list enumValues and an Object to list fields; v3 lets them be empty
+    requires_enum_values_and_fields: bool
+
+
+LIMITS: dict[int, VersionLimits] = {
+    2: VersionLimits(name_length=64, contents=300, extends=2, extends_total=None, max_multiplicity=500,
+                     enum_values=100, object_fields=30, requires_enum_values_and_fields=True),
+    3: VersionLimits(name_length=512, contents=None, extends=None, extends_total=1024, max_multiplicity=None,
+                     enum_values=None, object_fields=None, requires_enum_values_and_fields=False),
+}
+LIMITS[4] = LIMITS[3]
+
+#: The element classes the semantic types (units) apply to: v2 built in, v3+ QuantitativeTypes.
+_SEMANTIC_TARGETS_V2 = ("Telemetry", "Property")
+_SEMANTIC_TARGETS = ("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")
+#: Extension versions usable with each DTDL version (the extension specs' "Usable in DTDL version"
+#: lines); overriding is usable in the same versions as annotation.
+_QUANTITATIVE_TYPES_VERSIONS = {3: (1,), 4: (1, 2, 3)}
+_ANNOTATION_VERSIONS = {3: (1, 2), 4: (2,)}
+_MQTT_VERSIONS = (1, 2, 3, 4)
+_MQTT_COTYPES = ("Mqtt", "Indexed", "Idempotent", "Cacheable", "Transparent", "Result", "NormalResult",
+                 "ErrorResult", "Error", "ErrorMessage", "Fenced", "Sensitive", "Contextual")
+_MQTT_PROPERTIES = ("telemetryTopic", "commandTopic", "payloadFormat", "index", "ttl", "telemetryServiceGroupId",
+                    "commandServiceGroupId", "cloudEventsType", "fencing")
+#: Terms every version defines beyond its classes, properties and schema names.
+_CORE_TERMS = frozenset({"Entity", "NamedEntity", "Content", "Schema", "ComplexSchema", "PrimitiveSchema",
+                         "CommandType", "Unit", "UnitAttribute", "SemanticType", "SemanticUnit", "Boolean", "Date",
+                         "DateTime", "Double", "Duration", "Float", "Integer", "Long", "String", "Time",
+                         "synchronous", "asynchronous", "languageVersion"})
 
 
 @dataclass(frozen=True)
@@ -81,11 +120,9 @@ class VersionSpec:
     classes: dict[str, ClassDef]
     primitives: tuple[str, ...]
     terms: frozenset[str]
-    max_contents: int | None
-    max_extends_direct: int | None
     max_extends_total: int | None
-    max_extends_depth: int | None
-    max_schema_depth: int | None
+    max_extends_depth: int
+    max_schema_depth: int
     max_id_length: int
     max_interface_id_length: int
     semantic_types: dict[str, str]
@@ -104,35 +141,202 @@ class VersionSpec:
         return f"dtmi:dtdl:instance:Schema:{prim};{self.version}"
 
 
-def _common(v: int) -> dict[str, PropDef]:
-    dn = 64 if v == 2 else 512
+@lru_cache(maxsize=None)
+def spec(version: int) -> VersionSpec:
+    """Build the tables for DTDL version ``version`` (2, 3 or 4)."""
+    classes = _classes(version)
+    terms = set(_terms_of(classes, PRIMITIVES_BY_VERSION[version]))
+    builtin: Extension | None = None
+    if version == 2:
+        builtin = _semantic_extension(2, "dtmi:dtdl:context;2", _SEMANTIC_TARGETS_V2)
+        terms |= builtin.terms
+        extensions = _v2_extensions(classes)
+    else:
+        extensions = _v3_extensions(version, classes)
+    return VersionSpec(
+        version=version,
+        classes=classes,
+        primitives=PRIMITIVES_BY_VERSION[version],
+        terms=frozenset(terms),
+        max_extends_total=LIMITS[version].extends_total,
+        max_extends_depth=MAX_EXTENDS_DEPTH,
+        max_schema_depth=MAX_SCHEMA_DEPTH,
+        max_id_length=MAX_ID_LENGTH,
+        max_interface_id_length=MAX_INTERFACE_ID_LENGTH,
+        semantic_types=semantic_types(version),
+        builtin_extension=builtin,
+        extensions=extensions,
+    )
+
+
+# ---------------------------------------------------------------------------------------- classes
+
+def _classes(version: int) -> dict[str, ClassDef]:
+    """Every element class of ``version``; each has the common properties first, then its own."""
+    own_properties = {**_interface_and_contents(version), **_complex_schemas(version)}
+    return {name: ClassDef(name, {**_common_properties(version), **props}, rootable=name == "Interface",
+                           id_required_top=name == "Interface")
+            for name, props in own_properties.items()}
+
+
+def _common_properties(version: int) -> dict[str, PropDef]:
     return {
-        "comment": PropDef("comment", "string", max_length=512),
-        "description": PropDef("description", "langstring", max_length=512),
-        "displayName": PropDef("displayName", "langstring", max_length=dn),
+        "comment": PropDef("comment", "string", max_length=MAX_DESCRIPTION_LENGTH),
+        "description": PropDef("description", "langstring", max_length=MAX_DESCRIPTION_LENGTH),
+        "displayName": PropDef("displayName", "langstring", max_length=LIMITS[version].name_length),
     }
 
 
-def _name(v: int) -> PropDef:
-    return PropDef("name", "string", required=True, max_length=64 if v == 2 else 512, pattern=NAME_PATTERN)
+def _name_property(version: int) -> PropDef:
+    return PropDef("name", "string", required=True, max_length=LIMITS[version].name_length, pattern=NAME_PATTERN)
 
 
-def _schema_prop(v: int, prims: tuple[str, ...], required: bool = True) -> PropDef:
-    return PropDef("schema", "object", required=required, classes=COMPLEX_SCHEMAS, instances=prims + GEOSPATIAL)
+def _schema_property(version: int) -> PropDef:
+    """A required 'schema': a complex schema, or a primitive or geospatial schema name."""
+    return PropDef("schema", "object", required=True, classes=COMPLEX_SCHEMAS,
+                   instances=PRIMITIVES_BY_VERSION[version] + GEOSPATIAL)
 
 
-def _semantic_ext(v: int, context: str, targets: tuple[str, ...]) -> Extension:
-    sem = semantic_types(v)
+def _named_schema(version: int) -> dict[str, PropDef]:
+    return {"name": _name_property(version), "schema": _schema_property(version)}
+
+
+def _interface_and_contents(version: int) -> dict[str, dict[str, PropDef]]:
+    limits = LIMITS[version]
+    classes: dict[str, dict[str, PropDef]] = {
+        "Interface": {
+            "contents": PropDef("contents", "object", max_count=limits.contents, classes=CONTENT_CLASSES,
+                                unique_names=True),
+            "extends": PropDef("extends", "object", max_count=limits.extends, classes=("Interface",)),
+            "schemas": PropDef("schemas", "object", max_count=None, classes=COMPLEX_SCHEMAS, id_required=True),
+        },
+        "Telemetry": _named_schema(version),
+        "Property": {**_named_schema(version), "writable": PropDef("writable", "boolean")},
+        "Command": _command_properties(version),
+    }
+    classes.update(_command_payloads(version))
+    classes["Relationship"] = {
+        "name": _name_property(version),
+        "maxMultiplicity": PropDef("maxMultiplicity", "integer", min_value=1, max_value=limits.max_multiplicity),
+        "minMultiplicity": PropDef("minMultiplicity", "integer", exact_value=0),
+        "properties": PropDef("properties", "object", max_count=None, classes=("Property",), unique_names=True),
+        "target": PropDef("target", "identifier"),
+        "writable": PropDef("writable", "boolean"),
+    }
+    classes["Component"] = {"name": _name_property(version),
+                            "schema": PropDef("schema", "object", required=True, classes=("Interface",))}
+    return classes
+
+
+def _command_properties(version: int) -> dict[str, PropDef]:
+    """v2 Commands have one payload class for both directions; v3 split it in request and response."""
+    request_classes = ("CommandPayload",) if version == 2 else ("CommandRequest",)
+    response_classes = ("CommandPayload",) if version == 2 else ("CommandResponse",)
+    return {
+        "name": _name_property(version),
+        "commandType": PropDef("commandType", "choice", choices=("synchronous", "asynchronous")),
+        "request": PropDef("request", "object", classes=request_classes),
+        "response": PropDef("response", "object", classes=response_classes),
+    }
+
+
+def _command_payloads(version: int) -> dict[str, dict[str, PropDef]]:
+    if version == 2:
+        return {"CommandPayload": _named_schema(version)}
+    # v4 lets a request or response declare that it may be null
+    nullable = {"nullable": PropDef("nullable", "boolean")} if version >= 4 else {}
+    return {"CommandRequest": {**_named_schema(version), **nullable},
+            "CommandResponse": {**_named_schema(version), **nullable}}
+
+
+def _complex_schemas(version: int) -> dict[str, dict[str, PropDef]]:
+    limits = LIMITS[version]
+    required = limits.requires_enum_values_and_fields
+    return {
+        "Array": {"elementSchema": PropDef("elementSchema", "object", required=True, classes=COMPLEX_SCHEMAS,
+                                           instances=PRIMITIVES_BY_VERSION[version] + GEOSPATIAL)},
+        "Enum": {
+            "enumValues": PropDef("enumValues", "object", required=required, max_count=limits.enum_values,
+                                  classes=("EnumValue",), unique_names=True),
+            "valueSchema": PropDef("valueSchema", "object", required=True, classes=(),
+                                   instances=("integer", "string")),
+        },
+        "EnumValue": {"name": _name_property(version),
+                      "enumValue": PropDef("enumValue", "enumvalue", required=True)},
+        "Map": {
+            "mapKey": PropDef("mapKey", "object", required=True, classes=("MapKey",)),
+            "mapValue": PropDef("mapValue", "object", required=True, classes=("MapValue",)),
+        },
+        "MapKey": {"name": _name_property(version),
+                   "schema": PropDef("schema", "object", required=True, classes=(), instances=("string",))},
+        "MapValue": _named_schema(version),
+        "Object": {"fields": PropDef("fields", "object", required=required, max_count=limits.object_fields,
+                                     classes=("Field",), unique_names=True)},
+        "Field": _named_schema(version),
+    }
+
+
+def _terms_of(classes: dict[str, ClassDef], primitives: tuple[str, ...]) -> frozenset[str]:
+    """The terms a version defines: class, property and schema names and the abstract classes."""
+    terms = set(classes) | _CORE_TERMS
+    for class_def in classes.values():
+        terms.update(class_def.props)
+    terms.update(primitives)
+    terms.update(GEOSPATIAL)
+    return frozenset(terms)
+
+
+# ------------------------------------------------------------------------------------- extensions
+
+def _v2_extensions(classes: dict[str, ClassDef]) -> dict[str, Extension]:
+    historization = "dtmi:dtdl:extension:historization;1"  # usable in DTDL v2 and v3 (and accepted with v4)
+    return {
+        "dtmi:iotcentral:context;2": _iotcentral(),
+        historization: _historization(historization),
+        "dtmi:dtdl:extension:layering;1": _layering(classes),
+    }
+
+
+def _v3_extensions(version: int, classes: dict[str, ClassDef]) -> dict[str, Extension]:
+    extensions: dict[str, Extension] = {}
+    for number in _QUANTITATIVE_TYPES_VERSIONS[version]:
+        context = f"dtmi:dtdl:extension:quantitativeTypes;{number}"
+        extensions[context] = _semantic_extension(version, context, _SEMANTIC_TARGETS)
+    for number in _ANNOTATION_VERSIONS[version]:
+        context = f"dtmi:dtdl:extension:annotation;{number}"
+        extensions[context] = _simple_extension(
+            context, "ValueAnnotation", ("Property", "Telemetry"),
+            {"annotates": PropDef("annotates", "string", required=True, pattern=NAME_PATTERN)})
+    for number in _ANNOTATION_VERSIONS[version]:
+        context = f"dtmi:dtdl:extension:overriding;{number}"
+        extensions[context] = _simple_extension(context, "Override", ("Property",),
+                                                {"overrides": PropDef("overrides", "string", required=True)})
+    for context in ("dtmi:dtdl:extension:historization;1", "dtmi:dtdl:extension:historization;2"):
+        extensions[context] = _historization(context)
+    extensions["dtmi:dtdl:extension:requirement;1"] = _simple_extension(
+        "dtmi:dtdl:extension:requirement;1", "Required", ("Field",), {})
+    extensions["dtmi:dtdl:extension:requirement;2"] = _simple_extension(
+        "dtmi:dtdl:extension:requirement;2", "Required", ("Field", "Property"), {})
+    extensions["dtmi:dtdl:extension:layering;1"] = _layering(classes)
+    extensions.update(_mqtt_extensions())
+    if version == 4:
+        extensions["dtmi:iotoperations:context;4"] = Extension("dtmi:iotoperations:context;4", {}, frozenset())
+    return extensions
+
+
+def _semantic_extension(version: int, context: str, targets: tuple[str, ...]) -> Extension:
+    """Semantic types as co-types that add a 'unit' (v2's built-ins, v3+'s QuantitativeTypes)."""
+    semantic = semantic_types(version)
     unit_prop = {"unit": PropDef("unit", "choice")}
-    cotypes = {st: (targets, unit_prop) for st in sem}
-    terms = frozenset(sem) | frozenset(UNIT_TYPES) | frozenset(u for ut in UNIT_TYPES.values() for u in ut.split()) | {"unit"}
+    cotypes = {semantic_type: (targets, unit_prop) for semantic_type in semantic}
+    terms = frozenset(semantic) | frozenset(UNIT_TYPES) | ALL_UNITS | {"unit"}
     return Extension(context, cotypes, terms)
 
 
 def _iotcentral() -> Extension:
     """IoT Central extension v2 (DTDL v2): adjunct types with schema restrictions, two schemas."""
-    ctx = "dtmi:iotcentral:context;2"
-    targets = ("Property", "Telemetry")
+    context = "dtmi:iotcentral:context;2"
+    targets: tuple[str, ...] = ("Property", "Telemetry")
     unit = {"unit": PropDef("unit", "choice")}
     cotypes = {"State": (targets, {}), "Event": (targets, {}), "Location": (targets, {}),
                "VelocityVector": (targets, unit), "AccelerationVector": (targets, unit)}
@@ -141,154 +345,29 @@ def _iotcentral() -> Extension:
              "Location": ("value", GEOSPATIAL + ("geopoint",)),
              "VelocityVector": ("value", ("vector",)),
              "AccelerationVector": ("value", ("vector",))}
-    return Extension(ctx, cotypes, frozenset(cotypes) | {"geopoint", "vector", "unit"}, rules,
+    return Extension(context, cotypes, frozenset(cotypes) | {"geopoint", "vector", "unit"}, rules,
                      ("geopoint", "vector"), "dtmi:iotcentral:")
 
 
-def _simple_ext(context: str, cotype: str, targets: tuple[str, ...], props: dict[str, PropDef]) -> Extension:
+def _historization(context: str) -> Extension:
+    return _simple_extension(context, "Historized", ("Property", "Telemetry"), {})
+
+
+def _layering(classes: dict[str, ClassDef]) -> Extension:
+    """Layering v1: any element may be a 'Layer' of the element with the unfragmented @id."""
+    context = "dtmi:dtdl:extension:layering;1"
+    return Extension(context, {"Layer": (tuple(classes), {})}, frozenset({"Layer"}))
+
+
+def _mqtt_extensions() -> dict[str, Extension]:
+    """MQTT v1-v4: co-types (of almost every class) that carry topic and payload settings."""
+    any_prop = {name: PropDef(name, "any") for name in _MQTT_PROPERTIES}
+    every_class = tuple(CONTENT_CLASSES + COMPLEX_SCHEMAS) + ("Interface", "Field", "CommandRequest",
+                                                               "CommandResponse", "EnumValue", "MapKey", "MapValue")
+    cotypes = {cotype: (every_class, any_prop) for cotype in _MQTT_COTYPES}
+    contexts = (f"dtmi:dtdl:extension:mqtt;{number}" for number in _MQTT_VERSIONS)
+    return {context: Extension(context, cotypes, frozenset(cotypes) | frozenset(any_prop)) for context in contexts}
+
+
+def _simple_extension(context: str, cotype: str, targets: tuple[str, ...], props: dict[str, PropDef]) -> Extension:
     return Extension(context, {cotype: (targets, props)}, frozenset({cotype, *props}))
-
-
-@lru_cache(maxsize=None)
-def spec(v: int) -> VersionSpec:
-    """Build the tables for DTDL version ``v`` (2, 3 or 4)."""
-    prims = {2: PRIMITIVES_V2, 3: PRIMITIVES_V3, 4: PRIMITIVES_V4}[v]
-    c = _common
-    payload = "CommandPayload" if v == 2 else None
-    classes: dict[str, ClassDef] = {}
-
-    def add(name: str, props: dict[str, PropDef], **kw: bool) -> None:
-        merged = dict(c(v))
-        merged.update(props)
-        classes[name] = ClassDef(name, merged, **kw)
-
-    add("Interface", {
-        "contents": PropDef("contents", "object", max_count=300 if v == 2 else None, classes=CONTENT_CLASSES,
-                            unique_names=True),
-        "extends": PropDef("extends", "object", max_count=2 if v == 2 else None, classes=("Interface",)),
-        "schemas": PropDef("schemas", "object", max_count=None, classes=COMPLEX_SCHEMAS,
-                           id_required=True),
-    }, rootable=True, id_required_top=True)
-    add("Telemetry", {"name": _name(v), "schema": _schema_prop(v, prims)})
-    add("Property", {"name": _name(v), "schema": _schema_prop(v, prims),
-                     "writable": PropDef("writable", "boolean")})
-    req_cls = ("CommandPayload",) if v == 2 else ("CommandRequest",)
-    resp_cls = ("CommandPayload",) if v == 2 else ("CommandResponse",)
-    add("Command", {
-        "name": _name(v),
-        "commandType": PropDef("commandType", "choice", choices=("synchronous", "asynchronous")),
-        "request": PropDef("request", "object", classes=req_cls),
-        "response": PropDef("response", "object", classes=resp_cls),
-    })
-    if payload:
-        add("CommandPayload", {"name": _name(v), "schema": _schema_prop(v, prims)})
-    else:
-        extra = {"nullable": PropDef("nullable", "boolean")} if v >= 4 else {}
-        add("CommandRequest", {"name": _name(v), "schema": _schema_prop(v, prims), **extra})
-        add("CommandResponse", {"name": _name(v), "schema": _schema_prop(v, prims), **extra})
-    add("Relationship", {
-        "name": _name(v),
-        "maxMultiplicity": PropDef("maxMultiplicity", "integer", min_value=1, max_value=500 if v == 2 else None),
-        "minMultiplicity": PropDef("minMultiplicity", "integer", exact_value=0),
-        "properties": PropDef("properties", "object", max_count=None, classes=("Property",),
-                              unique_names=True),
-        "target": PropDef("target", "identifier"),
-        "writable": PropDef("writable", "boolean"),
-    })
-    add("Component", {"name": _name(v),
-                      "schema": PropDef("schema", "object", required=True, classes=("Interface",))})
-    add("Array", {"elementSchema": PropDef("elementSchema", "object", required=True, classes=COMPLEX_SCHEMAS,
-                                           instances=prims + GEOSPATIAL)})
-    add("Enum", {
-        "enumValues": PropDef("enumValues", "object", required=(v == 2), max_count=100 if v == 2 else None, classes=("EnumValue",),
-                              unique_names=True),
-        "valueSchema": PropDef("valueSchema", "object", required=True, classes=(), instances=("integer", "string")),
-    })
-    add("EnumValue", {"name": _name(v), "enumValue": PropDef("enumValue", "enumvalue", required=True)})
-    add("Map", {
-        "mapKey": PropDef("mapKey", "object", required=True, classes=("MapKey",)),
-        "mapValue": PropDef("mapValue", "object", required=True, classes=("MapValue",)),
-    })
-    add("MapKey", {"name": _name(v), "schema": PropDef("schema", "object", required=True, classes=(),
-                                                       instances=("string",))})
-    add("MapValue", {"name": _name(v), "schema": _schema_prop(v, prims)})
-    add("Object", {"fields": PropDef("fields", "object", required=(v == 2), max_count=30 if v == 2 else None, classes=("Field",),
-                                     unique_names=True)})
-    add("Field", {"name": _name(v), "schema": _schema_prop(v, prims)})
-
-    terms: set[str] = set(classes) | {"Entity", "NamedEntity", "Content", "Schema", "ComplexSchema",
-                                      "PrimitiveSchema", "CommandType", "Unit", "UnitAttribute",
-                                      "SemanticType", "SemanticUnit", "Boolean", "Date", "DateTime",
-                                      "Double", "Duration", "Float", "Integer", "Long", "String", "Time",
-                                      "synchronous", "asynchronous", "languageVersion"}
-    for cd in classes.values():
-        terms.update(cd.props)
-    terms.update(prims)
-    terms.update(GEOSPATIAL)
-
-    sem_targets_v2 = ("Telemetry", "Property")
-    sem_targets = ("Telemetry", "Property", "Field", "MapValue", "CommandRequest", "CommandResponse")
-    extensions: dict[str, Extension] = {}
-    builtin = None
-    if v == 2:
-        builtin = _semantic_ext(2, "dtmi:dtdl:context;2", sem_targets_v2)
-        terms |= builtin.terms
-        extensions["dtmi:iotcentral:context;2"] = _iotcentral()
-        # Historization v1 is usable in DTDL v2 and v3 (and accepted with v4)
-        h1 = "dtmi:dtdl:extension:historization;1"
-        extensions[h1] = _simple_ext(h1, "Historized", ("Property", "Telemetry"), {})
-        extensions["dtmi:dtdl:extension:layering;1"] = Extension(
-            "dtmi:dtdl:extension:layering;1", {"Layer": (tuple(classes), {})}, frozenset({"Layer"}))
-    else:
-        # extension versions per DTDL version (the extension specs' "Usable in DTDL version" lines)
-        qts = (1,) if v == 3 else (1, 2, 3)
-        for n in qts:
-            qt = f"dtmi:dtdl:extension:quantitativeTypes;{n}"
-            extensions[qt] = _semantic_ext(v, qt, sem_targets)
-        anns = (1, 2) if v == 3 else (2,)
-        for n in anns:
-            a = f"dtmi:dtdl:extension:annotation;{n}"
-            extensions[a] = _simple_ext(a, "ValueAnnotation", ("Property", "Telemetry"),
-                                        {"annotates": PropDef("annotates", "string", required=True,
-                                                              pattern=NAME_PATTERN)})
-        for n in anns:
-            o = f"dtmi:dtdl:extension:overriding;{n}"
-            extensions[o] = _simple_ext(o, "Override", ("Property",),
-                                        {"overrides": PropDef("overrides", "string", required=True)})
-        for h in ("dtmi:dtdl:extension:historization;1", "dtmi:dtdl:extension:historization;2"):
-            extensions[h] = _simple_ext(h, "Historized", ("Property", "Telemetry"), {})
-        extensions["dtmi:dtdl:extension:requirement;1"] = _simple_ext(
-            "dtmi:dtdl:extension:requirement;1", "Required", ("Field",), {})
-        extensions["dtmi:dtdl:extension:requirement;2"] = _simple_ext(
-            "dtmi:dtdl:extension:requirement;2", "Required", ("Field", "Property"), {})
-        any_prop = {n: PropDef(n, "any") for n in ("telemetryTopic", "commandTopic", "payloadFormat", "index",
-                                                    "ttl", "telemetryServiceGroupId", "commandServiceGroupId",
-                                                    "cloudEventsType", "fencing")}
-        every = tuple(CONTENT_CLASSES + COMPLEX_SCHEMAS) + ("Interface", "Field", "CommandRequest",
-                                                              "CommandResponse", "EnumValue", "MapKey", "MapValue")
-        mqtt_cotypes = {ct: (every, any_prop) for ct in ("Mqtt", "Indexed", "Idempotent", "Cacheable", "Transparent",
-                                                         "Result", "NormalResult", "ErrorResult", "Error",
-                                                         "ErrorMessage", "Fenced", "Sensitive", "Contextual")}
-        extensions["dtmi:dtdl:extension:layering;1"] = Extension(
-            "dtmi:dtdl:extension:layering;1", {"Layer": (tuple(classes), {})}, frozenset({"Layer"}))
-        for m in range(1, 5):
-            key = f"dtmi:dtdl:extension:mqtt;{m}"
-            extensions[key] = Extension(key, mqtt_cotypes, frozenset(mqtt_cotypes) | frozenset(any_prop))
-        if v == 4:
-            extensions["dtmi:iotoperations:context;4"] = Extension("dtmi:iotoperations:context;4", {}, frozenset())
-    return VersionSpec(
-        version=v,
-        classes=classes,
-        primitives=prims,
-        terms=frozenset(terms),
-        max_contents=300 if v == 2 else None,
-        max_extends_direct=2 if v == 2 else None,
-        max_extends_total=None if v == 2 else 1024,
-        max_extends_depth=10 if v == 2 else 10,
-        max_schema_depth=5 if v == 2 else 5,
-        max_id_length=2048,
-        max_interface_id_length=128,
-        semantic_types=semantic_types(v),
-        builtin_extension=builtin,
-        extensions=extensions,
-    )

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .kinds import COMPLEX_SCHEMAS
+
 _EMPTY_PROXY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -34,7 +36,7 @@ class Schema:
 
     @property
     def is_primitive(self) -> bool:
-        return self.kind not in ("Array", "Enum", "Map", "Object")
+        return self.kind not in COMPLEX_SCHEMAS
 
 
 @dataclass(frozen=True)

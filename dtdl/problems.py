@@ -14,7 +14,7 @@ def escape_pointer_token(token: object) -> str:
 
 def pointer_of(path: tuple[object, ...]) -> str:
     """Build a JSON pointer from a path of keys/indexes."""
-    return "".join("/" + escape_pointer_token(p) for p in path)
+    return "".join("/" + escape_pointer_token(token) for token in path)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,8 @@ _NOT_IN_V2 = {"ApparentEnergy", "ApparentPower", "Concentration", "EnergyRate", 
 def semantic_types(dtdl_version: int) -> dict[str, str]:
     """Semantic type -> unit type available for a DTDL version (v2 built in, v3/v4 via extension)."""
     if dtdl_version == 2:
-        return {k: v for k, v in SEMANTIC_TYPES.items() if k not in _NOT_IN_V2}
+        return {semantic_type: unit_type for semantic_type, unit_type in SEMANTIC_TYPES.items()
+                if semantic_type not in _NOT_IN_V2}
     return dict(SEMANTIC_TYPES)
 
 
@@ -112,4 +113,4 @@ def units_of(unit_type: str) -> frozenset[str]:
     return frozenset(UNIT_TYPES.get(unit_type, "").split())
 
 
-ALL_UNITS: frozenset[str] = frozenset(u for v in UNIT_TYPES.values() for u in v.split())
+ALL_UNITS: frozenset[str] = frozenset(unit for units in UNIT_TYPES.values() for unit in units.split())
