@@ -3,17 +3,17 @@
 Labels, relationship types and property keys cannot be Cypher parameters, so they
 are the one place user text could be injected.  The rule of this package: a name
 only reaches query text when it was derived from the loaded DTDL models (the
-whitelist built here), matches a strict identifier pattern, and is escaped with
-backticks.  Everything else travels as a parameter.
+whitelist built here), matches the compiler's identifier pattern
+(``ontology.neo4j_schema.IDENTIFIER``), and is escaped with backticks.  Everything else
+travels as a parameter.
 
-The naming rules (interface -> label, relationship name -> type, the constraints and
-indexes) belong to the schema compiler ``ontology.neo4j_schema``; this module only
-caches its output per ModelSet and adds the relationship-id indexes it does not emit.
+The naming rules (interface -> label, relationship name -> type) and every constraint and
+index belong to the schema compiler ``ontology.neo4j_schema``; this module only caches its
+output per ModelSet and applies its schema commands.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 
@@ -23,8 +23,6 @@ from dtdl.model import ModelSet
 from graph.errors import ModelError
 from ontology import neo4j_schema
 from ontology.neo4j_schema import Neo4jSchema, SchemaCompileError
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 TWIN_LABEL = neo4j_schema.TWIN_LABEL
 MODEL_LABEL = neo4j_schema.MODEL_LABEL
@@ -58,14 +56,14 @@ def relationship_type(name: str) -> str:
 
 def check_identifier(name: str) -> str:
     """Refuse any name that is not a plain identifier, before it can reach query text."""
-    if not isinstance(name, str) or not _IDENT.match(name):
+    if not neo4j_schema.is_identifier(name):
         raise ModelError(f"not a safe Cypher identifier: {name!r}")
     return name
 
 
 def quote(name: str) -> str:
-    """Backtick-escape an identifier already checked by :func:`check_identifier`."""
-    return "`" + check_identifier(name).replace("`", "``") + "`"
+    """Backtick-quote an identifier after :func:`check_identifier` (which leaves nothing to escape)."""
+    return f"`{check_identifier(name)}`"
 
 
 def labels_of(models: ModelSet, dtmi: str) -> tuple[str, ...]:
@@ -110,22 +108,9 @@ def relationship_names(models: ModelSet) -> dict[str, str]:
 
 
 def schema_statements(models: ModelSet) -> list[str]:
-    """Constraint and index commands of the twin graph (all IF NOT EXISTS, idempotent).
-
-    The compiler's constraints/indexes (``Twin.id`` unique, ``Twin.model``, property
-    indexes) plus one index on ``r.id`` per relationship type, so a relationship is
-    found by id with an index seek.
-    """
-    statements = [
-        s.text for s in compiled(models).statements if s.text.startswith(("CREATE CONSTRAINT", "CREATE INDEX"))
-    ]
-    for rel_type in sorted(set(relationship_names(models).values())):
-        check_identifier(rel_type)
-        statements.append(
-            f"CREATE INDEX {quote('rel_' + rel_type.lower() + '_id')} IF NOT EXISTS "
-            f"FOR ()-[r:{quote(rel_type)}]-() ON (r.id)"
-        )
-    return statements
+    """The compiled constraint and index commands of the twin graph (all IF NOT EXISTS, idempotent):
+    ``Twin.id`` unique, ``Twin.model``, property indexes and one ``r.id`` index per relationship type."""
+    return [statement.text for statement in compiled(models).schema_commands]
 
 
 def apply_schema(driver: neo4j.Driver, models: ModelSet) -> None:

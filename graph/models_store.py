@@ -4,7 +4,9 @@ An upload is validated and resolved *together with* the models already stored (a
 new interface may extend or target a stored one) and written all or nothing in
 one transaction.  The compiled constraints/indexes are schema commands, which
 Neo4j only runs in their own auto-commit transactions, so they are applied after
-the commit (all IF NOT EXISTS, so re-applying is harmless).
+the commit (all IF NOT EXISTS, so re-applying is harmless).  An upload validates and
+compiles once and hands its model set on (:class:`Upload`), so no caller reads the
+stored models back to parse them again.
 
 A model's definition is immutable once stored (a change is a new version), and an
 upload may not change the Neo4j label of a stored interface (the compiler
@@ -14,7 +16,7 @@ qualifies clashing labels, which would silently re-label existing twins).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +28,10 @@ from neo4j.exceptions import ConstraintError
 import dtdl
 from dtdl.model import ModelSet
 from graph.cypher import apply_schema, compiled
+from graph.encoding import datetime_to_native
 from graph.errors import ConflictError, ModelError, NotFoundError, Problem
-from graph.validation import datetime_to_native
-
-BUILTIN_MODELS_DIR = Path(dtdl.__file__).resolve().parent / "models"
+from ontology import MODELS_DIR
+from ontology.neo4j_schema import SchemaCompileError, assign_labels
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class StoredModel:
     display_name: str | None
 
 
-def builtin_documents(directory: Path = BUILTIN_MODELS_DIR) -> list[dict[str, Any]]:
+def builtin_documents(directory: Path = MODELS_DIR) -> list[dict[str, Any]]:
     """The grid models shipped in dtdl/models (what the demo and tests upload)."""
     return [json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))]
 
@@ -80,6 +82,11 @@ def _stored_documents(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
     return {r["dtmi"]: json.loads(r["json"]) for r in tx.run("MATCH (m:Model) RETURN m.dtmi AS dtmi, m.json AS json ORDER BY dtmi")}
 
 
+def _read_stored(driver: neo4j.Driver, database: str | None) -> dict[str, Any]:
+    with driver.session(database=database) as session:
+        return session.execute_read(_stored_documents)
+
+
 def _not_stored_verbatim(stored: Mapping[str, Any], documents: Sequence[Any]) -> list[Any]:
     """The documents minus those stored exactly as given, so uploading a model set again is a
     no-op instead of a conflict (a *changed* document with a stored @id still conflicts)."""
@@ -104,40 +111,67 @@ def _resolve_upload(stored: Mapping[str, Any], documents: Sequence[Any]) -> tupl
     if not result.ok:
         raise ModelError("the uploaded models are invalid", _problems(result, len(stored_docs)))
     models = result.models
-    schema = compiled(models)  # raises ModelError on label/type clashes
-    if stored:
-        before = compiled(dtdl.validate(stored_docs).models).labels
-        renamed = [f"{d}: {before[d]} -> {schema.labels.get(d)}" for d in before if schema.labels.get(d) != before[d]]
-        if renamed:
-            raise ConflictError(
-                "the upload would change the label of stored models",
-                [Problem("", f"{r} (choose another last DTMI segment)") for r in renamed],
-            )
+    renamed = _relabelled(stored, compiled(models).labels)  # compiled: a ModelError on label/type clashes
+    if renamed:
+        raise ConflictError(
+            "the upload would change the label of stored models",
+            [Problem("", f"{r} (choose another last DTMI segment)") for r in renamed],
+        )
     return models, new_ids
 
 
-def upload_models(driver: neo4j.Driver, documents: Sequence[Any], *, database: str | None = None) -> list[str]:
-    """Store new interfaces (all or nothing); returns their DTMIs.  Applies the schema after commit."""
+def _relabelled(stored_dtmis: Iterable[str], labels: Mapping[str, str]) -> list[str]:
+    """``dtmi: old -> new`` for each stored model whose label ``labels`` would change.  A label depends
+    only on the set of DTMIs (``assign_labels``), so the stored set is not validated again to know its own."""
+    try:
+        before = assign_labels(stored_dtmis)
+    except SchemaCompileError as error:
+        raise ModelError(f"the stored models have no distinct labels: {error}") from error
+    return [f"{d}: {before[d]} -> {labels.get(d)}" for d in sorted(before) if labels.get(d) != before[d]]
+
+
+def check_upload(
+    driver: neo4j.Driver, documents: Sequence[Any], *, database: str | None = None
+) -> tuple[ModelSet, list[str]]:
+    """Dry run of :func:`upload_models`: the model set the upload would give and the DTMIs it would
+    add, with the same errors and nothing written (an importer validates its twins against it
+    before storing anything)."""
+    return _resolve_upload(_read_stored(driver, database), list(documents))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an upload stored: the whole resolved model set after it and the new DTMIs."""
+
+    models: ModelSet
+    new_ids: list[str]
+
+
+def upload_models(driver: neo4j.Driver, documents: Sequence[Any], *, check: Callable[[ModelSet], Any] | None = None,
+                  database: str | None = None) -> Upload:
+    """Store new interfaces (all or nothing) and apply the schema after commit.
+
+    ``check`` sees the model set the upload would give *before anything is written* and refuses it by
+    raising (the API builds the GraphQL schema there, so a set that cannot be served is never stored).
+    The result carries that model set, so callers need not read and re-parse the stored models.
+    """
     documents = list(documents)
 
-    def work(tx: neo4j.ManagedTransaction) -> tuple[ModelSet, list[str]]:
+    def work(tx: neo4j.ManagedTransaction) -> Upload:
         models, new_ids = _resolve_upload(_stored_documents(tx), documents)
-        fresh = set(new_ids)
-        for statement in compiled(models).statements:
-            params = dict(statement.params)
-            if statement.text.startswith("CREATE "):
-                continue
-            if params.get("dtmi") in fresh or params.get("child") in fresh:
-                tx.run(statement.text, params).consume()
-        return models, new_ids
+        if new_ids and check is not None:
+            check(models)
+        for statement in compiled(models).model_writes(set(new_ids)):
+            tx.run(statement.text, dict(statement.params)).consume()
+        return Upload(models, new_ids)
 
     with driver.session(database=database) as session:
         try:
-            models, new_ids = session.execute_write(work)
+            upload = session.execute_write(work)
         except ConstraintError as error:
             raise ConflictError(f"a concurrent upload stored one of these models: {error.message}") from error
-    apply_schema(driver, models)
-    return new_ids
+    apply_schema(driver, upload.models)
+    return upload
 
 
 def _stored_model(record: Mapping[str, Any]) -> StoredModel:
@@ -221,34 +255,38 @@ def delete_model(driver: neo4j.Driver, dtmi: str, *, database: str | None = None
         session.execute_write(work)
 
 
+def _model_set(stored: Mapping[str, Any]) -> ModelSet:
+    return parse_models(list(stored.values())) if stored else ModelSet()
+
+
 def load_model_set(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:
-    """Every stored model resolved into one ModelSet (API start-up and after each upload)."""
-    records, _, _ = driver.execute_query(
-        "MATCH (m:Model) RETURN m.json AS json ORDER BY m.dtmi", database_=database, routing_=neo4j.RoutingControl.READ
-    )
-    documents = [json.loads(record["json"]) for record in records]
-    if not documents:
-        return ModelSet()
-    return parse_models(documents)
+    """Every stored model resolved into one ModelSet (API start-up, importers)."""
+    return _model_set(_read_stored(driver, database))
 
 
 def ensure_builtin_models(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:
-    """Upload the shipped grid models that are not stored yet, then return the full stored set."""
-    stored = {m.dtmi for m in list_models(driver, database=database)}
+    """Upload the shipped grid models that are not stored yet, apply the schema, return the full stored set.
+
+    Each step runs once: an upload validates, compiles and applies the schema of the whole set and
+    returns that set; with nothing to upload, the documents read here are parsed once and applied.
+    """
+    stored = _read_stored(driver, database)
     missing = [d for d in builtin_documents() if d.get("@id") not in stored]
     if missing:
         try:
-            upload_models(driver, missing, database=database)
+            return upload_models(driver, missing, database=database).models
         except ConflictError:
-            pass  # another process uploaded them meanwhile
-    models = load_model_set(driver, database=database)
+            stored = _read_stored(driver, database)  # another process uploaded them meanwhile
+    models = _model_set(stored)
     apply_schema(driver, models)
     return models
 
 
 __all__ = [
     "StoredModel",
+    "Upload",
     "builtin_documents",
+    "check_upload",
     "decommission_model",
     "delete_model",
     "ensure_builtin_models",

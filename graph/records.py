@@ -14,17 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from dtdl.model import ModelSet
+from graph.encoding import datetime_to_native, decode_contents, decode_without_model
 from graph.errors import PreconditionFailedError, Problem, ValidationError
-from graph.validation import (
-    CREATED_KEY,
-    ETAG_KEY,
-    RELATIONSHIP_SYSTEM_KEYS,
-    TWIN_SYSTEM_KEYS,
-    UPDATED_KEY,
-    datetime_to_native,
-    decode_contents,
-    decode_without_model,
-)
+from graph.keys import CREATED_KEY, ETAG_KEY, RELATIONSHIP_SYSTEM_KEYS, TWIN_SYSTEM_KEYS, UPDATED_KEY
 
 MAX_ID_LENGTH = 256
 

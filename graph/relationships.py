@@ -22,24 +22,20 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Literal
 
 import neo4j
 
 from dtdl.model import Content, ModelSet
 from graph.cypher import quote, relationship_names, relationship_type
+from graph.encoding import encode_contents
 from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ValidationError
+from graph.keys import CREATED_KEY, ETAG_KEY, RELATIONSHIP_SYSTEM_KEYS, UPDATED_KEY, now
+from graph.patch import apply_patch
+from graph.reads import Read, send, send_async
 from graph.records import Relationship, check_etag, check_twin_id, new_etag, read_projection, relationship_from_record
-from graph.validation import (
-    CREATED_KEY,
-    ETAG_KEY,
-    RELATIONSHIP_SYSTEM_KEYS,
-    UPDATED_KEY,
-    apply_patch,
-    encode_contents,
-    validate_contents,
-)
+from graph.validation import validate_contents
 
 Direction = Literal["outgoing", "incoming", "both"]
 
@@ -58,10 +54,6 @@ class Plan:
     target_id: str
     declaration: Content
     checks: tuple[tuple[str, str, str, int], ...]  # (twin id, direction, type, max) multiplicity checks
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def canonical(models: ModelSet, name: str) -> tuple[str, bool]:
@@ -156,7 +148,7 @@ def _stored_properties(
     models: ModelSet, declaration: Content, rel_id: str, properties: Mapping[str, Any], created: Any
 ) -> dict[str, Any]:
     stored = encode_contents(models, declaration.properties, properties)
-    stored.update({"id": rel_id, "name": declaration.name, ETAG_KEY: new_etag(), CREATED_KEY: created, UPDATED_KEY: _now()})
+    stored.update({"id": rel_id, "name": declaration.name, ETAG_KEY: new_etag(), CREATED_KEY: created, UPDATED_KEY: now()})
     return stored
 
 
@@ -211,7 +203,7 @@ def create_relationship(
         if duplicate and duplicate["n"]:
             raise ConflictError(f"twin {plan.source_id!r} already has a relationship {rel_id!r}")
         _check_multiplicity(tx, plan)
-        stored = _stored_properties(models, plan.declaration, rel_id, props, _now())
+        stored = _stored_properties(models, plan.declaration, rel_id, props, now())
         record = tx.run(
             f"MATCH (s:Twin {{id: $s}}) MATCH (t:Twin {{id: $t}}) "
             f"CREATE (s)-[r:{quote(plan.rel_type)}]->(t) SET r = $props RETURN r",
@@ -232,21 +224,24 @@ _FIND = (
 )
 
 
-def get_relationship(
-    driver: neo4j.Driver, models: ModelSet, source_id: str, relationship_id: str, *, database: str | None = None
-) -> Relationship:
-    """The relationship ``relationship_id`` stored on ``source_id``."""
-    records, _, _ = driver.execute_query(
-        "MATCH (s:Twin {id: $s})-[r]->(t:Twin) WHERE r.id = $rid RETURN r, s.model AS model, t.id AS target",
-        s=source_id,
-        rid=relationship_id,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
+def _one_relationship(models: ModelSet, source_id: str, relationship_id: str,
+                      records: Sequence[neo4j.Record]) -> Relationship:
     if not records:
         raise NotFoundError(f"no relationship {relationship_id!r} on twin {source_id!r}")
     record = records[0]
     return relationship_from_record(models, dict(record["r"]), source_id, record["target"], record["model"])
+
+
+def get_relationship(
+    driver: neo4j.Driver, models: ModelSet, source_id: str, relationship_id: str, *, database: str | None = None
+) -> Relationship:
+    """The relationship ``relationship_id`` stored on ``source_id``."""
+    read = Read(
+        "MATCH (s:Twin {id: $s})-[r]->(t:Twin) WHERE r.id = $rid RETURN r, s.model AS model, t.id AS target",
+        {"s": source_id, "rid": relationship_id},
+        partial(_one_relationship, models, source_id, relationship_id),
+    )
+    return send(driver, read, database=database)
 
 
 def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
@@ -347,12 +342,7 @@ def list_relationships_many(
 
     ``name`` may be a view name: ``fedBy`` outgoing = incoming FEEDS_TO.
     """
-    ids = list(dict.fromkeys(twin_ids))
-    if not ids:
-        return {}
-    records, _, _ = driver.execute_query(_many_query(models, name, direction), ids=ids, database_=database,
-                                         routing_=neo4j.RoutingControl.READ)
-    return _by_twin(models, ids, records)
+    return send(driver, _many_read(models, twin_ids, name, direction), database=database)
 
 
 async def list_relationships_many_async(
@@ -365,18 +355,16 @@ async def list_relationships_many_async(
     database: str | None = None,
 ) -> dict[str, list[Relationship]]:
     """:func:`list_relationships_many` on the async driver (the API's DataLoader, on the event loop)."""
+    return await send_async(driver, _many_read(models, twin_ids, name, direction), database=database)
+
+
+def _many_read(models: ModelSet, twin_ids: Iterable[str], name: str | None,
+               direction: Direction) -> Read[dict[str, list[Relationship]]]:
+    """The relationships of many twins in one query; nothing is sent (nor checked) for no ids."""
     ids = list(dict.fromkeys(twin_ids))
     if not ids:
-        return {}
-    query = _many_query(models, name, direction)
-    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        result = await session.run(query, ids=ids)
-        records = [record async for record in result]
-    return _by_twin(models, ids, records)
-
-
-def _many_query(models: ModelSet, name: str | None, direction: Direction) -> str:
-    return (
+        return Read.known({})
+    text = (
         f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {_pattern(models, name, direction)} "
         "WHERE r.id IS NOT NULL "
         "WITH id, r, startNode(r) AS s, endNode(r) AS e "
@@ -384,6 +372,7 @@ def _many_query(models: ModelSet, name: str | None, direction: Direction) -> str
         "e.model AS target_model "
         "ORDER BY id, r.name, r.id"
     )
+    return Read(text, {"ids": ids}, partial(_by_twin, models, ids))
 
 
 def _by_twin(models: ModelSet, ids: list[str], records: Iterable[neo4j.Record]) -> dict[str, list[Relationship]]:

@@ -1,21 +1,10 @@
-"""Validation of twin and relationship documents against DTDL, and their storage encoding.
+"""Validation of twin and relationship documents against their DTDL interface (pure, no database).
 
-Pure functions (no database), so every rule is unit-testable.  A *document* is the
-JSON object of a twin's properties (and components) as a client sends it; the
-functions return a list of :class:`~graph.errors.Problem`, each naming the JSON
-pointer of the offending value, so a client can fix them all at once.
-
-Storage encoding (see docs/graph-schema.md, "Twins, relationships and topology"):
-
-* primitives and enums -> native node properties (``n.ratedPowerKVA``); dates,
-  times, dateTimes and durations as their ISO 8601 strings, ``decimal`` as a
-  string (keeps every digit), ``unsignedLong`` above 2^63-1 as a string, GeoJSON
-  ``point`` as a native WGS-84 point (so ``point.distance`` works);
-* Objects and Components are flattened into dotted keys (``n.`location.city```);
-  DTDL names cannot contain a dot, so the flattening is reversible;
-* Arrays of primitives -> native lists; Maps, Arrays of complex values and the
-  other GeoJSON shapes -> one compact JSON string (their keys are user data and
-  must not become property keys).
+A *document* is the JSON object of a twin's properties (and components) as a client sends it;
+the functions return a list of :class:`~graph.errors.Problem`, each naming the JSON pointer of
+the offending value, so a client can fix them all at once.  The schema facts shared with the
+storage encoding (:mod:`graph.encoding`) live here too: integer ranges, GeoJSON kinds, and how
+a schema reference or a Component resolves to its definition.
 """
 
 from __future__ import annotations
@@ -25,47 +14,19 @@ import binascii
 import json
 import math
 import re
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timezone
+from collections.abc import Mapping
+from datetime import date, time
 from typing import Any
 
-import jsonpatch
-import jsonpointer
-from neo4j.spatial import CartesianPoint, WGS84Point
-
+from dtdl.kinds import COMPLEX_SCHEMAS, GEOSPATIAL, INTEGER_RANGES
 from dtdl.model import Content, Interface, ModelSet, Schema
-from graph.errors import Problem, ValidationError
+from graph.errors import Problem
+from graph.keys import TWIN_SYSTEM_KEYS
 
-#: Node keys the graph itself uses.  ``id``/``model`` are reserved by the schema compiler;
-#: the ETag and timestamps start with ``_`` because a DTDL name never does (User declares
-#: a ``createdAt`` property of its own, so a bare ``createdAt`` key would collide).
-ETAG_KEY = "_etag"
-CREATED_KEY = "_createdAt"
-UPDATED_KEY = "_updatedAt"
-TWIN_SYSTEM_KEYS = frozenset({"id", "model", ETAG_KEY, CREATED_KEY, UPDATED_KEY})
-RELATIONSHIP_SYSTEM_KEYS = frozenset({"id", "name", ETAG_KEY, CREATED_KEY, UPDATED_KEY})
-
-INTEGER_RANGES: dict[str, tuple[int, int]] = {
-    "byte": (-(2**7), 2**7 - 1),
-    "short": (-(2**15), 2**15 - 1),
-    "integer": (-(2**31), 2**31 - 1),
-    "long": (-(2**63), 2**63 - 1),
-    "unsignedByte": (0, 2**8 - 1),
-    "unsignedShort": (0, 2**16 - 1),
-    "unsignedInteger": (0, 2**32 - 1),
-    "unsignedLong": (0, 2**64 - 1),
-}
 FLOAT_MAX = 3.4028234663852886e38
-GEO_KINDS = {
-    "point": "Point",
-    "lineString": "LineString",
-    "polygon": "Polygon",
-    "multiPoint": "MultiPoint",
-    "multiLineString": "MultiLineString",
-    "multiPolygon": "MultiPolygon",
-}
-COMPLEX_KINDS = frozenset({"Array", "Enum", "Map", "Object"})
+GEO_KINDS = {kind: kind[0].upper() + kind[1:] for kind in GEOSPATIAL}
+"""DTDL geospatial schema -> its GeoJSON ``type`` (``lineString`` -> ``LineString``)."""
+COMPLEX_KINDS = frozenset(COMPLEX_SCHEMAS)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_BODY = r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
@@ -88,22 +49,15 @@ def pointer_join(base: str, token: object) -> str:
     return base + "/" + str(token).replace("~", "~0").replace("/", "~1")
 
 
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
+    (str, "string"), (list, "array"), (dict, "object"),
+)
+
+
 def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    """The JSON type of ``value`` for messages (``bool`` first: Python counts it as an int)."""
+    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
 def _is_number(value: object) -> bool:
@@ -389,13 +343,14 @@ def validate_contents(
     return problems
 
 
-def _component_interface(models: ModelSet, content: Content) -> Interface | None:
+def component_interface(models: ModelSet, content: Content) -> Interface | None:
+    """The Interface a Component's schema names (None when the models do not hold it)."""
     dtmi = content.schema_dtmi or (content.schema.kind if content.schema else None)
     return models.interfaces.get(dtmi) if dtmi else None
 
 
 def _validate_component(models: ModelSet, content: Content, value: object, pointer: str) -> list[Problem]:
-    interface = _component_interface(models, content)
+    interface = component_interface(models, content)
     if interface is None:
         return [Problem(pointer, f"component {content.name!r} refers to an unknown interface")]
     if isinstance(value, dict):
@@ -430,269 +385,8 @@ def check_writable(
         if content.kind == "Property" and not content.writable and old.get(name) != new.get(name):
             problems.append(Problem(at, f"{name!r} is not writable (DTDL writable=false); only a service may change it"))
         elif content.kind == "Component":
-            interface = _component_interface(models, content)
+            interface = component_interface(models, content)
             old_value, new_value = old.get(name), new.get(name)
             if interface is not None and isinstance(old_value or {}, dict) and isinstance(new_value or {}, dict):
                 problems.extend(check_writable(models, interface.contents, old_value or {}, new_value or {}, at))
     return problems
-
-
-def apply_patch(document: Mapping[str, Any], patch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Apply an RFC 6902 JSON Patch to a copy of ``document``; a bad patch is a ValidationError."""
-    if not isinstance(patch, (list, tuple)):
-        raise ValidationError("invalid JSON Patch", [Problem("", "a JSON Patch is an array of operations")])
-    for i, operation in enumerate(patch):
-        path = operation.get("path") if isinstance(operation, Mapping) else None
-        if not isinstance(path, str):
-            raise ValidationError("invalid JSON Patch", [Problem(f"/{i}", "each operation needs a string 'path'")])
-        if path in ("", "/") and operation.get("op") != "test":
-            raise ValidationError(
-                "invalid JSON Patch", [Problem(path, "the whole document cannot be replaced by a patch; use replace")]
-            )
-    result: Any = dict(document)
-    for i, operation in enumerate(patch):
-        path = operation["path"]
-        try:
-            result = jsonpatch.JsonPatch([dict(operation)]).apply(result, in_place=False)
-        except jsonpatch.JsonPatchTestFailed as error:
-            raise ValidationError("JSON Patch test failed", [Problem(path, f"operation {i}: {error}")]) from error
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError) as error:
-            raise ValidationError("invalid JSON Patch", [Problem(path, f"operation {i}: {error}")]) from error
-    if not isinstance(result, dict):
-        raise ValidationError("invalid JSON Patch", [Problem("", "the patched document is not an object")])
-    return result
-
-
-# --------------------------------------------------------------------------- storage encoding
-
-
-def _native_list_ok(models: ModelSet, schema: Schema | None) -> bool:
-    schema = resolve_schema(models, schema)
-    return schema is not None and (schema.kind == "Enum" or (schema.is_primitive and schema.kind not in GEO_KINDS))
-
-
-def encode_primitive(kind: str, value: Any) -> Any:
-    """The Neo4j property value of a valid primitive (see the module docstring)."""
-    if kind in ("double", "float"):
-        return float(value)
-    if kind == "decimal":
-        return value if isinstance(value, str) else repr(value)
-    if kind == "unsignedLong" and value > INTEGER_RANGES["long"][1]:
-        return str(value)
-    if kind == "point":
-        coords = value["coordinates"]
-        return WGS84Point(tuple(float(c) for c in coords))
-    if kind in GEO_KINDS:
-        return json.dumps(value, separators=(",", ":"))
-    return value
-
-
-def decode_primitive(kind: str, value: Any) -> Any:
-    """Inverse of :func:`encode_primitive`."""
-    if kind == "unsignedLong" and isinstance(value, str):
-        return int(value)
-    if kind == "point" and isinstance(value, (WGS84Point, CartesianPoint)):
-        return {"type": "Point", "coordinates": [float(c) for c in value]}
-    if kind in GEO_KINDS and isinstance(value, str):
-        return json.loads(value)
-    return value
-
-
-def _encode_value(models: ModelSet, schema: Schema | None, value: Any, key: str, out: dict[str, Any]) -> None:
-    schema = resolve_schema(models, schema)
-    if schema is None:
-        return
-    if schema.kind == "Object":
-        for name, field_value in value.items():
-            _encode_value(models, schema.fields.get(name), field_value, f"{key}.{name}", out)
-    elif schema.kind == "Array" and _native_list_ok(models, schema.element_schema):
-        element = resolve_schema(models, schema.element_schema)
-        assert element is not None
-        out[key] = [item if element.kind == "Enum" else encode_primitive(element.kind, item) for item in value]
-    elif schema.kind in ("Array", "Map"):
-        out[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
-    elif schema.kind == "Enum":
-        out[key] = value
-    else:
-        out[key] = encode_primitive(schema.kind, value)
-
-
-def encode_contents(
-    models: ModelSet, contents: Mapping[str, Content], document: Mapping[str, Any], prefix: str = ""
-) -> dict[str, Any]:
-    """Flat Neo4j properties of a *valid* document (keys are model names joined by dots)."""
-    out: dict[str, Any] = {}
-    for name, value in document.items():
-        content = contents.get(name)
-        if content is None or name == "$metadata":
-            continue
-        key = f"{prefix}{name}"
-        if content.kind == "Component":
-            interface = _component_interface(models, content)
-            if interface is not None:
-                out.update(encode_contents(models, interface.contents, value, key + "."))
-        else:
-            _encode_value(models, content.schema, value, key, out)
-    return out
-
-
-_MISSING = object()
-
-
-def _decode_value(models: ModelSet, schema: Schema | None, stored: Mapping[str, Any], key: str) -> Any:
-    schema = resolve_schema(models, schema)
-    if schema is None:
-        return stored.get(key, _MISSING)
-    if schema.kind == "Object":
-        result = {}
-        for name, field_schema in schema.fields.items():
-            value = _decode_value(models, field_schema, stored, f"{key}.{name}")
-            if value is not _MISSING:
-                result[name] = value
-        return result if result else _MISSING
-    if key not in stored:
-        return _MISSING
-    value = stored[key]
-    if schema.kind in ("Array", "Map"):
-        if isinstance(value, str):
-            return json.loads(value)
-        element = resolve_schema(models, schema.element_schema)
-        if element is not None and element.kind != "Enum":
-            return [decode_primitive(element.kind, item) for item in value]
-        return list(value)
-    if schema.kind == "Enum":
-        return value
-    return decode_primitive(schema.kind, value)
-
-
-def decode_contents(
-    models: ModelSet, contents: Mapping[str, Content], stored: Mapping[str, Any], prefix: str = ""
-) -> dict[str, Any]:
-    """The client document of stored node/relationship properties (inverse of encode)."""
-    return _decoder(models, contents, prefix)(stored)
-
-
-Decoder = Callable[[Mapping[str, Any]], dict[str, Any]]
-_decoders_lock = threading.Lock()
-_decoders: dict[tuple[int, int, str], tuple[ModelSet, Mapping[str, Content], Decoder]] = {}
-
-
-def _decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Decoder:
-    """The compiled decoder of ``contents`` (memoised per model set and contents: both are frozen).
-
-    Reading many twins decodes the same interface again and again; the compiled form walks
-    only the stored keys of Properties and Components, with the schema lookups done once.
-    """
-    key = (id(models), id(contents), prefix)
-    hit = _decoders.get(key)
-    if hit is not None and hit[0] is models and hit[1] is contents:
-        return hit[2]
-    decoder = _compile_decoder(models, contents, prefix)
-    with _decoders_lock:
-        if len(_decoders) > 4096:
-            _decoders.clear()
-        _decoders[key] = (models, contents, decoder)  # keeps both alive, so their ids cannot be reused
-    return decoder
-
-
-def _identity_decoded(models: ModelSet, schema: Schema | None) -> bool:
-    """True when the stored value of ``schema`` is the document value (the common case)."""
-    schema = resolve_schema(models, schema)
-    if schema is None or schema.kind == "Enum":
-        return True
-    return schema.kind not in COMPLEX_KINDS and schema.kind != "unsignedLong" and schema.kind not in GEO_KINDS
-
-
-def _compile_decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Decoder:
-    steps: list[tuple[str, str, Callable[[Mapping[str, Any]], Any] | None]] = []
-    for name, content in contents.items():
-        key = f"{prefix}{name}"
-        if content.kind == "Component":
-            interface = _component_interface(models, content)
-            if interface is not None:
-                steps.append((name, key, _component_step(models, interface.contents, key + ".")))
-        elif content.kind == "Property":
-            if _identity_decoded(models, content.schema):
-                steps.append((name, key, None))
-            else:
-                steps.append((name, key, _property_step(models, content.schema, key)))
-    if all(step is None for _, _, step in steps):
-        pairs = tuple((name, key) for name, key, _ in steps)
-
-        def decode_plain(stored: Mapping[str, Any]) -> dict[str, Any]:
-            return {name: stored[key] for name, key in pairs if key in stored}
-
-        return decode_plain
-    frozen = tuple(steps)
-
-    def decode(stored: Mapping[str, Any]) -> dict[str, Any]:
-        document: dict[str, Any] = {}
-        for name, key, step in frozen:
-            if step is None:
-                if key in stored:
-                    document[name] = stored[key]
-            else:
-                value = step(stored)
-                if value is not _MISSING:
-                    document[name] = value
-        return document
-
-    return decode
-
-
-def _component_step(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Callable[[Mapping[str, Any]], Any]:
-    inner = _compile_decoder(models, contents, prefix)
-
-    def component(stored: Mapping[str, Any]) -> Any:
-        value = inner(stored)
-        return value if value else _MISSING
-
-    return component
-
-
-def _property_step(models: ModelSet, schema: Schema | None, key: str) -> Callable[[Mapping[str, Any]], Any]:
-    def property_value(stored: Mapping[str, Any]) -> Any:
-        return _decode_value(models, schema, stored, key)
-
-    return property_value
-
-
-def decode_without_model(stored: Mapping[str, Any], system_keys: frozenset[str]) -> dict[str, Any]:
-    """Best-effort document when the model is not loaded: dotted keys nested back into objects."""
-    document: dict[str, Any] = {}
-    for key, value in stored.items():
-        if key in system_keys:
-            continue
-        if isinstance(value, (WGS84Point, CartesianPoint)):
-            value = decode_primitive("point", value)
-        parts = key.split(".")
-        target = document
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = value
-    return document
-
-
-def datetime_to_native(value: Any) -> Any:
-    """Stored timestamp -> datetime: a neo4j.time.DateTime, or [epoch seconds, nanoseconds] from a
-    read projection (hydrating neo4j.time values in pure Python costs ~50 us each, see records.py)."""
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(part, int) for part in value):
-        seconds, nanoseconds = value
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=nanoseconds // 1000)
-    to_native = getattr(value, "to_native", None)
-    return to_native() if callable(to_native) else value
-
-
-__all__ = [
-    "RELATIONSHIP_SYSTEM_KEYS",
-    "TWIN_SYSTEM_KEYS",
-    "apply_patch",
-    "check_primitive",
-    "check_writable",
-    "decode_contents",
-    "decode_without_model",
-    "encode_contents",
-    "validate_contents",
-    "validate_twin",
-    "validate_value",
-]

@@ -18,14 +18,20 @@ The mapping, documented for analysts in ``docs/graph-schema.md`` ("Schema compil
   a range index on every Interface that declares a property named in
   :data:`INDEXED_PROPERTY_NAMES`, and a uniqueness constraint for
   :data:`UNIQUE_PROPERTY_NAMES`.  Subtypes carry their ancestors' labels, so an index on the
-  declaring Interface's label serves them all.
+  declaring Interface's label serves them all.  Each relationship type gets an index on
+  ``r.id`` (``rel_feeds_to_id``), so a relationship is found by id with an index seek.
 * **Model nodes.**  ``(:Model {dtmi, version, versionless, label, json, context, displayName,
   decommissioned, uploadedAt})``, MERGEd on ``dtmi`` so ``;2`` coexists with ``;1``;
   ``(:Model)-[:EXTENDS]->(:Model)`` for each direct ``extends``.  A Model node is only
   written on creation: a DTMI's definition is immutable, a change needs a new version.
 
-Every value travels as a query parameter; identifiers (labels, index names) cannot be
-parameters in Cypher, so they are validated against a strict pattern and backtick-quoted.
+Each statement says its :data:`StatementKind`: constraints and indexes are schema commands
+(Neo4j runs them only in their own auto-commit transactions), Model nodes and EXTENDS edges are
+data written in one transaction, so callers choose by kind, never by the statement's text.
+
+Every value travels as a query parameter; identifiers (labels, relationship types, index names)
+cannot be parameters in Cypher, so they must match :data:`IDENTIFIER` (the one pattern the graph
+layer checks too) and are backtick-quoted.
 """
 from __future__ import annotations
 
@@ -33,24 +39,30 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from dtdl.model import Content, Interface, ModelSet
 
 TWIN_LABEL = "Twin"
 MODEL_LABEL = "Model"
 RESERVED_LABELS = frozenset({TWIN_LABEL, MODEL_LABEL})
-INDEXED_PROPERTY_NAMES = ("name", "status", "role", "switchState")
+INDEXED_PROPERTY_NAMES = ("name", "status", "role", "switchState", "gridId")
 """Twin properties that queries filter on; each gets a range index on its declaring label."""
 UNIQUE_PROPERTY_NAMES = ("username",)
 """Twin properties that must be unique among the twins of the declaring label."""
 RESERVED_PROPERTY_NAMES = frozenset({"id", "model"})
 """Twin node properties owned by the graph layer (twin id and model DTMI)."""
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""What a name must be, in full, to reach Cypher text: DTDL names and DTMI segments start with a
+letter, so every compiled label and relationship type fits, and nothing needs escaping."""
+
+StatementKind = Literal["constraint", "index", "model-node", "extends"]
+SCHEMA_COMMAND_KINDS: frozenset[StatementKind] = frozenset({"constraint", "index"})
+"""Kinds Neo4j runs only as auto-commit schema commands (all ``IF NOT EXISTS``)."""
 
 
 class SchemaCompileError(ValueError):
@@ -63,6 +75,13 @@ class CypherStatement:
 
     text: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    kind: StatementKind | None = None
+    """What the statement does; every compiled statement has one (None: written by hand)."""
+
+    @property
+    def is_schema_command(self) -> bool:
+        """True for a constraint or index, which must run in its own auto-commit transaction."""
+        return self.kind in SCHEMA_COMMAND_KINDS
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,20 @@ class Neo4jSchema:
     """Interface DTMI -> every label a twin of it carries (``Twin`` first)."""
     relationship_types: Mapping[str, str]
     """DTDL Relationship name -> Neo4j relationship type."""
+
+    @property
+    def schema_commands(self) -> tuple[CypherStatement, ...]:
+        """The constraints and indexes (each run in its own auto-commit transaction)."""
+        return tuple(s for s in self.statements if s.is_schema_command)
+
+    def model_writes(self, dtmis: Collection[str]) -> tuple[CypherStatement, ...]:
+        """The Model-node and EXTENDS statements that write the models ``dtmis`` (an upload writes
+        only its new models: a stored definition is immutable)."""
+        return tuple(
+            s for s in self.statements
+            if (s.kind == "model-node" and s.params["dtmi"] in dtmis)
+            or (s.kind == "extends" and s.params["child"] in dtmis)
+        )
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -106,8 +139,13 @@ def relationship_type(name: str) -> str:
     return re.sub(r"_+", "_", snake).upper()
 
 
+def is_identifier(name: object) -> bool:
+    """True when ``name`` matches :data:`IDENTIFIER` in full (a trailing newline does not)."""
+    return isinstance(name, str) and IDENTIFIER.fullmatch(name) is not None
+
+
 def _quoted(identifier: str) -> str:
-    if not _IDENTIFIER.match(identifier):
+    if not is_identifier(identifier):
         raise SchemaCompileError(f"{identifier!r} is not a safe Neo4j identifier")
     return f"`{identifier}`"
 
@@ -122,14 +160,14 @@ def assign_labels(dtmis: Iterable[str]) -> dict[str, str]:
         candidates[simple_label(versionless)].append(versionless)
     chosen: dict[str, str] = {}
     for label, owners in candidates.items():
-        ambiguous = len(owners) > 1 or label in RESERVED_LABELS or not _IDENTIFIER.match(label)
+        ambiguous = len(owners) > 1 or label in RESERVED_LABELS or not is_identifier(label)
         for versionless in owners:
             chosen[versionless] = qualified_label(versionless) if ambiguous else label
     clashes = defaultdict(list)
     for versionless, label in chosen.items():
         clashes[label].append(versionless)
     for label, owners in sorted(clashes.items()):
-        if len(owners) > 1 or label in RESERVED_LABELS or not _IDENTIFIER.match(label):
+        if len(owners) > 1 or label in RESERVED_LABELS or not is_identifier(label):
             raise SchemaCompileError(
                 f"cannot give a distinct Neo4j label to {', '.join(sorted(owners))}: "
                 f"label {label!r} is ambiguous or reserved"
@@ -155,12 +193,20 @@ def assign_relationship_types(interfaces: Iterable[Interface]) -> dict[str, str]
 
 # --- statements ----------------------------------------------------------------------------
 
+def _constraint(text: str) -> CypherStatement:
+    return CypherStatement(text, kind="constraint")
+
+
+def _index(text: str) -> CypherStatement:
+    return CypherStatement(text, kind="index")
+
+
 def _base_statements() -> list[CypherStatement]:
     return [
-        CypherStatement(f"CREATE CONSTRAINT twin_id IF NOT EXISTS FOR (t:{TWIN_LABEL}) REQUIRE t.id IS UNIQUE"),
-        CypherStatement(f"CREATE CONSTRAINT model_dtmi IF NOT EXISTS FOR (m:{MODEL_LABEL}) REQUIRE m.dtmi IS UNIQUE"),
-        CypherStatement(f"CREATE INDEX twin_model IF NOT EXISTS FOR (t:{TWIN_LABEL}) ON (t.model)"),
-        CypherStatement(f"CREATE INDEX model_versionless IF NOT EXISTS FOR (m:{MODEL_LABEL}) ON (m.versionless)"),
+        _constraint(f"CREATE CONSTRAINT twin_id IF NOT EXISTS FOR (t:{TWIN_LABEL}) REQUIRE t.id IS UNIQUE"),
+        _constraint(f"CREATE CONSTRAINT model_dtmi IF NOT EXISTS FOR (m:{MODEL_LABEL}) REQUIRE m.dtmi IS UNIQUE"),
+        _index(f"CREATE INDEX twin_model IF NOT EXISTS FOR (t:{TWIN_LABEL}) ON (t.model)"),
+        _index(f"CREATE INDEX model_versionless IF NOT EXISTS FOR (m:{MODEL_LABEL}) ON (m.versionless)"),
     ]
 
 
@@ -181,11 +227,23 @@ def _property_statements(model_set: ModelSet, labels: Mapping[str, str]) -> list
     for kind, label, prop in sorted(wanted):
         name = f"{label.lower()}_{prop.lower()}"
         if kind == "unique":
-            text = f"CREATE CONSTRAINT {_quoted(name)} IF NOT EXISTS FOR (n:{_quoted(label)}) REQUIRE n.{_quoted(prop)} IS UNIQUE"
+            statements.append(_constraint(
+                f"CREATE CONSTRAINT {_quoted(name)} IF NOT EXISTS FOR (n:{_quoted(label)}) REQUIRE n.{_quoted(prop)} IS UNIQUE"
+            ))
         else:
-            text = f"CREATE INDEX {_quoted(name)} IF NOT EXISTS FOR (n:{_quoted(label)}) ON (n.{_quoted(prop)})"
-        statements.append(CypherStatement(text))
+            statements.append(_index(
+                f"CREATE INDEX {_quoted(name)} IF NOT EXISTS FOR (n:{_quoted(label)}) ON (n.{_quoted(prop)})"
+            ))
     return statements
+
+
+def _relationship_id_statements(relationship_types: Mapping[str, str]) -> list[CypherStatement]:
+    """One index on ``r.id`` per relationship type: a relationship is addressed by its id."""
+    return [
+        _index(f"CREATE INDEX {_quoted('rel_' + rel_type.lower() + '_id')} IF NOT EXISTS "
+               f"FOR ()-[r:{_quoted(rel_type)}]-() ON (r.id)")
+        for rel_type in sorted(set(relationship_types.values()))
+    ]
 
 
 def _display_name(interface: Interface) -> str | None:
@@ -215,7 +273,7 @@ def _model_statements(model_set: ModelSet, labels: Mapping[str, str]) -> list[Cy
     nodes, edges = [], []
     for dtmi, interface in sorted(model_set.interfaces.items()):
         versionless, _, version = dtmi.partition(";")
-        nodes.append(CypherStatement(_MERGE_MODEL, {
+        params = {
             "dtmi": dtmi,
             "version": int(version.split(".", 1)[0]),
             "versionless": versionless,
@@ -224,9 +282,10 @@ def _model_statements(model_set: ModelSet, labels: Mapping[str, str]) -> list[Cy
             "context": _context(interface.source),
             "displayName": _display_name(interface),
             "decommissioned": False,
-        }))
+        }
+        nodes.append(CypherStatement(_MERGE_MODEL, params, kind="model-node"))
         for parent in sorted(interface.extends):
-            edges.append(CypherStatement(_MERGE_EXTENDS, {"child": dtmi, "parent": parent}))
+            edges.append(CypherStatement(_MERGE_EXTENDS, {"child": dtmi, "parent": parent}, kind="extends"))
     return nodes + edges
 
 
@@ -245,16 +304,18 @@ def compile_schema(model_set: ModelSet) -> Neo4jSchema:
         dtmi: (TWIN_LABEL, labels[dtmi], *(labels[a] for a in interface.ancestors if a in labels))
         for dtmi, interface in sorted(model_set.interfaces.items())
     }
+    relationship_types = assign_relationship_types(model_set.interfaces.values())
     statements = (
         _base_statements()
         + _property_statements(model_set, labels)
+        + _relationship_id_statements(relationship_types)
         + _model_statements(model_set, labels)
     )
     return Neo4jSchema(
         statements=tuple(statements),
         labels=MappingProxyType(dict(sorted(labels.items()))),
         twin_labels=MappingProxyType(twin_labels),
-        relationship_types=MappingProxyType(assign_relationship_types(model_set.interfaces.values())),
+        relationship_types=MappingProxyType(relationship_types),
     )
 
 

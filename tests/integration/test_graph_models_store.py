@@ -38,14 +38,14 @@ def test_upload_is_all_or_nothing(neo4j_driver: neo4j.Driver, names: dict[str, s
     with pytest.raises(NotFoundError):
         store.get_model(neo4j_driver, names["Base"])  # nothing written
 
-    assert store.upload_models(neo4j_driver, [good]) == [names["Base"]]
-    assert store.upload_models(neo4j_driver, [good]) == []  # the same document again: nothing new
+    assert store.upload_models(neo4j_driver, [good]).new_ids == [names["Base"]]
+    assert store.upload_models(neo4j_driver, [good]).new_ids == []  # the same document again: nothing new
     changed = {**good, "displayName": "changed"}
     with pytest.raises(ConflictError):
         store.upload_models(neo4j_driver, [changed])  # a stored model is immutable: a change is a new version
     # a later upload resolves against the stored models
     child = interface(names["Child"], extends=names["Base"], contents=[{"@type": "Property", "name": "tag", "schema": "string"}])
-    assert store.upload_models(neo4j_driver, [child]) == [names["Child"]]
+    assert store.upload_models(neo4j_driver, [child]).new_ids == [names["Child"]]
     stored = store.get_model(neo4j_driver, names["Child"])
     assert stored.extends == [names["Base"]] and stored.document["@id"] == names["Child"]
     assert {names["Base"], names["Child"]} <= {m.dtmi for m in store.list_models(neo4j_driver)}

@@ -9,15 +9,9 @@ from neo4j.spatial import WGS84Point
 
 from dtdl.model import Content, Interface, ModelSet, NamedSchema, Schema
 from graph.errors import ValidationError
-from graph.validation import (
-    apply_patch,
-    check_primitive,
-    check_writable,
-    decode_contents,
-    encode_contents,
-    validate_twin,
-    validate_value,
-)
+from graph.encoding import decode_contents, encode_contents
+from graph.patch import apply_patch
+from graph.validation import check_primitive, check_writable, validate_twin, validate_value
 
 M = ModelSet()
 P = Schema  # brevity

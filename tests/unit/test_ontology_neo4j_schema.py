@@ -47,6 +47,8 @@ def test_relationship_types(schema: ns.Neo4jSchema) -> None:
     assert dict(schema.relationship_types) == {
         "connectedTo": "CONNECTED_TO", "contains": "CONTAINS", "feedsTo": "FEEDS_TO",
         "managedBy": "MANAGED_BY", "manages": "MANAGES", "monitoredBy": "MONITORED_BY",
+        "terminal": "TERMINAL", "fromBus": "FROM_BUS", "toBus": "TO_BUS", "hvBus": "HV_BUS", "mvBus": "MV_BUS",
+        "lvBus": "LV_BUS", "branch": "BRANCH", "measuredElement": "MEASURED_ELEMENT",
     }
 
 
@@ -71,11 +73,40 @@ def test_ddl_is_idempotent_and_covers_filters(schema: ns.Neo4jSchema) -> None:
         else:
             assert text.startswith(("MERGE", "MATCH")), text
     assert not any("Substation" in t for t in texts if t.startswith("CREATE"))  # inherited: indexed once
+    assert "CREATE INDEX `rel_feeds_to_id` IF NOT EXISTS FOR ()-[r:`FEEDS_TO`]-() ON (r.id)" in texts
+
+
+_KIND_PREFIXES = {"constraint": "CREATE CONSTRAINT", "index": "CREATE INDEX",
+                  "model-node": "MERGE (m:Model", "extends": "MATCH (child:Model"}
+
+
+def test_every_statement_says_its_kind(schema: ns.Neo4jSchema) -> None:
+    assert {s.kind for s in schema.statements} == set(_KIND_PREFIXES)
+    for statement in schema.statements:
+        assert statement.text.startswith(_KIND_PREFIXES[statement.kind]), statement
+        assert statement.is_schema_command == (statement.kind in ("constraint", "index"))
+    assert schema.schema_commands == tuple(s for s in schema.statements if s.text.startswith("CREATE"))
+    relationship_indexes = [s.text for s in schema.schema_commands if s.text.endswith("]-() ON (r.id)")]
+    assert len(relationship_indexes) == len(set(schema.relationship_types.values()))
+
+
+def test_model_writes_are_only_those_of_the_named_models(schema: ns.Neo4jSchema) -> None:
+    writes = schema.model_writes({f"{GT}Meter;1"})
+    assert {s.kind for s in writes} == {"model-node", "extends"}
+    assert all(s.params.get("dtmi", s.params.get("child")) == f"{GT}Meter;1" for s in writes)
+    assert {s.params["parent"] for s in writes if s.kind == "extends"} == {f"{GT}GridComponent;1", f"{GT}MeasurementDevice;1"}
+    assert schema.model_writes(set()) == ()
+
+
+@pytest.mark.parametrize("name, ok", [("FEEDS_TO", True), ("Gridtwin_Meter", True), ("_etag", False),
+                                      ("FEEDS_TO\n", False), ("a`b", False), ("1abc", False), ("", False)])
+def test_one_identifier_pattern(name: str, ok: bool) -> None:
+    assert ns.is_identifier(name) is ok
 
 
 def test_model_nodes_use_parameters_only(schema: ns.Neo4jSchema) -> None:
     merges = [s for s in schema.statements if s.text.startswith("MERGE (m:Model")]
-    assert len(merges) == 19
+    assert len(merges) == 35
     transformer = next(s for s in merges if s.params["dtmi"] == f"{GT}PowerTransformer;1")
     assert transformer.params["label"] == "PowerTransformer"
     assert transformer.params["version"] == 1
