@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,20 +26,24 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 from cross_web.exceptions import HTTPException
 
-from api import users
-from api.auth import AuthError, Principal, bearer_token, read_token
-from api.context import RequestContext, Services
+from api.accounts import AccountService
+from api.auth import AuthError, PasswordVault, Permission, Principal, bearer_token, new_credential_key, new_secret
+from api.body_limits import BodyLimitMiddleware
+from api.context import RequestContext, Services, ServiceSlot
 from api.loaders import Loaders
 from api.registry import ModelRegistry
 from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
-from api.telemetry import TelemetryServices
+from api.telemetry_runtime import TelemetryServices
+from api.websocket import GridTwinTransportWSHandler, GridTwinWebSocketAdapter, UserConnections, reject_handshake
 from gridtwin.config import Settings, get_settings
 from graph import db as graph_db
 from graph import models_store
+from graph.errors import GraphError
 from timeseries import client as timeseries_client
 from timeseries.setup import ensure_buckets_and_tasks
 
@@ -50,16 +53,25 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 class GridTwinGraphQL(GraphQL):
-    """Strawberry's ASGI view bound to the registry's current schema and our request context."""
+    """Strawberry's ASGI view bound to the registry's current schema and our request context.
 
-    def __init__(self, holder: dict[str, Services]) -> None:
-        self._holder = holder
+    WebSockets speak graphql-transport-ws only, through ``api.websocket``'s handler (checked messages,
+    subscription limits per connection and per user, a send timeout for consumers that stop reading).
+    """
+
+    graphql_transport_ws_handler_class = GridTwinTransportWSHandler
+    websocket_adapter_class = GridTwinWebSocketAdapter  # type: ignore[assignment]
+
+    def __init__(self, slot: ServiceSlot) -> None:
+        self._slot = slot
+        self.user_connections = UserConnections()
         super().__init__(build_schema(ModelRegistry(build_schema).active.types), graphql_ide="graphiql",
-                         keep_alive=True)
+                         keep_alive=True, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         max_subscriptions_per_connection=None)  # api.websocket enforces ours, with a code
 
     @property  # type: ignore[override]
     def schema(self) -> Any:
-        services = self._holder.get("services")
+        services = self._slot.services
         return services.registry.active.schema if services else self._bootstrap_schema
 
     @schema.setter
@@ -67,12 +79,25 @@ class GridTwinGraphQL(GraphQL):
         self._bootstrap_schema = value
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
-        services = self._holder["services"]
+        services = self._slot.get()
         active = services.registry.active
-        principal = principal_of(request, services.jwt_secret)
+        principal = await self._caller(request, services)
+        hide_accounts = principal is None or not principal.can(Permission.manage_users)
         return RequestContext(services=services, active=active, principal=principal,
-                              loaders=Loaders(services.neo4j, services.neo4j_async, active), request=request,
-                              response=response)
+                              loaders=Loaders(services.neo4j, services.neo4j_async, active, hide_accounts),
+                              request=request, response=response,
+                              session_token=bearer_token(request.headers.get("authorization")) if principal else None)
+
+    async def _caller(self, request: Any, services: Services) -> Principal | None:
+        """``principal_of``; on a WebSocket (already accepted, so no HTTP status can answer) a bad header is
+        remembered and the handler closes with the protocol's 4403 instead."""
+        try:
+            return await principal_of(request.headers.get("authorization"), services.accounts)
+        except HTTPException as error:
+            if not self.is_websocket_request(request):
+                raise
+            reject_handshake(request, f"{error.reason} (Authorization header)")
+            return None
 
     async def on_ws_connect(self, context: RequestContext) -> Any:
         """Subscriptions authenticate in connection_init: {"Authorization": "Bearer <token>"} or {"token": ...}."""
@@ -83,9 +108,10 @@ class GridTwinGraphQL(GraphQL):
             raise ConnectionRejectionError({"reason": "a bearer token is required in connection_init"})
         if token:
             try:
-                context.principal = read_token(str(token), context.services.jwt_secret)
+                context.principal = await context.services.accounts.principal(str(token))
             except AuthError as error:
                 raise ConnectionRejectionError({"reason": str(error)}) from error
+            context.session_token = str(token)
         return UNSET
 
     def encode_json(self, data: object) -> str:
@@ -100,18 +126,20 @@ class GridTwinGraphQL(GraphQL):
             raise HTTPException(504, f"request took longer than {REQUEST_TIMEOUT_S:.0f} s") from error
 
 
-def principal_of(request: Any, secret: str) -> Principal | None:
-    """The caller named by the Authorization header; a bad token is a 401, no token is anonymous."""
-    token = bearer_token(request.headers.get("authorization"))
+async def principal_of(authorization: str | None, accounts: AccountService) -> Principal | None:
+    """The caller named by the Authorization header, checked against its account now; a bad, revoked or
+    disabled account's token is a 401, no token is anonymous."""
+    token = bearer_token(authorization)
     if token is None:
         return None
     try:
-        return read_token(token, secret)
+        return await accounts.principal(token)
     except AuthError as error:
         raise HTTPException(401, str(error)) from error
 
 
-def _state_secret(settings: Settings, name: str, configured: str | None) -> str:
+def _state_secret(settings: Settings, name: str, configured: str | None,
+                  generate: Callable[[], str] = new_secret) -> str:
     """A configured secret, or one generated once and kept (0600) in the profile's state folder."""
     if configured:
         return configured
@@ -119,10 +147,24 @@ def _state_secret(settings: Settings, name: str, configured: str | None) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
+    value = generate()
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
         handle.write(value)
     return value
+
+
+def _stored_models(driver: Any) -> Any:
+    """The stored model set (the shipped models added first); the shipped set alone when the stored
+    one no longer parses, logged with what to remove, so the API still starts and can be repaired."""
+    try:
+        return models_store.ensure_builtin_models(driver)
+    except GraphError as error:
+        log.error("the stored models do not resolve (%s); serving the shipped models only", error)
+        return _shipped_models()
+
+
+def _shipped_models() -> Any:
+    return models_store.parse_models(models_store.builtin_documents())
 
 
 async def start_services(settings: Settings) -> Services:
@@ -132,23 +174,28 @@ async def start_services(settings: Settings) -> Services:
         driver.close()
         raise RuntimeError(f"Neo4j at {settings.resolved_neo4j()[0]} is not reachable; start the profile's servers "
                            f"with `GRIDTWIN_PROFILE={settings.profile} gridtwin services up`")
-    models = await run_in_threadpool(models_store.ensure_builtin_models, driver)
-    registry = ModelRegistry(build_schema, models)
+    registry = ModelRegistry(build_schema)
+    registry.start(await run_in_threadpool(_stored_models, driver), fallback=_shipped_models)
+    async_driver = graph_db.open_async_driver(settings)
+    jwt_secret = _state_secret(settings, "jwt-secret", settings.jwt_secret)
+    vault = PasswordVault(_state_secret(settings, "credential-key", settings.credential_key, new_credential_key))
+    accounts = AccountService(driver, async_driver, vault, jwt_secret, settings.jwt_ttl_seconds)
+    if sealed := await run_in_threadpool(accounts.seal_legacy_credentials):
+        log.warning("sealed %d password hash(es) that an older version stored in the clear", sealed)
     admin_password = _state_secret(settings, "admin-password", settings.admin_password)
-    created = await run_in_threadpool(lambda: users.ensure_admin(driver, models, settings.admin_username,
-                                                                 admin_password,
-                                                                 reset_password=bool(settings.admin_password)))
+    created = await run_in_threadpool(lambda: accounts.ensure_admin(registry.active.models, settings.admin_username,
+                                                                    admin_password,
+                                                                    reset_password=bool(settings.admin_password)))
     if created and not settings.admin_password:
         log.warning("first admin %r created; its password is in %s", settings.admin_username,
                     settings.state_path / "admin-password")
     await run_in_threadpool(ensure_buckets_and_tasks, settings)
-    telemetry = TelemetryServices(settings, driver, registry)
+    telemetry = TelemetryServices(settings, async_driver, registry)
     await telemetry.start()
     return Services(
-        settings=settings, neo4j=driver, neo4j_async=graph_db.open_async_driver(settings), registry=registry,
-        telemetry=telemetry,
+        settings=settings, neo4j=driver, neo4j_async=async_driver, registry=registry, telemetry=telemetry,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
-        jwt_secret=_state_secret(settings, "jwt-secret", settings.jwt_secret),
+        jwt_secret=jwt_secret, accounts=accounts,
     )
 
 
@@ -158,14 +205,14 @@ BackgroundJob = Callable[[Services], Awaitable[None]]
 def create_app(settings: Settings | None = None, background: Sequence[BackgroundJob] = ()) -> Starlette:
     """The app; ``background`` jobs run beside it (e.g. the demo's telemetry simulator)."""
     settings = settings or get_settings()
-    holder: dict[str, Services] = {}
+    slot = ServiceSlot()
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        services = holder["services"] = await start_services(settings)
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Services]]:
+        services = slot.services = await start_services(settings)
         jobs = [asyncio.create_task(job(services)) for job in background]
         try:
-            yield
+            yield {"services": services}  # Starlette's lifespan state: request.state.services
         finally:
             for job in jobs:
                 job.cancel()
@@ -175,8 +222,8 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": settings.version})
 
-    async def readyz(_: Request) -> JSONResponse:
-        services = holder["services"]
+    async def readyz(request: Request) -> JSONResponse:
+        services: Services = request.state.services
         checks = {
             "neo4j": await run_in_threadpool(graph_db.ping, services.neo4j),
             "influxdb": await timeseries_client.is_reachable(services.influxdb_http),
@@ -184,7 +231,7 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    graphql = GridTwinGraphQL(holder)
+    graphql = GridTwinGraphQL(slot)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -194,8 +241,9 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
             Route("/readyz", readyz),
         ],
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                               allow_headers=["Authorization", "Content-Type"])],
+                               allow_headers=["Authorization", "Content-Type"]),
+                    Middleware(BodyLimitMiddleware)],
         lifespan=lifespan,
     )
-    app.state.services_holder = holder  # for operational tooling and tests (e.g. counting queries)
+    app.state.services = slot  # for operational tooling and tests (e.g. counting queries): app.state.services.get()
     return app

@@ -7,11 +7,14 @@ from typing import Any
 
 import httpx
 import neo4j
+from strawberry.types import Info
 
-from api.auth import AuthError, Forbidden, Permission, Principal, require
-from api.errors import client_error
+from api.accounts import AccountService
+from api.auth import Principal
 from api.events import TwinEvents
+from api.loaders import Loaders
 from api.registry import ActiveModels, ModelRegistry
+from api.telemetry_runtime import TelemetryServices
 from gridtwin.config import Settings
 
 
@@ -25,15 +28,29 @@ class Services:
     influxdb_http: httpx.AsyncClient
     registry: ModelRegistry
     jwt_secret: str
-    telemetry: Any = None
+    accounts: AccountService
+    telemetry: TelemetryServices
     events: TwinEvents = field(default_factory=TwinEvents)
 
     async def close(self) -> None:
-        if self.telemetry is not None:
-            await self.telemetry.close()
+        await self.telemetry.close()
         self.neo4j.close()
         await self.neo4j_async.close()
         await self.influxdb_http.aclose()
+
+
+@dataclass
+class ServiceSlot:
+    """The one place the lifespan puts the services it opened, for the app's long-lived parts (the GraphQL
+    view chooses its schema before any request exists). Request handlers read the same object from
+    Starlette's lifespan state (``request.state.services``)."""
+
+    services: Services | None = None
+
+    def get(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the API is not started: its services open in the app's lifespan")
+        return self.services
 
 
 @dataclass
@@ -43,15 +60,13 @@ class RequestContext:
     services: Services
     active: ActiveModels
     principal: Principal | None
-    loaders: Any
+    loaders: Loaders
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    #: The bearer token the caller authenticated with: a WebSocket re-checks it while the connection lives.
+    session_token: str | None = None
 
 
-def allowed(info: Any, permission: Permission) -> Principal:
-    """The caller if it holds ``permission``; otherwise an UNAUTHENTICATED or FORBIDDEN client error."""
-    try:
-        return require(info.context.principal, permission)
-    except (AuthError, Forbidden) as error:
-        raise client_error(error) from error
+#: What every resolver receives: our request context, no root value.
+GraphQLInfo = Info[RequestContext, None]

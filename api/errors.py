@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthError, Forbidden
 from graph.errors import (
-    ConflictError, GraphError, ModelError, NotFoundError, PreconditionFailedError, ValidationError,
+    ConflictError, GraphError, ModelError, NotFoundError, PreconditionFailedError, ProtectedError, ValidationError,
 )
 
 P = ParamSpec("P")
@@ -26,6 +26,7 @@ T = TypeVar("T")
 _CODES: tuple[tuple[type[Exception], str], ...] = (
     (AuthError, "UNAUTHENTICATED"),
     (Forbidden, "FORBIDDEN"),
+    (ProtectedError, "FORBIDDEN"),
     (ValidationError, "BAD_USER_INPUT"),
     (NotFoundError, "NOT_FOUND"),
     (ConflictError, "CONFLICT"),

@@ -38,10 +38,14 @@ def relationship_object(stored: StoredRelationship) -> Relationship:
 
 
 class Loaders:
-    def __init__(self, driver: Any, async_driver: Any, active: ActiveModels) -> None:
+    """``hide_accounts``: User twins read as absent (callers without the manage_users permission may not see
+    accounts; ``me`` is their view of their own)."""
+
+    def __init__(self, driver: Any, async_driver: Any, active: ActiveModels, hide_accounts: bool = True) -> None:
         self._driver = driver
         self._async_driver = async_driver  # batch reads run on the event loop; see graph.twins.get_twins_async
         self._active = active
+        self.hide_accounts = hide_accounts
         self._twins: DataLoader[str, Twin | None] = DataLoader(load_fn=self._load_twins)
         self._relationships: DataLoader[RelationshipKey, list[StoredRelationship]] = DataLoader(
             load_fn=self._load_relationships)
@@ -85,7 +89,10 @@ class Loaders:
                 else known(item.target_id, item.target_model or "") for item in stored]
 
     async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
-        found = await guarded(graph_twins.get_twins_async(self._async_driver, self._active.models, twin_ids))
+        models = self._active.models
+        found = await guarded(graph_twins.get_twins_async(self._async_driver, models, twin_ids))
+        if self.hide_accounts:
+            found = {i: t for i, t in found.items() if not graph_twins.is_account_model(models, t.model)}
         instance = self._active.types.instance
         return [instance(twin_record(found[i])) if i in found else None for i in twin_ids]
 

@@ -2,59 +2,47 @@
 
 The pipeline itself lives in ``timeseries``; this module connects it to the
 twin graph (which twin has which model, what lies below a substation) and to
-GraphQL.  ``GraphTwinDirectory`` answers the ingest's twin look-ups from
-Neo4j, behind a short cache.
+GraphQL; ``api.telemetry_runtime`` assembles the pipeline of one process.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Collection, Mapping
-from datetime import datetime, timedelta, timezone
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
 
-import neo4j
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.auth import Permission
-from api.context import allowed
+from api.permissions import requires
 from api.errors import ClientError, call
 from api.events import SubscriberTooSlow, TwinEvent
-from api.registry import ModelRegistry
+from api.telemetry_bounds import (
+    DEFAULT_POINTS, MAX_POINTS, MAX_TWINS_PER_SUBSCRIPTION, TimeRange, checked_first, checked_twin_count, window_length,
+    windows_of,
+)
 from graph import topology
 from timeseries.broker import SubscriptionClosed, Update
-from timeseries.directory import TwinInfo
 from timeseries.queries import QueryError
 from timeseries.spool import SpoolFull
 from timeseries.writer import WriteRejected
 
 MEASUREMENT_POINT_LABEL = "GridMeasurementPoint"
-FromArgument = Annotated[datetime | None, strawberry.argument(name="from", description="Default: an hour ago.")]
+FromArgument = Annotated[datetime | None, strawberry.argument(name="from",
+                                                             description="Default: an hour before to.")]
+FirstArgument = Annotated[int, strawberry.argument(description=f"Points per page, at most {MAX_POINTS}.")]
+AfterArgument = Annotated[datetime | None, strawberry.argument(description=(
+    "Keyset cursor: the time of the last point of the previous page; this page starts after it. "
+    "A page shorter than first is the last one."))]
 TOPOLOGY_REFRESH_S = 10.0
 MAX_MESSAGES_PER_CALL = 10_000
-
-
-class GraphTwinDirectory:
-    """Twin id -> model and interface, from Neo4j (the ingest caches it in front)."""
-
-    def __init__(self, driver: neo4j.Driver, registry: ModelRegistry) -> None:
-        self._driver = driver
-        self._registry = registry
-
-    async def describe(self, twin_ids: Collection[str]) -> Mapping[str, TwinInfo]:
-        ids = [twin_id for twin_id in twin_ids if isinstance(twin_id, str)]
-        if not ids:
-            return {}
-        records, _, _ = await run_in_threadpool(
-            self._driver.execute_query, "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN t.id AS id, t.model AS model",
-            ids=ids, routing_=neo4j.RoutingControl.READ)
-        interfaces = self._registry.active.models.interfaces
-        return {r["id"]: TwinInfo(twin_id=r["id"], model=r["model"], interface=interfaces[r["model"]])
-                for r in records if r["model"] in interfaces}
+log = logging.getLogger(__name__)
 
 
 # --- GraphQL types ----------------------------------------------------------------------------
@@ -146,10 +134,6 @@ def _batch(update: Update) -> TelemetryBatch:
          "values": s.values} for s in update.samples])
 
 
-def _window(start: datetime | None, stop: datetime | None, default: timedelta) -> tuple[datetime, datetime | None]:
-    return start or datetime.now(timezone.utc) - default, stop
-
-
 async def _queried(awaitable: Any) -> Any:
     try:
         return await awaitable
@@ -174,46 +158,51 @@ async def _points_below(info: Info, twin_id: str) -> list[str]:
 
 @strawberry.type
 class TelemetryQuery:
-    @strawberry.field(description="History of one telemetry of a twin; with every, aggregated per window.")
+    @strawberry.field(description="History of one telemetry of a twin; with every, aggregated per window.",
+                     permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry(self, info: Info, twin_id: strawberry.ID, name: str, from_: FromArgument = None,
                         to: datetime | None = None, every_seconds: int | None = None,
-                        aggregate: TelemetryAggregate = TelemetryAggregate.mean) -> list[TelemetryPoint]:
-        allowed(info, Permission.read_telemetry)
-        start, stop = _window(from_, to, timedelta(hours=1))
-        every = timedelta(seconds=every_seconds) if every_seconds else None
+                        aggregate: TelemetryAggregate = TelemetryAggregate.mean, first: FirstArgument = DEFAULT_POINTS,
+                        after: AfterArgument = None) -> list[TelemetryPoint]:
+        limit = checked_first(first)
+        every = window_length(every_seconds)
+        span = TimeRange.of(from_, to).resumed_after(after, windowed=every is not None)
+        if span is None:
+            return []
         points = await _queried(info.context.services.telemetry.queries.telemetry(
-            str(twin_id), name, start, stop, every, aggregate.value))
+            str(twin_id), name, span.start, span.stop, every, aggregate.value, limit))
         return [TelemetryPoint(time=p.time, values=p.values) for p in points]
 
-    @strawberry.field(description="Latest value of every telemetry of the given twins (last 24 h).")
+    @strawberry.field(description="Latest value of every telemetry of the given twins (last 24 h).",
+                     permission_classes=[requires(Permission.read_telemetry)])
     async def latest_telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> list[LatestTelemetry]:
-        allowed(info, Permission.read_telemetry)
         found = await _queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids]))
         return [LatestTelemetry(twin_id=twin, name=name, time=value.time, value=value.value)
                 for twin, values in sorted(found.items()) for name, value in sorted(values.items())]
 
     @strawberry.field(description="Per window, an aggregate over every measurement point below a twin, e.g. the "
-                                  "total active power (name activePower, field total, combine sum).")
+                                  "total active power (name activePower, field total, combine sum).",
+                     permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry_below(self, info: Info, twin_id: strawberry.ID, name: str, field: str | None = None,
                               from_: FromArgument = None, to: datetime | None = None, every_seconds: int = 60,
                               per_twin: TelemetryAggregate = TelemetryAggregate.mean,
                               combine: Combine = Combine.sum) -> list[AggregatePoint]:
-        allowed(info, Permission.read_telemetry)
+        span = TimeRange.of(from_, to)
+        every = windows_of(span, every_seconds)
         points = await _points_below(info, str(twin_id))
         if not points:
             return []
-        start, stop = _window(from_, to, timedelta(hours=1))
         found = await _queried(info.context.services.telemetry.queries.aggregate_over_twins(
-            points, name, field, start, stop, timedelta(seconds=every_seconds), per_twin.value, combine.value))
+            points, name, field, span.start, span.stop, every, per_twin.value, combine.value))
         return [AggregatePoint(time=p.time, value=p.value, twins=p.twins) for p in found]
 
 
 @strawberry.type
 class TelemetryMutation:
     @strawberry.mutation(description="Ingest telemetry messages; bad ones are rejected with index and reason, "
-                                     "the others are stored.")
+                                     "the others are stored.",
+                     permission_classes=[requires(Permission.write_telemetry)])
     async def ingest_telemetry(self, info: Info, messages: list[TelemetryMessage]) -> IngestReport:
-        allowed(info, Permission.write_telemetry)
         if len(messages) > MAX_MESSAGES_PER_CALL:
             raise ClientError(f"at most {MAX_MESSAGES_PER_CALL} messages per call", "BAD_USER_INPUT")
         batch = [{"twin": str(m.twin_id), "time": m.timestamp, "values": m.values} for m in messages]
@@ -234,30 +223,33 @@ async def ingest(telemetry: Any, messages: list[Any]) -> IngestReport:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Live samples of the given twins.")
+    @strawberry.subscription(description="Live samples of the given twins.",
+                     permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> AsyncGenerator[TelemetryBatch, None]:
-        allowed(info, Permission.read_telemetry)
+        checked_twin_count(len(twin_ids), "twinIds")
         subscription = info.context.services.telemetry.broker.subscribe([str(i) for i in twin_ids])
         async for batch in _stream(subscription):
             yield batch
 
     @strawberry.subscription(description="Live samples of every measurement point below a twin; follows topology "
-                                         "changes (on relationship events, and every 10 s).")
+                                         "changes (on relationship events, and every 10 s).",
+                     permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry_below(self, info: Info, twin_id: strawberry.ID) -> AsyncGenerator[TelemetryBatch, None]:
-        allowed(info, Permission.read_telemetry)
-        services = info.context.services
-        subscription = services.telemetry.broker.subscribe(await _points_below(info, str(twin_id)))
+        points = await _points_below(info, str(twin_id))
+        checked_twin_count(len(points), "twinId")
+        subscription = info.context.services.telemetry.broker.subscribe(points)
         refresher = asyncio.create_task(_follow_topology(info, str(twin_id), subscription))
         try:
             async for batch in _stream(subscription):
                 yield batch
         finally:
             refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)  # ended before the subscription is
 
     @strawberry.subscription(description="Twin lifecycle and relationship events, optionally only for twins that "
-                                         "are-a model (DTMI).")
+                                         "are-a model (DTMI).",
+                     permission_classes=[requires(Permission.read_twins)])
     async def twin_changed(self, info: Info, model: str | None = None) -> AsyncGenerator[TwinChange, None]:
-        allowed(info, Permission.read_twins)
         try:
             async for event in info.context.services.events.subscribe():
                 if model is None or (event.model and info.context.services.registry.active.models.is_a(
@@ -268,10 +260,11 @@ class Subscription:
 
 
 async def _stream(subscription: Any) -> AsyncGenerator[TelemetryBatch, None]:
-    """A broker subscription as GraphQL batches; closed by the broker -> SUBSCRIPTION_CLOSED."""
+    """A broker subscription as GraphQL batches; closed by the broker -> SUBSCRIPTION_CLOSED.
+    (``get``, not ``async for``: iteration ends quietly on close, and the client must learn why.)"""
     try:
-        async for update in subscription:
-            yield _batch(update)
+        while True:
+            yield _batch(await subscription.get())
     except SubscriptionClosed as closed:
         raise ClientError(f"subscription closed: {closed.reason}", "SUBSCRIPTION_CLOSED") from closed
     finally:
@@ -284,41 +277,39 @@ def _change(event: TwinEvent) -> TwinChange:
 
 
 async def _follow_topology(info: Info, twin_id: str, subscription: Any) -> None:
-    """Re-resolve the points below ``twin_id`` after relationship changes, and periodically."""
-    events = info.context.services.events.subscribe()
-    next_event = asyncio.ensure_future(anext(events))
-    try:
+    """Re-resolve the points below ``twin_id`` after topology events, and every TOPOLOGY_REFRESH_S.
+
+    Events only set a flag (``TwinEvents.watching``): this task owns no event stream that another
+    task would have to close, so cancelling it is the whole clean-up.
+    """
+    changed = asyncio.Event()
+
+    def note(event: TwinEvent) -> None:
+        if event.kind.startswith("relationship") or event.kind == "twinDeleted":
+            changed.set()
+
+    with info.context.services.events.watching(note):
         while True:
-            done, _ = await asyncio.wait({next_event}, timeout=TOPOLOGY_REFRESH_S)
-            if next_event in done:
-                event = next_event.result()
-                next_event = asyncio.ensure_future(anext(events))
-                if not event.kind.startswith("relationship") and event.kind != "twinDeleted":
-                    continue
-            subscription.set_twins(await _points_below(info, twin_id))
-    finally:
-        next_event.cancel()
-        await events.aclose()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TOPOLOGY_REFRESH_S):
+                    await changed.wait()
+            changed.clear()
+            if not await _refresh_points(info, twin_id, subscription):
+                return
 
 
-class TelemetryServices:
-    """The telemetry pipeline of one API process: broker, ingest (writer + spool) and queries."""
-
-    def __init__(self, settings: Any, driver: neo4j.Driver, registry: ModelRegistry) -> None:
-        from timeseries.broker import InProcessBroker
-        from timeseries.directory import CachingTwinDirectory
-        from timeseries.ingest import TelemetryIngest
-        from timeseries.queries import TelemetryQueries
-
-        directory = CachingTwinDirectory(GraphTwinDirectory(driver, registry))
-        self.broker = InProcessBroker()
-        self.ingest = TelemetryIngest.from_settings(settings, directory, self.broker)
-        self.queries = TelemetryQueries.from_settings(settings, directory)
-
-    async def start(self) -> None:
-        await self.ingest.start()
-
-    async def close(self) -> None:
-        self.broker.close()
-        await self.ingest.close()
-        self.queries.close()
+async def _refresh_points(info: Info, twin_id: str, subscription: Any) -> bool:
+    """Give ``subscription`` the points below ``twin_id`` now; False once it had to be closed."""
+    try:
+        points = await _points_below(info, twin_id)
+    except ClientError as error:  # e.g. the twin was deleted
+        subscription.close(f"the points below {twin_id} cannot be resolved: {error}")
+        return False
+    except Exception as error:  # noqa: BLE001 - Neo4j away for a moment: keep the old set, try again later
+        log.warning("telemetryBelow(%s): topology refresh failed: %s", twin_id, error)
+        return True
+    if len(points) > MAX_TWINS_PER_SUBSCRIPTION:
+        subscription.close(f"more than {MAX_TWINS_PER_SUBSCRIPTION} measurement points below {twin_id}")
+        return False
+    subscription.set_twins(points)
+    return True

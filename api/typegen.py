@@ -56,32 +56,34 @@ def python_type(schema: Schema | None) -> Any:
     return JSON
 
 
-#: Names of the hand-written part of the schema; an interface with one of these labels gets a suffix.
-STATIC_TYPE_NAMES = frozenset({
-    "Query", "Mutation", "Subscription", "Twin", "GenericTwin", "Relationship", "Direction", "Health", "Me",
-    "UserAccount", "UserRole", "AuthToken", "ModelInfo", "TwinEdge", "TwinConnection", "PageInfo", "TraceStep",
-    "OutageImpact", "Island", "PropertyFilter", "PropertyOrder", "FilterOp", "CypherResult", "JSON",
-    "String", "Int", "Float", "Boolean", "ID",
-})
-
-
-def graphql_names(labels: Mapping[str, str]) -> dict[str, str]:
+def graphql_names(labels: Mapping[str, str], reserved: frozenset[str] = frozenset()) -> dict[str, str]:
     """GraphQL type name per interface DTMI: its Neo4j label; older versions get ``V<n>``.
 
     Two versions of a model share a Neo4j label but need distinct GraphQL names;
     the newest version keeps the plain label so queries stay stable across uploads.
-    A label that is a name of the static schema gets the suffix ``Interface``.
+    A label whose interface or object name (``<label>Twin``) is a name of the static schema
+    (``reserved``, read from the schema itself) or of GraphQL gets the suffix ``Interface``.
     """
+    taken = reserved | _GRAPHQL_BUILT_INS
+
+    def free(label: str) -> str:
+        while label in taken or f"{label}Twin" in taken:
+            label = f"{label}Interface"
+        return label
+
     by_label: dict[str, list[str]] = {}
     for dtmi, label in labels.items():
-        label = f"{label}Interface" if label in STATIC_TYPE_NAMES else label
-        by_label.setdefault(label, []).append(dtmi)
+        by_label.setdefault(free(label), []).append(dtmi)
     names: dict[str, str] = {}
     for label, dtmis in by_label.items():
         newest, *older = sorted(dtmis, key=_version, reverse=True)
         names[newest] = label
-        names.update({dtmi: f"{label}V{_version(dtmi)}" for dtmi in older})
+        names.update({dtmi: free(f"{label}V{_version(dtmi)}") for dtmi in older})
     return names
+
+
+_GRAPHQL_BUILT_INS = frozenset({"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID",
+                                "JSON", "Twin", "GenericTwin"})
 
 
 def _version(dtmi: str) -> int:
@@ -158,14 +160,14 @@ def _lazy_class(base: type, names: tuple[str, ...]) -> type:
 _ABSENT: Mapping[str, Any] = {"etag": "", "properties": {}}
 
 
-def generate(models: ModelSet, labels: Mapping[str, str]) -> GeneratedTypes:
+def generate(models: ModelSet, labels: Mapping[str, str], reserved: frozenset[str] = frozenset()) -> GeneratedTypes:
     """Build the interface and object types of every interface in ``models``.
 
     ``labels`` is the Neo4j label per DTMI from the compiled schema, so GraphQL
     type names and graph labels always agree.
     """
     generated = GeneratedTypes()
-    names = graphql_names(labels)
+    names = graphql_names(labels, reserved)
     module = _new_module()
     inverse_targets = _inverse_fields(models)
     for dtmi in _parents_first(models):

@@ -1,115 +1,131 @@
-"""Users are twins of the User interface; their password hashes live apart from them.
+"""The GraphQL operations on accounts: login, logout, ``me``, and the admins' user management.
 
-A hash is kept on a ``(:Credential {passwordHash})`` node linked by
-``(:User)-[:HAS_CREDENTIAL]->(:Credential)``. It carries no ``:Twin`` label, so
-no twin query, GraphQL field or relationship listing can return it.
+These are the only doors to User twins and credentials (twin operations refuse them, see
+``graph.twins.refuse_account_twin``); each declares its permission on the field.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from dataclasses import dataclass
-from typing import Any
+import strawberry
+from api.context import GraphQLInfo
 
-import neo4j
+from api.accounts import AccountService
+from api.auth import Permission, Role
+from api.errors import ClientError, call, guarded
+from api.permissions import Authenticated, requires
+from graph import accounts as graph_accounts
+from graph.accounts import Account
 
-from api.auth import AuthError, Principal, Role, hash_password, verify_password
-from dtdl import ModelSet
-from graph import twins as graph_twins
-from graph.cypher import resolve_label, quote
-from graph.errors import ConflictError, NotFoundError, Problem, ValidationError
-
-log = logging.getLogger(__name__)
-
-USER_MODEL = "dtmi:gridtwin:User;1"
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-MIN_PASSWORD_LENGTH = 10
+UserRole = strawberry.enum(Role, name="UserRole", description="Access roles, lowest first.")
 
 
-@dataclass(frozen=True)
-class UserRecord:
-    id: str
+@strawberry.type
+class AuthToken:
+    token: str
+    expires_in: int
+    role: UserRole  # type: ignore[valid-type]
+
+
+@strawberry.type(description="A user account (its twin is of the User interface; the credential is never shown).")
+class UserAccount:
+    id: strawberry.ID
     username: str
-    role: Role
+    role: UserRole  # type: ignore[valid-type]
     active: bool
+    email: str | None
+    display_name: str | None
 
 
-def user_twin_id(username: str) -> str:
-    return f"user:{username}"
+@strawberry.type
+class Me:
+    id: strawberry.ID
+    username: str
+    role: UserRole  # type: ignore[valid-type]
 
 
-def _check_new_credentials(username: str, password: str) -> None:
-    problems = []
-    if not _USERNAME.match(username):
-        problems.append(Problem("/username", "1-64 letters, digits or . _ @ -, starting with a letter or digit"))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(Problem("/password", f"at least {MIN_PASSWORD_LENGTH} characters"))
-    if problems:
-        raise ValidationError("invalid user", problems)
+def _account(account: Account) -> UserAccount:
+    role = Role[account.role] if account.role in Role.__members__ else Role.viewer
+    return UserAccount(id=strawberry.ID(account.user_id), username=account.username, role=role,
+                       active=account.active, email=account.email, display_name=account.display_name)
 
 
-def create_user(driver: neo4j.Driver, models: ModelSet, username: str, password: str, role: Role,
-                properties: dict[str, Any] | None = None) -> UserRecord:
-    """Create the User twin (validated against the model) and its credential."""
-    _check_new_credentials(username, password)
-    document = {**(properties or {}), "username": username, "role": role.name, "active": True}
-    twin = graph_twins.create_twin(driver, models, user_twin_id(username), USER_MODEL, document)
-    try:
-        driver.execute_query("MATCH (u:Twin {id: $id}) CREATE (u)-[:HAS_CREDENTIAL]->(:Credential {passwordHash: $hash})",
-                             id=twin.id, hash=hash_password(password))
-    except Exception:
-        graph_twins.delete_twin(driver, twin.id, cascade=True)
-        raise
-    return UserRecord(twin.id, username, role, True)
+def _accounts(info: GraphQLInfo) -> AccountService:
+    return info.context.services.accounts  # type: ignore[no-any-return]
 
 
-def authenticate(driver: neo4j.Driver, models: ModelSet, username: str, password: str) -> Principal:
-    """The principal of valid, active credentials; one vague AuthError otherwise."""
-    records, _, _ = driver.execute_query(
-        f"MATCH (u:Twin:{quote(resolve_label(models, USER_MODEL))} {{username: $username}})"
-        "-[:HAS_CREDENTIAL]->(c:Credential) RETURN u.id AS id, u.role AS role, u.active AS active, "
-        "c.passwordHash AS hash", username=username, routing_=neo4j.RoutingControl.READ)
-    if not records or not verify_password(records[0]["hash"], password):
-        raise AuthError("wrong username or password")
-    record = records[0]
-    if record["active"] is False or record["role"] not in Role.__members__:
-        raise AuthError("this user may not log in")
-    return Principal(user_id=record["id"], username=username, role=Role[record["role"]])
+async def _refuse_last_admin(info: GraphQLInfo, username: str) -> None:
+    """Keep at least one active admin: without one, nobody could manage accounts or models again."""
+    accounts = await call(graph_accounts.list_accounts, info.context.services.neo4j)
+    others = [a for a in accounts if a.role == Role.admin.name and a.active and a.username != username]
+    if not others and any(a.username == username and a.role == Role.admin.name for a in accounts):
+        raise ClientError("this is the last active admin; make another admin first", "CONFLICT",
+                          [{"pointer": "/username", "message": "last active admin"}])
 
 
-def set_role(driver: neo4j.Driver, models: ModelSet, username: str, role: Role) -> UserRecord:
-    twin_id = user_twin_id(username)
-    try:
-        twin = graph_twins.update_twin(driver, models, twin_id, [{"op": "replace", "path": "/role", "value": role.name}],
-                                       allow_read_only=True)
-    except NotFoundError as error:
-        raise NotFoundError(f"no user {username!r}") from error
-    return UserRecord(twin.id, username, role, bool(twin.properties.get("active", True)))
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The caller's account; null without a valid token.")
+    def me(self, info: GraphQLInfo) -> Me | None:
+        principal = info.context.principal
+        return Me(id=strawberry.ID(principal.user_id), username=principal.username,
+                  role=principal.role) if principal else None
+
+    @strawberry.field(description="Every account (admins only).", permission_classes=[requires(Permission.manage_users)])
+    async def users(self, info: GraphQLInfo) -> list[UserAccount]:
+        return [_account(a) for a in await call(graph_accounts.list_accounts, info.context.services.neo4j)]
 
 
-def ensure_admin(driver: neo4j.Driver, models: ModelSet, username: str, password: str, *,
-                 reset_password: bool) -> bool:
-    """Create the first admin unless a user of that name exists; True when created.
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Exchange a username and password for a bearer token. Failed attempts lock "
+                                     "the username out for a doubling time; each client has a login rate limit.")
+    async def login(self, info: GraphQLInfo, username: str, password: str) -> AuthToken:
+        request = info.context.request
+        client = request.client.host if request is not None and request.client else "unknown"
+        token, role = await guarded(_accounts(info).login(username, password, client))
+        return AuthToken(token=token, expires_in=_accounts(info).ttl_seconds, role=role)
 
-    With ``reset_password`` (the password comes from configuration, which is the
-    source of truth for this bootstrap account) an existing account gets that
-    password and the admin role back, so a lost admin password is recovered by
-    restarting with ``GRIDTWIN_ADMIN_PASSWORD`` set.
-    """
-    try:
-        create_user(driver, models, username, password, Role.admin)
-    except ConflictError:
-        if reset_password:
-            _reset(driver, models, username, password)
-        return False
-    log.info("created the first admin user %r", username)
-    return True
+    @strawberry.mutation(description="End this session (its token stops working at once); allSessions ends every "
+                                     "session of the account.", permission_classes=[Authenticated])
+    async def logout(self, info: GraphQLInfo, all_sessions: bool = False) -> bool:
+        await guarded(_accounts(info).logout(info.context.principal, all_sessions))
+        return True
 
+    @strawberry.mutation(description="Create a user (a User twin with a sealed password hash).",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def create_user(self, info: GraphQLInfo, username: str, password: str, role: UserRole,  # type: ignore[valid-type]
+                          email: str | None = None, display_name: str | None = None) -> UserAccount:
+        extra = {key: value for key, value in {"email": email, "displayName": display_name}.items() if value}
+        account = await guarded(_accounts(info).create(info.context.active.models, username, password, role, extra))
+        return _account(account)
 
-def _reset(driver: neo4j.Driver, models: ModelSet, username: str, password: str) -> None:
-    _check_new_credentials(username, password)
-    set_role(driver, models, username, Role.admin)
-    driver.execute_query(
-        "MATCH (u:Twin {id: $id}) MERGE (u)-[:HAS_CREDENTIAL]->(c:Credential) SET c.passwordHash = $hash",
-        id=user_twin_id(username), hash=hash_password(password))
+    @strawberry.mutation(description="Change a user's role; it applies to the user's next request.",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def set_user_role(self, info: GraphQLInfo, username: str, role: UserRole) -> UserAccount:  # type: ignore[valid-type]
+        if role != Role.admin:
+            await _refuse_last_admin(info, username)
+        return _account(await guarded(_accounts(info).change(graph_accounts.set_role, username, role.name)))
+
+    @strawberry.mutation(description="Enable or disable an account; a disabled account's tokens stop working.",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def set_user_active(self, info: GraphQLInfo, username: str, active: bool) -> UserAccount:
+        if not active:
+            await _refuse_last_admin(info, username)
+        return _account(await guarded(_accounts(info).change(graph_accounts.set_active, username, active)))
+
+    @strawberry.mutation(description="Set a user's password; every session of the account ends.",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def set_user_password(self, info: GraphQLInfo, username: str, password: str) -> UserAccount:
+        return _account(await guarded(_accounts(info).set_password(username, password)))
+
+    @strawberry.mutation(description="End every session of a user (their tokens stop working at once).",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def revoke_sessions(self, info: GraphQLInfo, username: str) -> UserAccount:
+        return _account(await guarded(_accounts(info).change(graph_accounts.end_sessions, username)))
+
+    @strawberry.mutation(description="Delete an account: its User twin, its credential and its relationships.",
+                         permission_classes=[requires(Permission.manage_users)])
+    async def delete_user(self, info: GraphQLInfo, username: str) -> bool:
+        await _refuse_last_admin(info, username)
+        await guarded(_accounts(info).delete(username))
+        return True

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from apiserver import login, start_api
 from gridtwin.config import Settings
-from gridtwin.services.processes import stop
+from servers.processes import stop
 from graph import db as graph_db
 from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk_create_twins, bulk_delete_twins
 from graph.models_store import ensure_builtin_models

@@ -10,18 +10,18 @@ import time
 import httpx
 
 from gridtwin.config import Settings
-from gridtwin.services.processes import free_port
+from servers.processes import free_port
 
 ADMIN_PASSWORD = "bench-admin-password"
 
 
 def start_api(settings: Settings, python_args: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """The API on a free port (``python_args`` replaces ``-m gridtwin.cli serve``), once /readyz answers."""
+    """The API on a free port (``python_args`` replaces ``-m cli serve``), once /readyz answers."""
     port = free_port()
     env = {**os.environ, "GRIDTWIN_API_PORT": str(port), "GRIDTWIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
            "GRIDTWIN_LOG_LEVEL": "WARNING"}
     log = open(settings.state_path / f"bench-api-{port}.log", "wb")  # noqa: SIM115 - the child keeps it
-    process = subprocess.Popen([sys.executable, *(python_args or ["-m", "gridtwin.cli", "serve"])], env=env,
+    process = subprocess.Popen([sys.executable, *(python_args or ["-m", "cli", "serve"])], env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):

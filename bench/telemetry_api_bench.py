@@ -51,7 +51,7 @@ from influxdb_client import InfluxDBClient  # noqa: E402
 
 from apiserver import login, start_api  # noqa: E402
 from gridtwin.config import Settings  # noqa: E402
-from gridtwin.services.processes import stop  # noqa: E402
+from servers.processes import stop  # noqa: E402
 from graph import db as graph_db  # noqa: E402
 from graph.bulk import TwinRow, bulk_create_twins, bulk_delete_twins  # noqa: E402
 from graph.models_store import ensure_builtin_models  # noqa: E402
@@ -73,7 +73,7 @@ def dump(*_):
 signal.signal(signal.SIGUSR1, dump)
 sys.argv = ["gridtwin", "serve"]
 profile.enable()
-runpy.run_module("gridtwin.cli", run_name="__main__")
+runpy.run_module("cli", run_name="__main__")
 """
 
 # ----------------------------------------------------------------------------- helpers
@@ -514,6 +514,8 @@ def main() -> None:
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard) if hard != resource.RLIM_INFINITY
                                                     else wanted, hard))
+    # every subscriber is the bench's one admin: the API must let one user hold them all
+    os.environ.setdefault("GRIDTWIN_WS_MAX_SUBSCRIPTIONS_PER_USER", str(max(args.subscribers, 50)))
     settings = Settings()
     tag = uuid.uuid4().hex[:6]
     print(f"seeding {args.twins} twins (tag {tag}) ...", file=sys.stderr)

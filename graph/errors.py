@@ -52,3 +52,7 @@ class PreconditionFailedError(GraphError):
 
 class ModelError(GraphError):
     """A DTDL model set is invalid or its interface is unknown."""
+
+
+class ProtectedError(GraphError):
+    """The twin is an account (a User twin): only the user-management operations may change it."""

@@ -19,10 +19,11 @@ from typing import Any
 import neo4j
 
 from dtdl.model import ModelSet, Schema
-from graph.cypher import quote, resolve_label
+from graph.cypher import label_for, quote, resolve_label
 from graph.errors import Problem, ValidationError
 from graph.records import Twin, read_projection, twin_from_node
-from graph.validation import encode_primitive, resolve_schema
+from graph.encoding import encode_primitive
+from graph.validation import INTEGER_RANGES, resolve_schema
 
 OPERATORS: Mapping[str, str] = {
     "eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
@@ -86,15 +87,19 @@ def search_twins(
     order_by: Sequence[Order] = (),
     first: int = 100,
     after: str | None = None,
+    hidden_models: Sequence[str] = (),
     database: str | None = None,
 ) -> Page:
-    """One page of twins that are-a ``model`` (DTMI or label) and match every filter, with the total."""
+    """One page of twins that are-a ``model`` (DTMI or label) and match every filter, with the total.
+
+    Twins that are-a one of ``hidden_models`` are left out (the API hides accounts from non-admins)."""
     if not 0 < first <= MAX_PAGE_SIZE:
         raise ValidationError("bad page size", [Problem("/first", f"first must be between 1 and {MAX_PAGE_SIZE}")])
     label = resolve_label(models, model) if model else "Twin"
     properties = _searchable_properties(models, model)
     params: dict[str, Any] = {}
     conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
+    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
     order = [f"t.{quote_path(_checked_path(o.property, properties, f'/orderBy/{i}'))}"
              f"{' DESC' if o.descending else ''}" for i, o in enumerate(order_by)]
     offset = decode_cursor(after)
@@ -134,18 +139,27 @@ def _condition(spec: Filter, index: int, properties: Mapping[str, Schema], param
     schema = properties[path]
     if spec.op in _STRING_OPERATORS and not (schema.kind in ("string", "Enum") and isinstance(spec.value, str)):
         raise ValidationError("bad filter", [Problem(pointer, f"{spec.op} needs a string property and value")])
-    values = spec.value if spec.op == "in" else [spec.value]
-    if spec.op == "in" and not isinstance(spec.value, list):
-        raise ValidationError("bad filter", [Problem(pointer + "/value", "in needs a list of values")])
-    encoded = [_encode(schema, value, f"{pointer}/value") for value in values]
-    params[f"v{index}"] = encoded if spec.op == "in" else encoded[0]
+    if spec.op == "in":
+        if not isinstance(spec.value, list):
+            raise ValidationError("bad filter", [Problem(pointer + "/value", "in needs a list of values")])
+        params[f"v{index}"] = [_encode(schema, value, f"{pointer}/value/{i}") for i, value in enumerate(spec.value)]
+    else:
+        params[f"v{index}"] = _encode(schema, spec.value, f"{pointer}/value")
     return f"t.{quote_path(path)} {operator} $v{index}"
 
 
 def _encode(schema: Schema, value: Any, pointer: str) -> Any:
+    """The parameter for one compared value; one Neo4j cannot take is the client's error, said here."""
     if value is None or isinstance(value, (dict, list)):
         raise ValidationError("bad filter", [Problem(pointer, "compare with a string, number or boolean")])
-    return value if schema.kind == "Enum" else encode_primitive(schema.kind, value)
+    encoded = value if schema.kind == "Enum" else encode_primitive(schema.kind, value)
+    low, high = INTEGER_RANGES["unsignedLong" if schema.kind == "unsignedLong" else "long"]
+    sent_as_integer = isinstance(encoded, int) and not isinstance(encoded, bool)
+    if (sent_as_integer or schema.kind == "unsignedLong") and isinstance(value, int) and not low <= value <= high:
+        raise ValidationError("bad filter", [Problem(pointer, f"{value} is out of the integer range a "
+                                                              f"{schema.kind} property compares with "
+                                                              f"([{low}, {high}]): Neo4j integers are 64-bit")])
+    return encoded
 
 
 def _checked_path(path: str, properties: Mapping[str, Schema], pointer: str) -> str:
@@ -172,8 +186,6 @@ def _searchable_properties(models: ModelSet, model: str | None) -> dict[str, Sch
 
 
 def _label_matches(models: ModelSet, dtmi: str, label: str) -> bool:
-    from graph.cypher import label_for
-
     return label_for(models, dtmi) == label
 
 

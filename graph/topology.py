@@ -1,9 +1,10 @@
 """Grid topology over FEEDS_TO, each answer ONE Cypher query (no Python loop over hops).
 
 Direction: ``feedsTo`` points in the normal power-flow direction (source ->
-load), so *downstream* follows it and *upstream* goes against it.  A **source
-substation** is a Substation with no incoming FEEDS_TO (an in-feed of the modelled
-grid).  Every traversal has a depth limit: Cypher cannot take a variable-length
+load), so *downstream* follows it and *upstream* goes against it.  A **source** is a
+twin of one of the :data:`SOURCE_LABELS` with no incoming FEEDS_TO (an in-feed of the
+modelled grid): a Substation of a hand-made grid, or the external grid
+(ExternalNetworkInjection) of an imported one.  Every traversal has a depth limit: Cypher cannot take a variable-length
 bound as a parameter, so the limit is a Python ``int`` clamped to
 ``[1, MAX_DEPTH]`` and formatted into the query (never caller text).
 
@@ -19,13 +20,17 @@ from dataclasses import dataclass, field
 import neo4j
 
 from dtdl.model import ModelSet
-from graph.cypher import quote, relationship_names, resolve_label
+from graph.cypher import known_labels, quote, relationship_names, resolve_label
 from graph.errors import ModelError, NotFoundError, Problem, ValidationError
 
 MAX_DEPTH = 10_000
-DEFAULT_DEPTH = 100
+#: Imported distribution grids are hundreds of hops deep (simbench 1-MV-semiurb: 208); bounded by MAX_DEPTH.
+DEFAULT_DEPTH = 1_000
 #: Relationships that carry power: used for paths and islands unless told otherwise.
 ELECTRICAL = ("feedsTo", "connectedTo")
+#: Interfaces whose twins are in-feeds when nothing feeds them: substations of hand-made grids,
+#: external grids (the slack) of imported ones.  The one place that says what a source is.
+SOURCE_LABELS = ("Substation", "ExternalNetworkInjection")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,14 @@ def _types(models: ModelSet, names: Iterable[str]) -> str:
 
 def _label_filter(models: ModelSet, label: str | None, variable: str) -> str:
     return f":{quote(resolve_label(models, label))}" if label else ""
+
+
+def _source_label(models: ModelSet) -> str:
+    """``Substation|ExternalNetworkInjection``: the source labels the models know (a label expression)."""
+    known = [quote(resolve_label(models, name)) for name in SOURCE_LABELS if name in known_labels(models)]
+    if not known:
+        raise ModelError(f"the models define none of the source interfaces {', '.join(SOURCE_LABELS)}")
+    return "|".join(known)
 
 
 def _nodes(ids: Sequence[str], models_: Sequence[str], depths: Sequence[int]) -> list[TraceNode]:
@@ -223,15 +236,16 @@ def source_substations(
     max_depth: int = DEFAULT_DEPTH,
     database: str | None = None,
 ) -> list[TraceNode]:
-    """Source substations (no incoming FEEDS_TO) that feed ``twin_id``, nearest first.
+    """Sources (:data:`SOURCE_LABELS` twins with no incoming FEEDS_TO) that feed ``twin_id``, nearest first.
 
-    A source substation asked about itself is returned at depth 0.
+    A source asked about itself is returned at depth 0.  The name is historical: an imported
+    grid's sources are its external grids.
     """
     depth = _depth(max_depth)
-    substation = quote(resolve_label(models, "Substation"))
+    source = _source_label(models)
     records, _, _ = driver.execute_query(
         "MATCH (t:Twin {id: $id}) "
-        f"CALL (t) {{ MATCH p = (s:{substation})-[:FEEDS_TO*0..{depth}]->(t) "
+        f"CALL (t) {{ MATCH p = (s:{source})-[:FEEDS_TO*0..{depth}]->(t) "
         "  WHERE NOT EXISTS { (:Twin)-[:FEEDS_TO]->(s) } "
         "  WITH s, min(length(p)) AS depth ORDER BY depth, s.id "
         "  RETURN collect(s.id) AS ids, collect(s.model) AS models, collect(depth) AS depths } "
@@ -300,9 +314,9 @@ def outage_impact(
     """Twins that lose supply when the breaker(s)/line(s) ``opened`` open.
 
     A twin is de-energised when it is downstream of an opened element, is supplied
-    now (a FEEDS_TO path from a source substation exists, avoiding switching devices
+    now (a FEEDS_TO path from a source exists, avoiding switching devices
     whose ``switchState`` is ``open`` when ``respect_switch_state``), and no path
-    from any source substation remains that avoids the opened elements.  The opened
+    from any source remains that avoids the opened elements.  The opened
     elements themselves are not listed.  One query; the per-candidate checks are
     ``EXISTS`` subqueries that stop at the first surviving path.
     """
@@ -310,9 +324,9 @@ def outage_impact(
     if not ids:
         raise ValidationError("nothing opened", [Problem("/opened", "give at least one twin id")])
     depth = _depth(max_depth)
-    substation = quote(resolve_label(models, "Substation"))
+    source = _source_label(models)
     open_state = "coalesce(x.switchState, '') = 'open'" if respect_switch_state else "false"
-    sourced = f"(s:{substation})-[:FEEDS_TO*0..{depth}]->(c) WHERE NOT EXISTS {{ (:Twin)-[:FEEDS_TO]->(s) }}"
+    sourced = f"(s:{source})-[:FEEDS_TO*0..{depth}]->(c) WHERE NOT EXISTS {{ (:Twin)-[:FEEDS_TO]->(s) }}"
     query = (
         "MATCH (e:Twin) WHERE e.id IN $opened "
         "WITH collect(e) AS elements "

@@ -13,7 +13,7 @@ and property maps travel as parameters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 import neo4j
@@ -21,23 +21,19 @@ from neo4j.exceptions import ConstraintError
 
 from dtdl.model import ModelSet
 from graph.cypher import label_clause, labels_of, resolve_label, quote
-from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ValidationError
+from graph.encoding import encode_contents
+from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ProtectedError, ValidationError
+from graph.keys import CREATED_KEY, ETAG_KEY, UPDATED_KEY, now
+from graph.patch import apply_patch
+from graph.reads import Read, send, send_async
 from graph.records import Twin, check_etag, check_twin_id, new_etag, read_projection, twin_from_node
-from graph.validation import (
-    CREATED_KEY,
-    ETAG_KEY,
-    UPDATED_KEY,
-    apply_patch,
-    check_writable,
-    encode_contents,
-    validate_twin,
-)
+from graph.validation import check_writable, validate_twin
 
 _LOCK_TWIN = "MATCH (t:Twin {id: $id}) SET t._lock = true REMOVE t._lock RETURN t"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+#: The interface of user accounts: its twins are changed only through ``graph.accounts``.
+ACCOUNT_MODEL = "dtmi:gridtwin:User;1"
+#: An account is a twin with a credential; no twin operation may delete one.
+_IS_ACCOUNT = "EXISTS { (t)-[:HAS_CREDENTIAL]->(:Credential) }"
 
 
 def _node_properties(
@@ -46,14 +42,40 @@ def _node_properties(
     """The complete node property map (system keys plus the encoded document)."""
     interface = models.interfaces[model]
     stored = encode_contents(models, interface.contents, document)
-    stored.update({"id": twin_id, "model": model, ETAG_KEY: etag, CREATED_KEY: created, UPDATED_KEY: _now()})
+    stored.update({"id": twin_id, "model": model, ETAG_KEY: etag, CREATED_KEY: created, UPDATED_KEY: now()})
     return stored
 
 
-def _validate(models: ModelSet, model: str, document: Any) -> None:
+def validate_document(models: ModelSet, model: str, document: Any) -> None:
+    """Refuse a property document that does not conform to interface ``model``, listing every problem."""
     problems = validate_twin(models, model, document)
     if problems:
         raise ValidationError(f"twin does not conform to {model}", problems)
+
+
+def is_account_model(models: ModelSet, model: str) -> bool:
+    """True for the User interface and anything that extends it."""
+    return ACCOUNT_MODEL in models.interfaces and models.is_a(model, ACCOUNT_MODEL)
+
+
+def refuse_account_twin(models: ModelSet, model: str, twin_id: str) -> None:
+    """Twin operations never touch accounts, whatever the caller's role: a User twin's role, activity and
+    username are what authorisation is made of, so only the admins' user operations may change them."""
+    if is_account_model(models, model):
+        raise ProtectedError(f"twin {twin_id!r} is a user account; use the user-management operations",
+                             [Problem("/$metadata/$model", f"{model} twins are managed as accounts")])
+
+
+def create_statement(models: ModelSet, twin_id: str, model: str,
+                     document: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The Cypher that creates a twin (bound to ``t``) of a validated document, refusing a decommissioned
+    model; shared with ``graph.accounts``, which appends the credential to the same statement."""
+    stored = _node_properties(models, twin_id, model, document, now(), new_etag())
+    query = (
+        "OPTIONAL MATCH (m:Model {dtmi: $model}) WITH coalesce(m.decommissioned, false) AS retired "
+        f"WHERE NOT retired CREATE (t{label_clause(labels_of(models, model))}) SET t = $props"
+    )
+    return query, {"props": stored, "model": model}
 
 
 def _check_etag(stored: Mapping[str, Any], if_match: str | None) -> None:
@@ -75,15 +97,12 @@ def create_twin(
     provisioning, and e.g. a meter's serial number is known at that moment.
     """
     check_twin_id(twin_id)
+    refuse_account_twin(models, model, twin_id)
     document = dict(properties or {})
-    _validate(models, model, document)
-    stored = _node_properties(models, twin_id, model, document, _now(), new_etag())
-    query = (
-        "OPTIONAL MATCH (m:Model {dtmi: $model}) WITH coalesce(m.decommissioned, false) AS retired "
-        f"WHERE NOT retired CREATE (t{label_clause(labels_of(models, model))}) SET t = $props RETURN t"
-    )
+    validate_document(models, model, document)
+    query, params = create_statement(models, twin_id, model, document)
     try:
-        records, _, _ = driver.execute_query(query, props=stored, model=model, database_=database)
+        records, _, _ = driver.execute_query(query + " RETURN t", params, database_=database)
     except ConstraintError as error:
         raise ConflictError(_constraint_message(error, twin_id)) from error
     if not records:
@@ -98,43 +117,20 @@ def _constraint_message(error: ConstraintError, twin_id: str) -> str:
     return f"a uniqueness constraint refused the twin: {text}"
 
 
-def get_twin(driver: neo4j.Driver, models: ModelSet, twin_id: str, *, database: str | None = None) -> Twin:
-    """The twin ``twin_id``; NotFoundError when there is none."""
-    records, _, _ = driver.execute_query(
-        f"MATCH (t:Twin {{id: $id}}) RETURN {read_projection('t')} AS t", id=twin_id, database_=database, routing_=neo4j.RoutingControl.READ
-    )
+def _one_twin(models: ModelSet, twin_id: str, records: Sequence[neo4j.Record]) -> Twin:
     if not records:
         raise NotFoundError(f"no twin {twin_id!r}")
     return twin_from_node(models, records[0]["t"])
 
 
+def get_twin(driver: neo4j.Driver, models: ModelSet, twin_id: str, *, database: str | None = None) -> Twin:
+    """The twin ``twin_id``; NotFoundError when there is none."""
+    read = Read(f"MATCH (t:Twin {{id: $id}}) RETURN {read_projection('t')} AS t", {"id": twin_id},
+                partial(_one_twin, models, twin_id))
+    return send(driver, read, database=database)
+
+
 TWINS_BY_IDS = f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) RETURN {read_projection('t')} AS t"
-
-
-def get_twins(
-    driver: neo4j.Driver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
-) -> dict[str, Twin]:
-    """Many twins in one query (the GraphQL DataLoader's batch function); missing ids are absent."""
-    ids = list(dict.fromkeys(twin_ids))
-    if not ids:
-        return {}
-    records, _, _ = driver.execute_query(TWINS_BY_IDS, ids=ids, database_=database,
-                                         routing_=neo4j.RoutingControl.READ)
-    return _twins_by_id(models, records)
-
-
-async def get_twins_async(
-    driver: neo4j.AsyncDriver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
-) -> dict[str, Twin]:
-    """:func:`get_twins` on the async driver, for the API's hottest read: it runs on the event
-    loop (no thread hop, no GIL hand-over between worker threads) in one auto-commit query."""
-    ids = list(dict.fromkeys(twin_ids))
-    if not ids:
-        return {}
-    async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        result = await session.run(TWINS_BY_IDS, ids=ids)
-        records = [record async for record in result]
-    return _twins_by_id(models, records)
 
 
 def _twins_by_id(models: ModelSet, records: Iterable[neo4j.Record]) -> dict[str, Twin]:
@@ -142,24 +138,51 @@ def _twins_by_id(models: ModelSet, records: Iterable[neo4j.Record]) -> dict[str,
     return {twin.id: twin for twin in twins}
 
 
+def _twins_read(models: ModelSet, twin_ids: Iterable[str]) -> Read[dict[str, Twin]]:
+    """Many twins in one query, keyed by id (missing ids are absent); nothing is sent for no ids."""
+    ids = list(dict.fromkeys(twin_ids))
+    if not ids:
+        return Read.known({})
+    return Read(TWINS_BY_IDS, {"ids": ids}, partial(_twins_by_id, models))
+
+
+def get_twins(
+    driver: neo4j.Driver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
+) -> dict[str, Twin]:
+    """Many twins in one query (the GraphQL DataLoader's batch function); missing ids are absent."""
+    return send(driver, _twins_read(models, twin_ids), database=database)
+
+
+async def get_twins_async(
+    driver: neo4j.AsyncDriver, models: ModelSet, twin_ids: Iterable[str], *, database: str | None = None
+) -> dict[str, Twin]:
+    """:func:`get_twins` on the async driver, for the API's hottest read (on the event loop)."""
+    return await send_async(driver, _twins_read(models, twin_ids), database=database)
+
+
 #: Model per twin id, as two parallel lists in ONE record: the driver decodes a list far faster
 #: than one record per twin (10,000 records cost ~0.4 s, the lists ~20 ms).
 MODELS_OF_IDS = "UNWIND $ids AS id MATCH (t:Twin {id: id}) RETURN collect(t.id) AS ids, collect(t.model) AS models"
 
 
+def _models_by_id(records: Sequence[neo4j.Record]) -> dict[str, str]:
+    return dict(zip(records[0]["ids"], records[0]["models"]))
+
+
+def _models_read(twin_ids: Iterable[str]) -> Read[dict[str, str]]:
+    ids = list(dict.fromkeys(twin_ids))
+    return Read(MODELS_OF_IDS, {"ids": ids}, _models_by_id) if ids else Read.known({})
+
+
 def get_models(driver: neo4j.Driver, twin_ids: Iterable[str], *, database: str | None = None) -> dict[str, str]:
     """Model DTMI per existing twin id (one query, no properties): enough to type a twin lazily."""
-    ids = list(dict.fromkeys(twin_ids))
-    if not ids:
-        return {}
-    records, _, _ = driver.execute_query(
-        MODELS_OF_IDS,
-        ids=ids,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    record = records[0]
-    return dict(zip(record["ids"], record["models"]))
+    return send(driver, _models_read(twin_ids), database=database)
+
+
+async def get_models_async(driver: neo4j.AsyncDriver, twin_ids: Iterable[str], *,
+                           database: str | None = None) -> dict[str, str]:
+    """:func:`get_models` on the event loop (the telemetry ingest's twin look-ups)."""
+    return await send_async(driver, _models_read(twin_ids), database=database)
 
 
 def list_twins(
@@ -173,14 +196,12 @@ def list_twins(
 ) -> list[Twin]:
     """Twins ordered by id, optionally only those that are-a ``model`` (DTMI or label; subtypes included)."""
     label = resolve_label(models, model) if model else "Twin"
-    records, _, _ = driver.execute_query(
+    read = Read(
         f"MATCH (t:Twin:{quote(label)}) RETURN {read_projection('t')} AS t ORDER BY t.id SKIP $skip LIMIT $limit",
-        skip=max(0, int(skip)),
-        limit=max(0, min(int(limit), 10_000)),
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
+        {"skip": max(0, int(skip)), "limit": max(0, min(int(limit), 10_000))},
+        lambda records: [twin_from_node(models, record["t"]) for record in records],
     )
-    return [twin_from_node(models, record["t"]) for record in records]
+    return send(driver, read, database=database)
 
 
 def _write_with(
@@ -200,10 +221,11 @@ def _write_with(
         if record is None:
             raise NotFoundError(f"no twin {twin_id!r}")
         stored = dict(record["t"])
+        refuse_account_twin(models, stored.get("model", ""), twin_id)
         _check_etag(stored, if_match)
         current = twin_from_node(models, stored)
         document, model = make_document(current)
-        _validate(models, model, document)
+        validate_document(models, model, document)
         if model != current.model:
             raise ValidationError(
                 "the model of a twin cannot change",
@@ -293,11 +315,14 @@ def delete_twin(
     def work(tx: neo4j.ManagedTransaction) -> int:
         record = tx.run(
             "MATCH (t:Twin {id: $id}) SET t._lock = true REMOVE t._lock "
-            "RETURN t, COUNT { (t)--() } AS degree",
+            f"RETURN t, COUNT {{ (t)--() }} AS degree, {_IS_ACCOUNT} AS account",
             id=twin_id,
         ).single()
         if record is None:
             raise NotFoundError(f"no twin {twin_id!r}")
+        if record["account"]:
+            raise ProtectedError(f"twin {twin_id!r} is a user account; delete it with deleteUser",
+                                 [Problem("", "accounts are deleted through the user-management operations")])
         _check_etag(dict(record["t"]), if_match)
         degree = record["degree"]
         if degree and not cascade:

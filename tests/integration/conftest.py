@@ -117,3 +117,21 @@ def tokens(gql: GraphQLClient, api_settings: Settings, neo4j_driver: neo4j.Drive
     neo4j_driver.execute_query("MATCH (u:Twin) WHERE u.id ENDS WITH $suffix "
                                "OPTIONAL MATCH (u)-[:HAS_CREDENTIAL]->(c:Credential) DETACH DELETE u, c",
                                suffix=f"-{suffix}")
+
+
+def build_feeder(gql: GraphQLClient, admin_token: str, prefix: str,
+                 models: dict[str, str]) -> dict[str, str]:
+    """Twins ``prefix + key`` of the given models (sub, tr, mp, ...): sub feedsTo tr feedsTo mp."""
+    ids = {key: prefix + key for key in models}
+    for key, model in models.items():
+        gql.data("mutation($id: ID!, $m: String!) { createTwin(id: $id, model: $m) { id } }",
+                 {"id": ids[key], "m": f"dtmi:gridtwin:{model};1"}, admin_token)
+    for source, target in (("sub", "tr"), ("tr", "mp")):
+        gql.data('mutation($s: ID!, $t: ID!) { createRelationship(source: $s, name: "feedsTo", target: $t) { id } }',
+                 {"s": ids[source], "t": ids[target]}, admin_token)
+    return ids
+
+
+def remove_twins(gql: GraphQLClient, admin_token: str, ids: dict[str, str]) -> None:
+    for twin_id in ids.values():
+        gql.data("mutation($id: ID!) { deleteTwin(id: $id, cascade: true) }", {"id": twin_id}, admin_token)

@@ -38,7 +38,7 @@ def test_operator_story(gql: GraphQLClient, api_settings: object, prefix: str, t
     create = "mutation($id: ID!, $m: String!, $p: JSON) { createTwin(id: $id, model: $m, properties: $p) { id etag } }"
     gql.data(create, {"id": prefix + "sub", "m": f"{GT}Substation;1", "p": {"name": "Riverside", "status": "inService"}},
              admin)
-    gql.data(create, {"id": prefix + "tr", "m": f"{GT}PowerTransformer;1", "p": {"name": "T1"}}, admin)
+    gql.data(create, {"id": prefix + "tr", "m": f"{GT}PowerTransformer;2", "p": {"name": "T1"}}, admin)
     for point in ("mp1", "mp2"):
         gql.data(create, {"id": prefix + point, "m": f"{GT}GridMeasurementPoint;1", "p": {"isSimulation": False}}, admin)
     link = "mutation($s: ID!, $t: ID!) { createRelationship(source: $s, name: \"feedsTo\", target: $t) { id } }"

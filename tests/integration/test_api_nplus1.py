@@ -49,7 +49,7 @@ class CountingDriver:
 @contextlib.contextmanager
 def counted(gql: GraphQLClient) -> Iterator[QueryCounter]:
     """Count every query the app sends to Neo4j, through either of its drivers."""
-    services = gql.http.app.state.services_holder["services"]  # type: ignore[attr-defined]
+    services = gql.http.app.state.services.get()  # type: ignore[attr-defined]
     counter = QueryCounter()
     originals = services.neo4j, services.neo4j_async
     services.neo4j, services.neo4j_async = (CountingDriver(driver, counter) for driver in originals)

@@ -12,6 +12,7 @@ from dtdl.model import ModelSet
 from graph import relationships as rel
 from graph import twins
 from graph.bulk import bulk_delete_twins
+from graph import accounts
 from graph.errors import ConflictError, ModelError, PreconditionFailedError, ValidationError
 
 G = "dtmi:gridtwin:"
@@ -30,10 +31,15 @@ def grid(neo4j_driver: neo4j.Driver, models: ModelSet) -> Iterator[dict[str, str
     }
     made = {}
     for key, kind in spec.items():
-        props = {"username": p + key} if kind == "User" else {}
-        made[key] = twins.create_twin(neo4j_driver, models, p + key, f"{G}{kind};1", props).id
+        if kind == "User":  # accounts are made as accounts, never as plain twins (docs/security.md)
+            made[key] = accounts.create_account(neo4j_driver, models, p + key, "viewer", "v1:not-a-real-seal").user_id
+        else:
+            made[key] = twins.create_twin(neo4j_driver, models, p + key, f"{G}{kind};1", {}).id
     yield made
     bulk_delete_twins(neo4j_driver, list(made.values()))
+    for key, kind in spec.items():
+        if kind == "User":
+            accounts.delete_account(neo4j_driver, p + key)
 
 
 def test_create_list_and_fed_by_inverse(neo4j_driver: neo4j.Driver, models: ModelSet, grid: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import GraphQLClient
+from tests.integration.conftest import GraphQLClient, build_feeder, remove_twins
 
 GT = "dtmi:gridtwin:"
 SUBSCRIBE_BELOW = "subscription($id: ID!) { telemetryBelow(twinId: $id) { coalesced samples } }"
@@ -20,19 +20,12 @@ SUBSCRIBE_BELOW = "subscription($id: ID!) { telemetryBelow(twinId: $id) { coales
 
 @pytest.fixture()
 def feeder(gql: GraphQLClient, tokens: dict[str, str]) -> Iterator[dict[str, str]]:
-    prefix = f"tel-{uuid.uuid4().hex[:8]}-"
-    ids = {"sub": prefix + "sub", "tr": prefix + "tr", "mp": prefix + "mp", "other": prefix + "other-mp"}
-    models = {"sub": "Substation", "tr": "PowerTransformer", "mp": "GridMeasurementPoint",
-              "other": "GridMeasurementPoint"}
-    for key, model in models.items():
-        gql.data("mutation($id: ID!, $m: String!) { createTwin(id: $id, model: $m) { id } }",
-                 {"id": ids[key], "m": f"{GT}{model};1"}, tokens["admin"])
-    for source, target in (("sub", "tr"), ("tr", "mp")):
-        gql.data('mutation($s: ID!, $t: ID!) { createRelationship(source: $s, name: "feedsTo", target: $t) { id } }',
-                 {"s": ids[source], "t": ids[target]}, tokens["admin"])
+    ids = build_feeder(gql, tokens["admin"], f"tel-{uuid.uuid4().hex[:8]}-",
+                       {"sub": "Substation", "tr": "PowerTransformer", "mp": "GridMeasurementPoint",
+                        "other-mp": "GridMeasurementPoint"})
+    ids["other"] = ids.pop("other-mp")
     yield ids
-    for twin_id in ids.values():
-        gql.data("mutation($id: ID!) { deleteTwin(id: $id, cascade: true) }", {"id": twin_id}, tokens["admin"])
+    remove_twins(gql, tokens["admin"], ids)
 
 
 def _snapshot(phase_a: float) -> dict:

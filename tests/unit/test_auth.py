@@ -1,4 +1,4 @@
-"""Password hashing, tokens and the role table."""
+"""Sealed password hashes, tokens and the role table."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ import jwt
 import pytest
 
 from api.auth import (
-    PERMISSIONS, AuthError, Forbidden, Permission, Principal, Role, bearer_token, hash_password, issue_token,
-    read_token, require, verify_password,
+    PERMISSIONS, AuthError, Forbidden, PasswordVault, Permission, Principal, Role, TokenClaims, bearer_token,
+    issue_token, new_credential_key, read_token, require,
 )
 
 SECRET = "test-secret-with-enough-length-for-hs256"
 
 
 def test_password_hash_verifies_only_the_right_password() -> None:
-    hashed = hash_password("correct horse")
-    assert hashed.startswith("$argon2")
-    assert verify_password(hashed, "correct horse")
-    assert not verify_password(hashed, "wrong horse")
-    assert not verify_password("not-a-hash", "correct horse")
+    vault = PasswordVault(new_credential_key())
+    sealed = vault.seal("user:alice", "correct horse")
+    assert "$argon2" not in sealed  # sealed: the hash itself is never stored in the clear
+    assert vault.verify("user:alice", sealed, "correct horse")
+    assert not vault.verify("user:alice", sealed, "wrong horse")
+    assert not vault.verify("user:alice", "not-a-seal", "correct horse")
+    assert not vault.verify("user:mallory", sealed, "correct horse")  # bound to its account
+    assert not PasswordVault(new_credential_key()).verify("user:alice", sealed, "correct horse")  # other key
+    assert not vault.verify("user:nobody", None, "correct horse")
 
 
 def test_token_round_trip_and_rejections() -> None:
-    alice = Principal("user-alice", "alice", Role.operator)
-    assert read_token(issue_token(alice, SECRET, 60), SECRET) == alice
+    token = issue_token("user-alice", "alice", 3, SECRET, 60)
+    claims = read_token(token, SECRET)
+    assert isinstance(claims, TokenClaims)
+    assert (claims.user_id, claims.username, claims.session_epoch) == ("user-alice", "alice", 3)
+    assert claims.token_id and claims.token_id != read_token(issue_token("user-alice", "alice", 3, SECRET, 60),
+                                                             SECRET).token_id
+    assert "role" not in jwt.decode(token, SECRET, algorithms=["HS256"])  # the role is the account's, read per request
     with pytest.raises(AuthError, match="invalid"):
-        read_token(issue_token(alice, SECRET, 60), SECRET + "-other")
+        read_token(token, SECRET + "-other")
     with pytest.raises(AuthError, match="expired"):
-        read_token(issue_token(alice, SECRET, -10), SECRET)
+        read_token(issue_token("user-alice", "alice", 0, SECRET, -10), SECRET)
     forged = jwt.encode({"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "an-attacker-guess-of-the-server-secret", algorithm="HS256")
     with pytest.raises(AuthError):
         read_token(forged, SECRET)
