@@ -28,7 +28,9 @@ def models() -> dtdl.ModelSet:
 def test_one_interface_per_file_named_after_it() -> None:
     for path, doc in _documents().items():
         assert doc["@type"] == "Interface"
-        assert doc["@id"] == f"{GT}{path.stem};1"
+        name, _, version = path.stem.partition(".v")  # a later version is Name.vN.json (no ';' in file names)
+        expected = f"{name};{version or 1}"
+        assert doc["@id"] == f"{GT}{expected}"
         assert doc["@context"][0] == "dtmi:dtdl:context;3"
 
 
@@ -101,3 +103,48 @@ def test_user_has_no_credential_property(models: dtdl.ModelSet) -> None:
 def test_fed_by_is_not_declared(models: dtdl.ModelSet) -> None:
     for interface in models.interfaces.values():
         assert "fedBy" not in interface.contents
+
+
+ELECTRICAL = ["Bus;1", "ACLineSegment;1", "PowerTransformer;2", "ThreeWindingTransformer;1", "EnergyConsumer;1",
+              "StaticGenerator;1", "SynchronousMachine;1", "BatteryUnit;1", "ExternalNetworkInjection;1",
+              "LinearShuntCompensator;1", "Breaker;2", "Switch;2", "Measurement;1"]
+
+
+def test_electrical_twins_record_grid_source_and_assumptions(models: dtdl.ModelSet) -> None:
+    for name in ELECTRICAL:
+        assert models.is_a(f"{GT}{name}", f"{GT}NetworkElement;1"), name
+        contents = models.interfaces[f"{GT}{name}"].contents
+        assert {"gridId", "sourceId", "assumed"} <= set(contents), name
+    assert not models.is_a(f"{GT}Measurement;1", f"{GT}GridComponent;1")
+    assert models.is_a(f"{GT}Measurement;1", f"{GT}MeasurementDevice;1")
+
+
+def test_equipment_terminals_target_buses(models: dtdl.ModelSet) -> None:
+    bus = f"{GT}Bus;1"
+    ends = {"ACLineSegment;1": ("fromBus", "toBus"), "PowerTransformer;2": ("hvBus", "lvBus"),
+            "ThreeWindingTransformer;1": ("hvBus", "mvBus", "lvBus"), "EnergyConsumer;1": ("terminal",),
+            "StaticGenerator;1": ("terminal",), "ExternalNetworkInjection;1": ("terminal",),
+            "LinearShuntCompensator;1": ("terminal",), "SwitchingDevice;2": ("fromBus", "toBus")}
+    for name, relationships in ends.items():
+        for relationship in relationships:
+            content = models.interfaces[f"{GT}{name}"].contents[relationship]
+            assert content.kind == "Relationship" and content.target == bus, (name, relationship)
+            assert content.max_multiplicity == 1, (name, relationship)
+
+
+def test_new_versions_keep_what_version_one_had(models: dtdl.ModelSet) -> None:
+    """A client's query on a version-1 field keeps working on version-2 twins."""
+    for name in ("PowerTransformer", "Breaker", "Switch", "SwitchingDevice"):
+        old = models.interfaces[f"{GT}{name};1"].contents
+        new = models.interfaces[f"{GT}{name};2"].contents
+        for field, content in old.items():
+            assert field in new, (name, field)
+            assert new[field].kind == content.kind, (name, field)
+    state = models.interfaces[f"{GT}SwitchingDevice;2"].contents["switchState"]
+    assert state.writable  # an operator's edit opens a breaker
+
+
+def test_line_parameters_cover_both_sequences(models: dtdl.ModelSet) -> None:
+    line = models.interfaces[f"{GT}ACLineSegment;1"].contents
+    assert {"rPerKm", "xPerKm", "cPerKm", "r0PerKm", "x0PerKm", "c0PerKm", "maxCurrent", "parallel"} <= set(line)
+    assert line["maxCurrent"].unit.endswith("ampere") and line["length"].unit.endswith("kilometre")

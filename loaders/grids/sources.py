@@ -1,0 +1,117 @@
+"""Named grid sources: ``simbench:<code>``, ``pandapower:<network function>`` and pandapower JSON files.
+
+Each resolves to a pandapower net and then to a :class:`GridDocument`.  A bad source is
+refused before anything heavy runs where possible (an unknown simbench code or network name
+is checked against the package's own list) and always with the source named.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from pathlib import Path
+from typing import Any
+
+from loaders.grids.document import GridDocument, GridSourceError
+from loaders.grids.from_pandapower import from_pandapower
+
+
+def _closest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def simbench_codes() -> list[str]:
+    """Every grid code the installed simbench package offers."""
+    import simbench
+
+    return list(simbench.collect_all_simbench_codes())
+
+
+def _simbench(code: str, grid_id: str | None) -> GridDocument:
+    import simbench
+
+    codes = simbench_codes()
+    if code not in codes:
+        raise GridSourceError(f"simbench:{code}", None, f"not a simbench code{_closest(code, codes)}")
+    net = simbench.get_simbench_net(code)
+    profiles = dict(net.pop("profiles", {}) or {})
+    profiles = {name: table for name, table in profiles.items() if len(table.columns) > 1}
+    return from_pandapower(net, grid_id or code, source=f"simbench:{code}", source_format="simbench", profiles=profiles)
+
+
+def pandapower_network_names() -> list[str]:
+    """The public network functions of ``pandapower.networks`` callable without arguments."""
+    import pandapower.networks as networks
+
+    names = []
+    for name, function in inspect.getmembers(networks, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        parameters = inspect.signature(function).parameters.values()
+        if all(p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in parameters):
+            names.append(name)
+    return sorted(names)
+
+
+def _pandapower(name: str, grid_id: str | None) -> GridDocument:
+    import pandapower.networks as networks
+
+    names = pandapower_network_names()
+    if name not in names:
+        raise GridSourceError(f"pandapower:{name}", None, f"not a network of pandapower.networks{_closest(name, names)}")
+    net = getattr(networks, name)()
+    return from_pandapower(net, grid_id or name, source=f"pandapower:{name}", source_format="pandapower")
+
+
+def _json_file(path: Path, grid_id: str | None) -> GridDocument:
+    import pandapower as pp
+
+    if not path.is_file():
+        raise GridSourceError(str(path), None, "no such file")
+    try:
+        net = pp.from_json(str(path))
+    except Exception as error:  # pandapower raises anything from json to KeyError for a bad file
+        raise GridSourceError(str(path), None, f"not a pandapower JSON network ({type(error).__name__}: {error})") from error
+    return from_pandapower(net, grid_id or path.stem, source=path.name, source_format="pandapowerJson")
+
+
+def load_grid(source: str, grid_id: str | None = None) -> GridDocument:
+    """The grid document of a source string; its grid id defaults to the code, name or file stem.
+
+    A refusal names the source (the file, the code) before the element and field.
+    """
+    try:
+        return _load(source, grid_id)
+    except GridSourceError as error:
+        if error.where.startswith(source) or error.where == "grid id" and grid_id:
+            raise
+        raise GridSourceError(f"{source}: {error.where}", error.field_name, error.reason) from error
+
+
+def _load(source: str, grid_id: str | None) -> GridDocument:
+    kind, sep, rest = source.partition(":")
+    if sep and kind == "simbench":
+        return _simbench(rest, grid_id)
+    if sep and kind == "pandapower":
+        return _pandapower(rest, grid_id)
+    if source.endswith(".json"):
+        return _json_file(Path(source), grid_id)
+    raise GridSourceError(source, None, "give simbench:<code>, pandapower:<network> or a pandapower .json file")
+
+
+def pandapower_net(source: str) -> Any:
+    """The source's own pandapower net (for comparisons: the network before import)."""
+    kind, _, rest = source.partition(":")
+    if kind == "simbench":
+        import simbench
+
+        return simbench.get_simbench_net(rest)
+    if kind == "pandapower":
+        import pandapower.networks as networks
+
+        return getattr(networks, rest)()
+    import pandapower as pp
+
+    return pp.from_json(source)
