@@ -9,12 +9,16 @@ Rules, and why:
 * ``publish`` is synchronous and never waits: ingest must not slow down because a
   browser tab is slow.
 * Each subscription has a bounded queue of updates (an update batches the samples
-  of one publish that match the subscription).
+  of one publish that match the subscription), bounded twice: in updates
+  (``max_queue``) and in samples (``max_backlog``, :data:`MAX_BACKLOG_SAMPLES`),
+  because one publish can carry thousands of samples and 256 such updates would be
+  gigabytes held for a consumer that does not read.
 * When the queue is full the subscription follows its policy: ``"coalesce"``
   keeps only the latest value per (twin, telemetry) until the consumer catches up
   (bounded by what it subscribes to), delivered as one update with
   ``coalesced=True``; ``"disconnect"`` closes it with a reason, for consumers that
-  must see every sample or nothing.
+  must see every sample or nothing.  A consumer that stops reading altogether is
+  closed by its transport (the API closes a WebSocket whose sends stall).
 * The twin set is changeable at runtime (``set_twins``), so "everything below a
   substation" can follow topology changes.
 """
@@ -30,6 +34,9 @@ from typing import Literal, Protocol
 from timeseries.validation import Sample
 
 SlowPolicy = Literal["coalesce", "disconnect"]
+#: Samples one subscription may hold queued before it coalesces (a publish into an empty queue is always taken
+#: whole, so one large ingest batch is delivered as it came rather than coalesced).
+MAX_BACKLOG_SAMPLES = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ class Broker(Protocol):
         """Fan accepted samples out; must never block the caller."""
         ...
 
-    def subscribe(self, twin_ids: Iterable[str], *, max_queue: int = 256,
+    def subscribe(self, twin_ids: Iterable[str], *, max_queue: int = 256, max_backlog: int = MAX_BACKLOG_SAMPLES,
                   policy: SlowPolicy = "coalesce") -> Subscription: ...
 
 
@@ -78,14 +85,16 @@ class InProcessSubscription:
     """A subscription of :class:`InProcessBroker` (create it through ``broker.subscribe``)."""
 
     def __init__(self, broker: InProcessBroker, twin_ids: Iterable[str], max_queue: int,
-                 policy: SlowPolicy) -> None:
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
+                 policy: SlowPolicy, max_backlog: int = MAX_BACKLOG_SAMPLES) -> None:
+        if max_queue < 1 or max_backlog < 1:
+            raise ValueError("max_queue and max_backlog must be at least 1")
         self._broker = broker
         self._twins: frozenset[str] = frozenset()
         self.max_queue = max_queue
+        self.max_backlog = max_backlog
         self.policy = policy
         self._queue: deque[Update] = deque()
+        self._queued_samples = 0
         self._coalesced: dict[tuple[str, str], Sample] | None = None
         self._ready = asyncio.Event()
         self.closed_reason: str | None = None
@@ -95,6 +104,11 @@ class InProcessSubscription:
     @property
     def twins(self) -> frozenset[str]:
         return self._twins
+
+    @property
+    def backlog(self) -> int:
+        """Samples and coalesced values waiting for the consumer (what this subscription holds in memory)."""
+        return self._queued_samples + len(self._coalesced or ())
 
     def set_twins(self, twin_ids: Iterable[str]) -> None:
         new = frozenset(twin_ids)
@@ -106,10 +120,11 @@ class InProcessSubscription:
         """Called by the broker with this subscription's share of a publish; never blocks."""
         if self.closed_reason is not None:
             return
-        if self._coalesced is None and len(self._queue) < self.max_queue:
+        if self._coalesced is None and self._has_room_for(len(samples)):
             self._queue.append(Update(samples))
+            self._queued_samples += len(samples)
         elif self.policy == "disconnect":
-            self.close(f"slow consumer: more than {self.max_queue} updates waiting")
+            self.close(f"slow consumer: more than {self.max_queue} updates or {self.max_backlog} samples waiting")
             return
         else:
             coalesced = self._coalesced if self._coalesced is not None else {}
@@ -120,10 +135,17 @@ class InProcessSubscription:
             self.dropped_updates += 1
         self._ready.set()
 
+    def _has_room_for(self, samples: int) -> bool:
+        if not self._queue:
+            return True
+        return len(self._queue) < self.max_queue and self._queued_samples + samples <= self.max_backlog
+
     async def get(self) -> Update:
         while True:
             if self._queue:
-                return self._queue.popleft()
+                update = self._queue.popleft()
+                self._queued_samples -= len(update.samples)
+                return update
             if self._coalesced:
                 samples = tuple(self._coalesced.values())
                 self._coalesced = None
@@ -139,6 +161,7 @@ class InProcessSubscription:
             return
         self.closed_reason = reason
         self._queue.clear()
+        self._queued_samples = 0
         self._coalesced = None
         self._broker._reindex(self, self._twins, frozenset())
         self._ready.set()
@@ -161,9 +184,19 @@ class InProcessBroker:
         self._by_twin: dict[str, set[InProcessSubscription]] = {}
         self.published = 0
 
-    def subscribe(self, twin_ids: Iterable[str], *, max_queue: int = 256,
+    def subscribe(self, twin_ids: Iterable[str], *, max_queue: int = 256, max_backlog: int = MAX_BACKLOG_SAMPLES,
                   policy: SlowPolicy = "coalesce") -> InProcessSubscription:
-        return InProcessSubscription(self, twin_ids, max_queue, policy)
+        return InProcessSubscription(self, twin_ids, max_queue, policy, max_backlog)
+
+    @property
+    def subscriptions(self) -> frozenset[InProcessSubscription]:
+        """The open subscriptions that listen to at least one twin (for operational tooling and tests)."""
+        return frozenset(s for subscribers in self._by_twin.values() for s in subscribers)
+
+    @property
+    def indexed_twins(self) -> int:
+        """How many twin ids the fan-out index holds; returns to its old size when subscriptions end."""
+        return len(self._by_twin)
 
     def publish(self, samples: Sequence[Sample]) -> None:
         by_twin = self._by_twin
@@ -180,7 +213,7 @@ class InProcessBroker:
             subscription.offer(tuple(share))
 
     def close(self, reason: str = "broker shut down") -> None:
-        for subscription in {s for subs in self._by_twin.values() for s in subs}:
+        for subscription in self.subscriptions:
             subscription.close(reason)
 
     def _reindex(self, subscription: InProcessSubscription, old: frozenset[str], new: frozenset[str]) -> None:

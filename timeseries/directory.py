@@ -4,7 +4,7 @@ The ingest path codes against the small :class:`TwinDirectory` protocol so the
 twin graph (Neo4j) can answer it in production while unit tests use
 :class:`InMemoryTwinDirectory`.  :class:`CachingTwinDirectory` sits in front of
 the real one because the hot path asks for the same few thousand twins many
-times per second; a short TTL keeps topology changes (feeder/substation tags)
+times per second; a short TTL keeps changes (a twin deleted or re-created with another model)
 visible within seconds.
 """
 
@@ -18,18 +18,16 @@ from typing import Protocol
 
 from dtdl.model import Interface
 
-#: Tags that the layout knows about; directories may add others (documented in docs/timeseries.md).
+#: The tags every series carries (docs/timeseries.md); a directory may add others through ``TwinInfo.tags``.
 TAG_TWIN = "twin"
 TAG_MODEL = "model"
-TAG_FEEDER = "feeder"
-TAG_SUBSTATION = "substation"
 
 
 @dataclass(frozen=True, eq=False)
 class TwinInfo:
     """What the ingest needs to know about one twin.
 
-    ``tags`` are the *extra* tags (feeder, substation, ...) where known; ``twin`` and
+    ``tags`` are *extra* tags a directory may add (none are set by the API: docs/timeseries.md); ``twin`` and
     ``model`` tags are always added from ``twin_id`` and ``model``.
     """
 
@@ -90,7 +88,7 @@ class CachingTwinDirectory:
 
     Why: one Neo4j round trip per ingest batch would cap the ingest rate; twins and
     their topology change rarely, and a few seconds of staleness only delays when a
-    moved twin's new feeder tag shows up.
+    changed twin's new model is seen.
     """
 
     def __init__(self, inner: TwinDirectory, ttl_s: float = 30.0, negative_ttl_s: float = 5.0,

@@ -3,18 +3,23 @@
 This is what ``POST /ingest`` and the ``ingestTelemetry`` mutation call.  The
 result names every rejected message by index; accepted ones are acknowledged
 only when the writer has them in InfluxDB or the spool, and only then are they
-published to live subscribers.
+published to live subscribers, and folded into the 1-minute aggregates
+(:class:`~timeseries.downsampler.Downsampler`), which therefore see exactly the acknowledged
+samples.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gridtwin.config import Settings
 from timeseries.broker import Broker
 from timeseries.directory import TwinDirectory
+from timeseries.downsampler import Downsampler
 from timeseries.lineprotocol import PRECISIONS, Precision
 from timeseries.validation import Rejection, twin_ids_of, validate_batch
 from timeseries.writer import TelemetryWriter
@@ -36,21 +41,33 @@ class TelemetryIngest:
     could not be made durable; then none of the batch is acknowledged.
     """
 
-    def __init__(self, directory: TwinDirectory, writer: TelemetryWriter, broker: Broker | None = None) -> None:
+    def __init__(self, directory: TwinDirectory, writer: TelemetryWriter, broker: Broker | None = None,
+                 downsampler: Downsampler | None = None) -> None:
         self.directory = directory
         self.writer = writer
         self.broker = broker
+        self.downsampler = downsampler
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: TwinDirectory, broker: Broker | None = None,
-                      **writer_options: Any) -> TelemetryIngest:
-        return cls(directory, TelemetryWriter.from_settings(settings, **writer_options), broker)
+                      *, downsample: bool = True, **writer_options: Any) -> TelemetryIngest:
+        """The pipeline of one process; its downsampler keeps its state beside the raw spool."""
+        writer = TelemetryWriter.from_settings(settings, **writer_options)
+        spool_dir = Path(writer_options.get("spool_dir") or settings.state_path / "spool")
+        downsampler = Downsampler.from_settings(settings, spool_dir) if downsample else None
+        return cls(directory, writer, broker, downsampler)
 
     async def start(self) -> None:
         await self.writer.start()
+        if self.downsampler is not None:
+            await self.downsampler.start()
 
     async def close(self) -> None:
+        """Stop taking samples, then write the open minutes (restart: nothing of them is lost)."""
         await self.writer.close()
+        if self.downsampler is not None:
+            await asyncio.sleep(0)  # callers whose lines the close just acknowledged fold them in first
+            await self.downsampler.close()
 
     async def ingest(self, messages: Sequence[Any], precision: Precision | None = None) -> IngestResult:
         """Validate ``messages``, make the valid ones durable, publish them, report rejections."""
@@ -60,6 +77,8 @@ class TelemetryIngest:
         batch = validate_batch(messages, twins, precision)
         if batch.lines:
             await self.writer.write(batch.lines)
+            if self.downsampler is not None:
+                self.downsampler.add(batch.samples, batch.lines, twins)
             if self.broker is not None:
                 self.broker.publish(batch.samples)
         return IngestResult(len(batch.lines), batch.rejections)

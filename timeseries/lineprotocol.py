@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from dtdl.kinds import GEOSPATIAL, INTEGER_RANGES
 from dtdl.model import Interface, Schema
 
 Precision = Literal["ns", "us", "ms", "s"]
@@ -150,9 +151,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Encodes one telemetry value to ``key=value[,key=value...]`` or raises InvalidValue.
 ValueEncoder = Callable[[Any], str]
 
-_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_INT_RANGES = {kind: INTEGER_RANGES[kind] for kind in ("integer", "long")}
 _STRINGLIKE = {"string", "dateTime", "date", "time", "duration"}
-_JSON_KINDS = {"point", "lineString", "polygon", "multiPoint", "multiLineString", "multiPolygon"}
+_JSON_KINDS = frozenset(GEOSPATIAL)
 
 
 def compile_schema(schema: Schema | None, key: str, path: str) -> ValueEncoder:

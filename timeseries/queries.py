@@ -33,6 +33,9 @@ _NUMERIC_ONLY = {"mean", "sum"}
 _NUMERIC_KINDS = {"double", "float", "integer", "long"}
 #: Above this many twins a ``contains`` filter replaces the pushed-down ``or`` chain.
 _OR_CHAIN_LIMIT = 200
+#: Points one ``telemetry`` answer holds by default and at most; the limit is in the Flux query itself.
+DEFAULT_POINTS = 1_000
+MAX_POINTS = 10_000
 
 
 class QueryError(ValueError):
@@ -93,12 +96,17 @@ class TelemetryQueries:
 
     async def telemetry(self, twin_id: str, name: str, start: datetime | timedelta,
                         stop: datetime | timedelta | None = None, every: timedelta | None = None,
-                        aggregate: Aggregate = "mean") -> list[TelemetryPoint]:
-        """Points of telemetry ``name`` of one twin in ``[start, stop)``, oldest first.
+                        aggregate: Aggregate = "mean", limit: int = DEFAULT_POINTS) -> list[TelemetryPoint]:
+        """The first ``limit`` points of telemetry ``name`` of one twin in ``[start, stop)``, oldest first.
 
         With ``every`` the points are ``aggregate`` per window (``_time`` = window end);
         without it they are the raw samples.  A timedelta ``start`` is relative to now.
+        Raw series are cut to ``limit`` right after the read, before pivot and sort: storage
+        returns each series in time order, so the first ``limit`` rows of every series hold
+        the first ``limit`` points, and no step of the query holds more than that per field.
         """
+        if not 1 <= limit <= MAX_POINTS:
+            raise QueryError(f"limit must be between 1 and {MAX_POINTS}")
         info = await self._twin(twin_id)
         kind = _telemetry_kind(info, name)
         fn = AGGREGATES.get(aggregate)
@@ -108,20 +116,22 @@ class TelemetryQueries:
             raise QueryError(f"{aggregate} needs numeric telemetry; {name} is {kind}")
         window = (f"    |> aggregateWindow(every: gt_every, fn: {fn}, createEmpty: false)\n"
                   if every is not None else "")
+        per_series_limit = "    |> limit(n: gt_limit)\n" if every is None else ""
         flux = f"""import "strings"
 from(bucket: gt_bucket)
     |> range(start: gt_start, stop: gt_stop)
     |> filter(fn: (r) => r._measurement == gt_measurement and r.twin == gt_twin)
     |> filter(fn: (r) => r._field == gt_name or strings.hasPrefix(v: r._field, prefix: gt_prefix))
-    |> group(columns: ["_field"])
+{per_series_limit}    |> group(columns: ["_field"])
 {window}    |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
     |> group()
     |> sort(columns: ["_time"])
+    |> limit(n: gt_limit)
 """
         params: dict[str, Any] = {
             "gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0)),
             "gt_measurement": measurement_of(info.model), "gt_twin": twin_id, "gt_name": name,
-            "gt_prefix": name + FIELD_SEPARATOR}
+            "gt_prefix": name + FIELD_SEPARATOR, "gt_limit": limit}
         if every is not None:
             params["gt_every"] = _positive(every)
         rows = await self._query(flux, params)

@@ -1,32 +1,29 @@
-"""Buckets and the downsampling task, created idempotently at start-up.
+"""Buckets, created idempotently at start-up, and the backfill of the downsampled bucket.
 
 * raw bucket: ``settings.influxdb_bucket`` (created by onboarding; its retention
   is left as the operator set it unless ``raw_retention_s`` is given);
-* downsampled bucket: ``<bucket>_1m`` holding 1-minute ``mean``/``min``/``max`` of
-  every numeric field, told apart by the tag ``agg``;
-* a task ``gridtwin-downsample-<bucket>-1m`` running every minute over the last
-  :data:`LOOKBACK` of *whole* minutes.  Re-aggregating a few minutes each run
-  picks up late data (spool replays, devices catching up); rewriting a window
-  overwrites the same points, so it is idempotent.  After a longer outage call
-  :func:`backfill_downsampled` for the replayed span.
+* downsampled bucket: ``<bucket>_1m`` holding 1-minute ``count``/``sum``/``mean``/``min``/
+  ``max``/``last``/``last_time`` of every numeric field, told apart by the tag ``agg``, each
+  API process's partial by the tag ``ingester``. The ingest path writes them as the minutes
+  close (:mod:`timeseries.downsampler`); the InfluxDB task that did it before (re-reading a
+  10-minute look-back of raw points every minute) is deleted here when found.
+* :func:`backfill_downsampled` recomputes a span from raw data (after a crash lost the open
+  minutes' statistics), with the old cost: use it for closed spans, not continuously.
 
-Bucket names are not user input, but they still go into the task's Flux as
-checked string literals (a task script cannot take ``params``).
+Bucket names are not user input; they still travel as query parameters.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from influxdb_client import BucketRetentionRules, InfluxDBClient, TaskCreateRequest
-from influxdb_client.domain.task_status_type import TaskStatusType
+from influxdb_client import BucketRetentionRules, InfluxDBClient
 
 from gridtwin.config import Settings
 
 DOWNSAMPLE_SUFFIX = "_1m"
-LOOKBACK = "10m"
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+#: The ``ingester`` tag of what :func:`backfill_downsampled` writes.
+BACKFILL_INGESTER = "backfill"
 
 
 def downsampled_bucket(settings: Settings) -> str:
@@ -34,58 +31,23 @@ def downsampled_bucket(settings: Settings) -> str:
 
 
 def task_name(settings: Settings) -> str:
+    """The name of the former downsampling task (removed by :func:`ensure_buckets_and_tasks`)."""
     return f"gridtwin-downsample-{settings.influxdb_bucket}{DOWNSAMPLE_SUFFIX}"
-
-
-def _literal(name: str) -> str:
-    if not _SAFE_NAME.fullmatch(name):
-        raise ValueError(f"bucket name {name!r} is not allowed in a task script")
-    return f'"{name}"'
-
-
-def downsample_flux(source: str, target: str) -> str:
-    """The pipeline body: 1-minute mean/min/max of numeric fields from ``source`` into ``target``.
-
-    Expects ``start`` and ``stop`` to be defined before it (by the task or by a backfill).
-    """
-    return f"""
-data = from(bucket: {_literal(source)})
-    |> range(start: start, stop: stop)
-    |> filter(fn: (r) => types.isNumeric(v: r._value))
-    |> toFloat()
-union(tables: [
-    data |> aggregateWindow(every: 1m, fn: mean, createEmpty: false) |> set(key: "agg", value: "mean"),
-    data |> aggregateWindow(every: 1m, fn: min, createEmpty: false) |> set(key: "agg", value: "min"),
-    data |> aggregateWindow(every: 1m, fn: max, createEmpty: false) |> set(key: "agg", value: "max"),
-])
-    |> to(bucket: {_literal(target)})
-"""
-
-
-def task_flux(settings: Settings) -> str:
-    return f"""import "date"
-import "types"
-
-option task = {{name: "{task_name(settings)}", every: 1m, offset: 5s}}
-
-stop = date.truncate(t: now(), unit: 1m)
-start = date.sub(d: {LOOKBACK}, from: stop)
-{downsample_flux(settings.influxdb_bucket, downsampled_bucket(settings))}"""
 
 
 def ensure_buckets_and_tasks(settings: Settings, *, raw_retention_s: int | None = None,
                              downsampled_retention_s: int = 400 * 86_400) -> dict[str, str]:
-    """Create (or fix) the raw and downsampled buckets and the downsampling task; idempotent.
+    """Create (or fix) the raw and downsampled buckets and delete the former task; idempotent.
 
-    Returns the ids: ``{"raw_bucket": ..., "downsampled_bucket": ..., "task": ...}``.
+    Returns the ids: ``{"raw_bucket": ..., "downsampled_bucket": ...}``.
     """
     url, token = settings.resolved_influxdb()
     with InfluxDBClient(url=url, token=token, org=settings.influxdb_org, timeout=30_000) as client:
         org_id = _org_id(client, settings.influxdb_org)
         raw = _ensure_bucket(client, settings.influxdb_bucket, org_id, raw_retention_s)
         down = _ensure_bucket(client, downsampled_bucket(settings), org_id, downsampled_retention_s)
-        task = _ensure_task(client, settings, org_id)
-        return {"raw_bucket": raw, "downsampled_bucket": down, "task": task}
+        _delete_former_task(client, settings, org_id)
+        return {"raw_bucket": raw, "downsampled_bucket": down}
 
 
 def _org_id(client: InfluxDBClient, org: str) -> str:
@@ -108,29 +70,51 @@ def _ensure_bucket(client: InfluxDBClient, name: str, org_id: str, retention_s: 
     return str(bucket.id)
 
 
-def _ensure_task(client: InfluxDBClient, settings: Settings, org_id: str) -> str:
+def _delete_former_task(client: InfluxDBClient, settings: Settings, org_id: str) -> None:
+    """The Flux task would write a second, differently laid out copy of every minute: remove it."""
     api = client.tasks_api()
-    flux = task_flux(settings)
-    existing = [t for t in api.find_tasks(name=task_name(settings)) if t.org_id == org_id]
-    if existing:
-        task = existing[0]
-        if task.flux != flux or task.status != TaskStatusType.ACTIVE:
-            task.flux = flux
-            task.status = TaskStatusType.ACTIVE
-            api.update_task(task)
-        for duplicate in existing[1:]:
-            api.delete_task(duplicate.id)
-        return str(task.id)
-    request = TaskCreateRequest(flux=flux, org_id=org_id, status=TaskStatusType.ACTIVE,
-                                description="GridTwin: 1-minute mean/min/max of raw telemetry")
-    return str(api.create_task(task_create_request=request).id)
+    for task in api.find_tasks(name=task_name(settings)):
+        if task.org_id == org_id:
+            api.delete_task(task.id)
+
+
+_BACKFILL_FLUX = """import "types"
+data = from(bucket: gt_source)
+    |> range(start: gt_start, stop: gt_stop)
+    |> filter(fn: (r) => types.isNumeric(v: r._value))
+    |> toFloat()
+union(tables: [
+    data |> aggregateWindow(every: 1m, fn: count, createEmpty: false) |> toFloat() |> set(key: "agg", value: "count"),
+    data |> aggregateWindow(every: 1m, fn: sum, createEmpty: false) |> set(key: "agg", value: "sum"),
+    data |> aggregateWindow(every: 1m, fn: mean, createEmpty: false) |> set(key: "agg", value: "mean"),
+    data |> aggregateWindow(every: 1m, fn: min, createEmpty: false) |> set(key: "agg", value: "min"),
+    data |> aggregateWindow(every: 1m, fn: max, createEmpty: false) |> set(key: "agg", value: "max"),
+    data |> aggregateWindow(every: 1m, fn: last, createEmpty: false) |> set(key: "agg", value: "last"),
+    data |> window(every: 1m) |> last()
+        |> map(fn: (r) => ({r with _value: float(v: int(v: r._time)) / 1000000000.0, _time: r._stop}))
+        |> set(key: "agg", value: "last_time"),
+])
+    |> set(key: "ingester", value: gt_ingester)
+    |> to(bucket: gt_target)
+"""
 
 
 def backfill_downsampled(settings: Settings, start: datetime, stop: datetime) -> None:
-    """Recompute the downsampled bucket for ``[start, stop)`` (whole minutes), e.g. after a long outage."""
+    """Recompute the downsampled minutes ``[start, stop)`` (whole minutes) from the raw bucket.
+
+    Every partial of the span is deleted first and one, tagged ``ingester=backfill``, written
+    in their place: after a crash, the minutes its process still held open are then whole
+    again. Run it on closed minutes only; an ingester still writing into the span would add its
+    partial on top of the recomputed totals.
+    """
+    if start.second or start.microsecond or stop.second or stop.microsecond or stop <= start:
+        raise ValueError("backfill needs whole minutes with start < stop")
     url, token = settings.resolved_influxdb()
-    # influxdb-client turns each param into an ``option <name> = <literal>`` of the query.
-    flux = ('import "types"\nstart = gt_start\nstop = gt_stop\n'
-            + downsample_flux(settings.influxdb_bucket, downsampled_bucket(settings)))
+    target = downsampled_bucket(settings)
     with InfluxDBClient(url=url, token=token, org=settings.influxdb_org, timeout=300_000) as client:
-        client.query_api().query(flux, params={"gt_start": start, "gt_stop": stop})
+        # Points sit at their window's end: the span's minutes end in (start, stop].
+        client.delete_api().delete(start + timedelta(seconds=1), stop + timedelta(seconds=1), "", bucket=target,
+                                   org=settings.influxdb_org)
+        client.query_api().query(_BACKFILL_FLUX, params={
+            "gt_source": settings.influxdb_bucket, "gt_target": target, "gt_ingester": BACKFILL_INGESTER,
+            "gt_start": start, "gt_stop": stop})

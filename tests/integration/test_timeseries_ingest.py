@@ -1,4 +1,4 @@
-"""Ingest, read-back, queries and downsampling set-up against the test profile's real InfluxDB."""
+"""Ingest, read-back, queries and bucket set-up against the test profile's real InfluxDB."""
 
 from __future__ import annotations
 
@@ -98,11 +98,18 @@ async def test_injection_attempt_in_twin_id_is_just_a_value(settings: Settings, 
         queries.close()
 
 
-def test_downsampling_bucket_and_task_exist_idempotently(settings: Settings, influx_client: InfluxDBClient) -> None:
+def test_buckets_exist_idempotently_and_the_former_task_is_removed(settings: Settings,
+                                                                    influx_client: InfluxDBClient) -> None:
+    from influxdb_client import TaskCreateRequest
+    from influxdb_client.domain.task_status_type import TaskStatusType
+
+    org_id = influx_client.organizations_api().find_organizations(org=settings.influxdb_org)[0].id
+    former = (f'option task = {{name: "{task_name(settings)}", every: 1h}}\n'
+              'from(bucket: "none") |> range(start: -1m) |> yield()')
+    influx_client.tasks_api().create_task(task_create_request=TaskCreateRequest(
+        flux=former, org_id=org_id, status=TaskStatusType.INACTIVE, description="the former downsampling task"))
     first = ensure_buckets_and_tasks(settings)
     second = ensure_buckets_and_tasks(settings)
     assert first == second
     assert influx_client.buckets_api().find_bucket_by_name(downsampled_bucket(settings)) is not None
-    tasks = influx_client.tasks_api().find_tasks(name=task_name(settings))
-    assert len(tasks) == 1 and tasks[0].status == "active" and tasks[0].every == "1m"
-    assert "aggregateWindow(every: 1m, fn: mean" in tasks[0].flux
+    assert influx_client.tasks_api().find_tasks(name=task_name(settings)) == []

@@ -23,7 +23,7 @@ import pytest
 from influxdb_client import InfluxDBClient
 
 from gridtwin.config import Settings
-from gridtwin.services import _write_runtime, influxdb, processes
+from servers import _write_runtime, influxdb, processes
 from timeseries.directory import InMemoryTwinDirectory, TwinInfo
 from timeseries.ingest import TelemetryIngest
 from timeseries.samples import MEASUREMENT_POINT, measurement_point_interface

@@ -76,3 +76,18 @@ async def test_iteration_ends_when_closed() -> None:
     broker.publish([s("a", 1, f=1.0)])
     sub.close("bye")
     assert [u async for u in sub] == []
+
+
+async def test_backlog_is_bounded_in_samples_not_only_in_updates() -> None:
+    broker = InProcessBroker()
+    sub = broker.subscribe({"a"}, max_queue=100, max_backlog=10)
+    broker.publish([s("a", t, f=float(t)) for t in range(8)])
+    broker.publish([s("a", 8 + t, f=float(8 + t)) for t in range(5)])  # 13 samples would exceed 10: coalesced
+    assert sub.backlog == 8 + 1
+    assert len((await sub.get()).samples) == 8
+    merged = await sub.get()
+    assert merged.coalesced and [(x.time_ns, x.values) for x in merged.samples] == [(12, {"f": 12.0})]
+    assert sub.backlog == 0
+    broker.publish([s("a", t, f=1.0) for t in range(50)])  # one publish into an empty queue is taken whole
+    whole = await sub.get()
+    assert len(whole.samples) == 50 and not whole.coalesced
