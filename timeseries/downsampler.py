@@ -239,12 +239,12 @@ class Downsampler:
                                                min(per_minute) + MINUTE_NS, max(per_minute) + MINUTE_NS + _SECOND_NS)
                 for (minute, tags), fields in _partials(rows).items():
                     aggregator.merge_stored(minute, measurement, dict(tags), fields)
+                aggregator.readback_done(per_minute, measurement)  # merged once, even if the next one fails
         except Exception as error:  # noqa: BLE001 - InfluxDB away: try these minutes again later
             log.info("downsampling: reading stored partials failed (%s); minutes wait", error)
             self.stats.postponed += len(needing)
             return [m for m in minutes if m not in needing]
         self.stats.readbacks += len(needing)
-        aggregator.readback_done(needing)
         return minutes
 
     async def _save_state(self, *, with_minutes: bool) -> None:

@@ -223,10 +223,12 @@ class MinuteAggregator:
             series.merge(key, stats)
         return True
 
-    def readback_done(self, minutes: Iterable[int]) -> None:
+    def readback_done(self, minutes: Iterable[int], measurement: str) -> None:
+        """The stored partials of ``measurement`` in ``minutes`` are merged: do not read them again."""
         for minute in minutes:
             for series in self.open[minute].series.values():
-                series.readback = False
+                if series.meta.measurement == measurement:
+                    series.readback = False
 
     def take(self, minutes: Iterable[int], now: float) -> tuple[list[MinuteBucket], list[str]]:
         """Render the changed series of ``minutes`` and move them to retained (before the write is awaited,
