@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -33,6 +34,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -182,17 +185,36 @@ def legacy_task(client: InfluxDBClient, org_id: str, raw: str, target: str) -> s
     return str(client.tasks_api().create_task(task_create_request=request).id)
 
 
-def stop_task(client: InfluxDBClient, task_id: str, timeout_s: float = 600.0) -> None:
-    """Deactivate the task and wait for its running runs before anything is deleted: influxd 2.7.12
-    crashes (SIGSEGV in the storage reader) when a bucket is deleted under a running query."""
+def stop_task(client: InfluxDBClient, url: str, task_id: str, timeout_s: float = 600.0) -> bool:
+    """Stop the task, cancel its running run, and wait until influxd runs no query at all; False on timeout.
+
+    Why: influxd 2.7.12 crashes (SIGSEGV in the storage reader) when a bucket is deleted under a
+    running query, and a deleted task's run keeps running.
+    """
     api = client.tasks_api()
     task = api.find_task_by_id(task_id)
     task.status = TaskStatusType.INACTIVE
     api.update_task(task)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and any(r.status in ("scheduled", "started") for r in api.get_runs(task_id)):
-        time.sleep(2)
+    for run in api.get_runs(task_id):
+        if run.finished_at is None:
+            with contextlib.suppress(Exception):
+                api.cancel_run(task_id, run.id)
     api.delete_task(task_id)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if running_queries(url) == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
+def running_queries(url: str) -> int:
+    """Executing plus queued Flux queries, from influxd's /metrics (query controller gauges)."""
+    total = 0
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(("qc_executing_active", "qc_queueing_active")):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 def task_runs(client: InfluxDBClient, task_id: str) -> list[float]:
@@ -248,9 +270,10 @@ def main() -> None:
                 args.mode != "off" and last > first) else None
             print(json.dumps(summary_of(args, result, rss_before), indent=2), flush=True)
         finally:
-            if task_id:
-                stop_task(client, task_id)
-            if not args.keep:
+            idle = stop_task(client, url, task_id) if task_id else running_queries(url) == 0
+            if not idle:
+                print(f"influxd still runs queries: buckets {raw} and {target} kept", flush=True)
+            elif not args.keep:
                 for bucket in created:
                     buckets.delete_bucket(bucket)
 

@@ -195,6 +195,8 @@ class Downsampler:
                 time.time_ns(), now, self.grace_ns, self.idle_s)
             if minutes:
                 minutes = await self._read_back(minutes)
+                waiting = {m for per_minute in aggregator.readback_wanted(minutes).values() for m in per_minute}
+                minutes = [m for m in minutes if m not in waiting]  # a series appeared during the read: next time
             if not minutes:
                 aggregator.evict(now, self.retain_s)
                 return 0

@@ -223,11 +223,15 @@ class MinuteAggregator:
             series.merge(key, stats)
         return True
 
-    def readback_done(self, minutes: Iterable[int], measurement: str) -> None:
-        """The stored partials of ``measurement`` in ``minutes`` are merged: do not read them again."""
-        for minute in minutes:
-            for series in self.open[minute].series.values():
-                if series.meta.measurement == measurement:
+    def readback_done(self, wanted: Mapping[int, set[str]], measurement: str) -> None:
+        """The stored partials of these twins of ``measurement`` are merged: do not read them again.
+
+        Only the twins that were asked for: a series that appeared while the query ran still waits.
+        """
+        for minute, twins in wanted.items():
+            bucket = self.open.get(minute)
+            for series in bucket.series.values() if bucket is not None else ():
+                if series.meta.measurement == measurement and series.meta.tags.get(TAG_TWIN, "") in twins:
                     series.readback = False
 
     def take(self, minutes: Iterable[int], now: float) -> tuple[list[MinuteBucket], list[str]]:

@@ -173,7 +173,10 @@ def test_a_late_sample_reopens_a_retained_minute_and_needs_a_readback_once_it_is
     assert wanted == {"dtmi:gridtwin:GridMeasurementPoint": {BASE: {"mp0"}}}
     assert aggregator.merge_stored(BASE, "dtmi:gridtwin:GridMeasurementPoint", TWINS["mp0"].all_tags(),
                                    {"frequency": [3, 150.0, 49.0, 51.0, BASE + 3, 50.5]})
-    aggregator.readback_done([BASE], "dtmi:gridtwin:GridMeasurementPoint")
+    aggregator.readback_done({BASE: {"mp1"}}, "dtmi:gridtwin:GridMeasurementPoint")  # another twin: still waits
+    assert aggregator.readback_wanted([BASE])
+    aggregator.readback_done(wanted["dtmi:gridtwin:GridMeasurementPoint"], "dtmi:gridtwin:GridMeasurementPoint")
+    assert aggregator.readback_wanted([BASE]) == {}
     stats = aggregator.open[BASE].series[TWINS["mp0"].line_prefix].stats()["frequency"]
     assert stats[0] == 4 and stats[4] == BASE + 4
 
