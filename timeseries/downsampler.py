@@ -46,7 +46,7 @@ from timeseries.aggregates import AGGREGATES, MINUTE_NS, TAG_AGG, TAG_INGESTER, 
 from timeseries.directory import TwinInfo
 from timeseries.minutes import MinuteAggregator, MinuteSet
 from timeseries.setup import downsampled_bucket
-from timeseries.spool import Spool, SpoolFull
+from timeseries.spool import Spool
 from timeseries.validation import Sample
 from timeseries.writer import InfluxHttpWriter, TelemetryWriter, WriteRejected
 
