@@ -12,7 +12,7 @@ Why a file and not the alternatives:
   properties they would be copied per twin and read with every twin read;
 * **not InfluxDB**: the profiles are a *reference year* of dimensionless factors (2016 in
   simbench), not measurements of the twins; written as points they would cost seconds per grid
-  (an import has 10 s in all), and the telemetry bucket's retention and downsampling task would
+  (an import has 10 s in all), and the telemetry bucket's retention and minute aggregates would
   age and aggregate them.  The simulator reads a whole table at once, which is what an array is;
 * **NumPy's ``.npz``** (a zip of ``.npy`` arrays, deflated) needs no new dependency (parquet
   would need pyarrow), keeps float64 exactly, and is read with ``allow_pickle=False``: only
