@@ -22,13 +22,14 @@ from strawberry.types import Info
 from api.auth import Permission
 from api.permissions import requires
 from api.errors import ClientError, call
-from api.events import SubscriberTooSlow, TwinEvent
+from api.events import TwinEvent
 from api.telemetry_bounds import (
     DEFAULT_POINTS, MAX_POINTS, MAX_TWINS_PER_SUBSCRIPTION, TimeRange, checked_first, checked_twin_count, window_length,
     windows_of,
 )
 from graph import topology
-from timeseries.broker import SubscriptionClosed, Update
+from gridtwin.fanout import Delivery, FanOutSubscription, Item, SubscriptionClosed
+from timeseries.broker import SampleSubscription, Update
 from timeseries.queries import QueryError
 from timeseries.spool import SpoolFull
 from timeseries.writer import WriteRejected
@@ -131,7 +132,7 @@ class TwinChange:
 def _batch(update: Update) -> TelemetryBatch:
     return TelemetryBatch(coalesced=update.coalesced, samples=[
         {"twinId": s.twin, "time": datetime.fromtimestamp(s.time_ns / 1e9, tz=timezone.utc).isoformat(),
-         "values": s.values} for s in update.samples])
+         "values": s.values} for s in update.items])
 
 
 async def _queried(awaitable: Any) -> Any:
@@ -250,21 +251,24 @@ class Subscription:
                                          "are-a model (DTMI).",
                      permission_classes=[requires(Permission.read_twins)])
     async def twin_changed(self, info: Info, model: str | None = None) -> AsyncGenerator[TwinChange, None]:
-        try:
-            async for event in info.context.services.events.subscribe():
-                if model is None or (event.model and info.context.services.registry.active.models.is_a(
-                        event.model, model)):
+        registry = info.context.services.registry  # read per event: uploadModels may change the models
+        async for delivery in _deliveries(info.context.services.events.subscribe_all()):
+            for event in delivery.items:
+                if model is None or (event.model and registry.active.models.is_a(event.model, model)):
                     yield _change(event)
-        except SubscriberTooSlow as error:
-            raise ClientError(f"subscription closed: {error}", "SUBSCRIPTION_CLOSED") from error
 
 
-async def _stream(subscription: Any) -> AsyncGenerator[TelemetryBatch, None]:
-    """A broker subscription as GraphQL batches; closed by the broker -> SUBSCRIPTION_CLOSED.
+async def _stream(subscription: SampleSubscription) -> AsyncGenerator[TelemetryBatch, None]:
+    async for update in _deliveries(subscription):
+        yield _batch(update)
+
+
+async def _deliveries(subscription: FanOutSubscription[Item]) -> AsyncGenerator[Delivery[Item], None]:
+    """A fan-out subscription's deliveries; closed by the fan-out -> SUBSCRIPTION_CLOSED.
     (``get``, not ``async for``: iteration ends quietly on close, and the client must learn why.)"""
     try:
         while True:
-            yield _batch(await subscription.get())
+            yield await subscription.get()
     except SubscriptionClosed as closed:
         raise ClientError(f"subscription closed: {closed.reason}", "SUBSCRIPTION_CLOSED") from closed
     finally:
@@ -276,7 +280,7 @@ def _change(event: TwinEvent) -> TwinChange:
                       other_twin_id=event.other_twin_id, time=event.time)
 
 
-async def _follow_topology(info: Info, twin_id: str, subscription: Any) -> None:
+async def _follow_topology(info: Info, twin_id: str, subscription: SampleSubscription) -> None:
     """Re-resolve the points below ``twin_id`` after topology events, and every TOPOLOGY_REFRESH_S.
 
     Events only set a flag (``TwinEvents.watching``): this task owns no event stream that another
@@ -298,7 +302,7 @@ async def _follow_topology(info: Info, twin_id: str, subscription: Any) -> None:
                 return
 
 
-async def _refresh_points(info: Info, twin_id: str, subscription: Any) -> bool:
+async def _refresh_points(info: Info, twin_id: str, subscription: SampleSubscription) -> bool:
     """Give ``subscription`` the points below ``twin_id`` now; False once it had to be closed."""
     try:
         points = await _points_below(info, twin_id)
@@ -311,5 +315,5 @@ async def _refresh_points(info: Info, twin_id: str, subscription: Any) -> bool:
     if len(points) > MAX_TWINS_PER_SUBSCRIPTION:
         subscription.close(f"more than {MAX_TWINS_PER_SUBSCRIPTION} measurement points below {twin_id}")
         return False
-    subscription.set_twins(points)
+    subscription.set_keys(points)
     return True

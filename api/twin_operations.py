@@ -186,7 +186,7 @@ class TwinMutation:
     async def create_twin(self, info: GraphQLInfo, id: strawberry.ID, model: str, properties: JSON | None = None) -> Twin:
         twin = await call(graph_twins.create_twin, info.context.services.neo4j, info.context.active.models, str(id),
                           model, properties or {})
-        info.context.services.events.publish(TwinEvent("twinCreated", twin.id, twin.model))
+        info.context.services.events.publish_one(TwinEvent("twinCreated", twin.id, twin.model))
         return info.context.loaders.typed(twin)
 
     @strawberry.mutation(description="Update a twin with a JSON Patch (RFC 6902); ifMatch refuses stale writes.",
@@ -197,7 +197,7 @@ class TwinMutation:
                               [{"pointer": "/patch", "message": "expected an array of operations"}])
         twin = await call(graph_twins.update_twin, info.context.services.neo4j, info.context.active.models, str(id),
                           patch, if_match=if_match)
-        info.context.services.events.publish(TwinEvent("twinUpdated", twin.id, twin.model))
+        info.context.services.events.publish_one(TwinEvent("twinUpdated", twin.id, twin.model))
         return info.context.loaders.typed(twin)
 
     @strawberry.mutation(description="Delete a twin; refused while it has relationships unless cascade.",
@@ -206,7 +206,7 @@ class TwinMutation:
                           if_match: str | None = None) -> bool:
         existing = await info.context.loaders.twin(str(id))
         await call(graph_twins.delete_twin, info.context.services.neo4j, str(id), cascade=cascade, if_match=if_match)
-        info.context.services.events.publish(TwinEvent("twinDeleted", str(id), existing.model if existing else None))
+        info.context.services.events.publish_one(TwinEvent("twinDeleted", str(id), existing.model if existing else None))
         return True
 
     @strawberry.mutation(description="Create a relationship, validated against the source's model.",
@@ -217,7 +217,7 @@ class TwinMutation:
                             info.context.active.models, str(source_), name, str(target), properties or {},
                             relationship_id=str(id) if id else None)
         source_twin = await info.context.loaders.twin(stored.source_id)
-        info.context.services.events.publish(TwinEvent("relationshipCreated", stored.source_id,
+        info.context.services.events.publish_one(TwinEvent("relationshipCreated", stored.source_id,
                                                        source_twin.model if source_twin else None,
                                                        stored.name, stored.target_id))
         return Relationship(id=stored.id, name=stored.name, source_id=stored.source_id, target_id=stored.target_id,
@@ -230,6 +230,6 @@ class TwinMutation:
         await call(graph_relationships.delete_relationship, info.context.services.neo4j, str(source_), str(id),
                    if_match=if_match)
         source_twin = await info.context.loaders.twin(str(source_))
-        info.context.services.events.publish(TwinEvent("relationshipDeleted", str(source_),
+        info.context.services.events.publish_one(TwinEvent("relationshipDeleted", str(source_),
                                                        source_twin.model if source_twin else None, str(id)))
         return True

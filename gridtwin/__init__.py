@@ -1,7 +1,8 @@
 """GridTwin: a GraphQL digital-twin graph of an electrical grid.
 
-This package holds what every layer shares: configuration, logging, the
-command line and the provisioning of the Neo4j and InfluxDB servers.
+This package is the ground every room stands on: settings, logging and the
+in-process fan-out of live data.  The command line is ``cli/``, provisioning of
+the servers ``servers/``.
 """
 
 __version__ = "0.1.0"

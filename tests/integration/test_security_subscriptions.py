@@ -30,7 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from gridtwin.config import Settings
 from tests.integration.conftest import GraphQLClient, build_feeder, remove_twins
-from timeseries.broker import MAX_BACKLOG_SAMPLES
+from gridtwin.fanout import MAX_BACKLOG_ITEMS as MAX_BACKLOG_SAMPLES
 from timeseries.validation import Sample
 
 T = TypeVar("T")
@@ -88,12 +88,12 @@ class ServedApi:
         """What subscriptions leave behind when they leak: tasks, broker index, event listeners."""
         def measure() -> dict[str, int]:
             broker = self.services.telemetry.broker
-            return {"tasks": len(asyncio.all_tasks()), "indexed twins": broker.indexed_twins,
+            return {"tasks": len(asyncio.all_tasks()), "indexed twins": broker.indexed_keys,
                     "subscriptions": len(broker.subscriptions), "event listeners": self.services.events.listener_count}
         return self.run(measure)
 
     def subscriptions_of(self, twin_id: str) -> int:
-        return self.run(lambda: sum(twin_id in s.twins for s in self.services.telemetry.broker.subscriptions))
+        return self.run(lambda: sum(twin_id in s.keys for s in self.services.telemetry.broker.subscriptions))
 
     def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -228,7 +228,7 @@ def test_deleting_the_twin_below_which_one_subscribed_ends_the_subscription(
             gql.data("mutation($id: ID!) { deleteTwin(id: $id, cascade: true) }", {"id": twin_id}, tokens["admin"])
         # the deletion went through the other app instance; tell this one's subscribers, as its own mutation would
         deleted = TwinEvent("twinDeleted", prefix + "sub", f"{GT}Substation;1")
-        served.run(lambda: served.services.events.publish(deleted))
+        served.run(lambda: served.services.events.publish_one(deleted))
         message = json.loads(ws.recv(10))
         assert message["type"] == "next" and message["id"] == "below", message
         error = message["payload"]["errors"][0]
@@ -313,7 +313,7 @@ def _publish_burst(api: ServedApi, twin_id: str) -> int:
         for _ in range(5):
             now = time.time_ns()
             broker.publish([Sample(twin_id, now + n, {"note": os.urandom(500).hex()}) for n in range(100)])
-        return max((s.backlog for s in broker.subscriptions if twin_id in s.twins), default=0)
+        return max((s.backlog for s in broker.subscriptions if twin_id in s.keys), default=0)
     return api.run(burst)
 
 

@@ -51,7 +51,7 @@ async def test_write_then_read_back_and_query(settings: Settings, influx_client:
         await ingest.close()
     assert result.accepted == 300
     assert [r.index for r in result.rejected] == [300]
-    assert len((await subscription.get()).samples) == 100
+    assert len((await subscription.get()).items) == 100
 
     flux = ('from(bucket: b) |> range(start: -1h) |> filter(fn: (r) => r.twin == t and r._field == "voltage.phaseA")'
             ' |> group() |> count()')

@@ -19,16 +19,16 @@ async def test_subscribers_get_only_their_twins_batched_per_publish() -> None:
     sub = broker.subscribe({"a", "b"})
     broker.publish([s("a", 1, f=1.0), s("c", 1, f=2.0), s("b", 1, f=3.0)])
     update = await asyncio.wait_for(sub.get(), 1)
-    assert [x.twin for x in update.samples] == ["a", "b"] and not update.coalesced
+    assert [x.twin for x in update.items] == ["a", "b"] and not update.coalesced
 
 
 async def test_twin_set_can_change_at_runtime() -> None:
     broker = InProcessBroker()
     sub = broker.subscribe({"a"})
-    sub.set_twins({"b"})
+    sub.set_keys({"b"})
     broker.publish([s("a", 1, f=1.0)])
     broker.publish([s("b", 2, f=2.0)])
-    assert (await asyncio.wait_for(sub.get(), 1)).samples[0].twin == "b"
+    assert (await asyncio.wait_for(sub.get(), 1)).items[0].twin == "b"
 
 
 async def test_slow_subscriber_gets_latest_per_twin_and_telemetry() -> None:
@@ -37,10 +37,10 @@ async def test_slow_subscriber_gets_latest_per_twin_and_telemetry() -> None:
     for t in range(10):
         broker.publish([s("a", t, voltage={"phaseA": float(t)}, frequency=50.0 + t), s("b", t, frequency=float(t))])
     first, second = await sub.get(), await sub.get()
-    assert [x.time_ns for x in first.samples] == [0, 0] and second.samples[0].time_ns == 1
+    assert [x.time_ns for x in first.items] == [0, 0] and second.items[0].time_ns == 1
     merged = await sub.get()
     assert merged.coalesced
-    latest = {(x.twin, next(iter(x.values))): (x.time_ns, x.values) for x in merged.samples}
+    latest = {(x.twin, next(iter(x.values))): (x.time_ns, x.values) for x in merged.items}
     assert latest == {("a", "voltage"): (9, {"voltage": {"phaseA": 9.0}}),
                       ("a", "frequency"): (9, {"frequency": 59.0}), ("b", "frequency"): (9, {"frequency": 9.0})}
     assert sub.dropped_updates == 8
@@ -57,7 +57,7 @@ async def test_disconnect_policy_closes_with_a_reason() -> None:
         await sub.get()
     assert sub.closed_reason and "slow consumer" in sub.closed_reason
     broker.publish([s("a", 9, f=1.0)])  # no longer indexed; nothing raises
-    assert not broker._by_twin
+    assert not broker._by_key
 
 
 async def test_publish_never_blocks_even_with_a_stuck_subscriber() -> None:
@@ -84,10 +84,10 @@ async def test_backlog_is_bounded_in_samples_not_only_in_updates() -> None:
     broker.publish([s("a", t, f=float(t)) for t in range(8)])
     broker.publish([s("a", 8 + t, f=float(8 + t)) for t in range(5)])  # 13 samples would exceed 10: coalesced
     assert sub.backlog == 8 + 1
-    assert len((await sub.get()).samples) == 8
+    assert len((await sub.get()).items) == 8
     merged = await sub.get()
-    assert merged.coalesced and [(x.time_ns, x.values) for x in merged.samples] == [(12, {"f": 12.0})]
+    assert merged.coalesced and [(x.time_ns, x.values) for x in merged.items] == [(12, {"f": 12.0})]
     assert sub.backlog == 0
     broker.publish([s("a", t, f=1.0) for t in range(50)])  # one publish into an empty queue is taken whole
     whole = await sub.get()
-    assert len(whole.samples) == 50 and not whole.coalesced
+    assert len(whole.items) == 50 and not whole.coalesced
