@@ -34,10 +34,12 @@ from api.accounts import AccountService
 from api.auth import AuthError, PasswordVault, Permission, Principal, bearer_token, new_credential_key, new_secret
 from api.body_limits import BodyLimitMiddleware
 from api.context import RequestContext, Services, ServiceSlot
+from api.events import TwinEvents
 from api.loaders import Loaders
 from api.registry import ModelRegistry
 from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
+from api.simulations import SimulationRunner
 from api.telemetry_runtime import TelemetryServices
 from api.websocket import GridTwinTransportWSHandler, GridTwinWebSocketAdapter, UserConnections, reject_handshake
 from gridtwin.config import Settings, get_settings
@@ -192,8 +194,11 @@ async def start_services(settings: Settings) -> Services:
     await run_in_threadpool(ensure_buckets_and_tasks, settings)
     telemetry = TelemetryServices(settings, async_driver, registry)
     await telemetry.start()
+    events = TwinEvents()
+    simulations = SimulationRunner(driver, settings, lambda: registry.active.models, telemetry.ingest.ingest, events)
     return Services(
         settings=settings, neo4j=driver, neo4j_async=async_driver, registry=registry, telemetry=telemetry,
+        events=events, simulations=simulations,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
     )

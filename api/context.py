@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from api.auth import Principal
 from api.events import TwinEvents
 from api.loaders import Loaders
 from api.registry import ActiveModels, ModelRegistry
+from api.simulations import SimulationRunner
 from api.telemetry_runtime import TelemetryServices
 from gridtwin.config import Settings
 
@@ -30,9 +31,11 @@ class Services:
     jwt_secret: str
     accounts: AccountService
     telemetry: TelemetryServices
-    events: TwinEvents = field(default_factory=TwinEvents)
+    events: TwinEvents
+    simulations: SimulationRunner
 
     async def close(self) -> None:
+        await self.simulations.close()  # its last telemetry goes through the pipeline before that closes
         await self.telemetry.close()
         self.neo4j.close()
         await self.neo4j_async.close()

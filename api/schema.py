@@ -4,7 +4,7 @@ Every operation declares its permission as a permission class on its field
 (``api.permissions``); every blocking graph call goes through ``api.errors.call`` so
 domain errors reach clients as coded errors and everything else is masked. The rooms:
 ``api.users`` (accounts), ``api.twin_operations``, ``api.model_operations``,
-``api.telemetry``; this module composes them with the protection extensions.
+``api.telemetry``, ``api.simulation_operations``; this module composes them with the protection extensions.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from api.grid_operations import GridMutation, GridQuery
 from api.model_operations import ModelMutation, ModelQuery
 from api.permissions import requires
 from api.protection import GridTwinExecutionContext, protection_extensions
-from api.telemetry import Subscription, TelemetryMutation, TelemetryQuery
+from api.simulation_operations import SimulationMutation, SimulationQuery, SimulationSubscription
+from api.telemetry import TelemetryMutation, TelemetryQuery, TelemetrySubscription
 from api.twin_operations import TwinMutation, TwinQuery
 from api.typegen import GeneratedTypes
 from api.types import GenericTwin
@@ -46,7 +47,7 @@ class Health:
 
 
 @strawberry.type
-class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery):
+class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:
         services = info.context.services
@@ -63,7 +64,12 @@ class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery):
 
 
 @strawberry.type
-class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation):
+class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(TelemetrySubscription, SimulationSubscription):
     pass
 
 

@@ -223,7 +223,7 @@ async def ingest(telemetry: Any, messages: list[Any]) -> IngestReport:
 
 
 @strawberry.type
-class Subscription:
+class TelemetrySubscription:
     @strawberry.subscription(description="Live samples of the given twins.",
                      permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> AsyncGenerator[TelemetryBatch, None]:

@@ -264,14 +264,67 @@ def load_model_set(driver: neo4j.Driver, *, database: str | None = None) -> Mode
     return _model_set(_read_stored(driver, database))
 
 
+def additions_only(stored: Mapping[str, Any], shipped: Mapping[str, Any]) -> list[str]:
+    """What keeps ``shipped`` from being a compatible edit of ``stored`` (empty: it only adds contents).
+
+    A compatible edit keeps every stored content (same name, same definition) and every other key
+    except descriptive text, so twins valid under the stored model stay valid and no label moves.
+    """
+    problems: list[str] = []
+    descriptive = {"contents", "description", "comment"}  # displayName is stored on the Model node
+    for key in (set(stored) | set(shipped)) - descriptive:
+        if stored.get(key) != shipped.get(key):
+            problems.append(f"{key} changed")
+    shipped_contents = {c.get("name"): c for c in shipped.get("contents", []) if isinstance(c, Mapping)}
+    for content in stored.get("contents", []):
+        name = content.get("name") if isinstance(content, Mapping) else None
+        if shipped_contents.get(name) != content:
+            problems.append(f"content {name!r} removed or changed")
+    return problems
+
+
+def _compatible_refreshes(stored: Mapping[str, Any], shipped: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Shipped documents whose stored copy is older and which only add to it; a changed one is refused."""
+    refreshes: dict[str, Any] = {}
+    for document in shipped:
+        dtmi = document.get("@id")
+        old = stored.get(dtmi)
+        if old is None or old == document:
+            continue
+        problems = additions_only(old, document)
+        if problems:
+            raise ModelError(f"the shipped model {dtmi} differs from the stored one in more than additions",
+                             [Problem(f"/{dtmi}", problem) for problem in problems])
+        refreshes[str(dtmi)] = document
+    return refreshes
+
+
+def _refresh(driver: neo4j.Driver, refreshes: Mapping[str, Any], database: str | None) -> None:
+    with driver.session(database=database) as session:
+        session.execute_write(lambda tx: tx.run(
+            "UNWIND $rows AS row MATCH (m:Model {dtmi: row.dtmi}) SET m.json = row.json",
+            rows=[{"dtmi": dtmi, "json": json.dumps(document, ensure_ascii=False)} for dtmi, document in refreshes.items()]).consume())
+
+
 def ensure_builtin_models(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:
     """Upload the shipped grid models that are not stored yet, apply the schema, return the full stored set.
 
+    A shipped model that is stored in an older form is replaced when the shipped form only adds
+    contents (a compatible edit, e.g. telemetry added to an interface that was not released before
+    it; see docs/models.md): otherwise a store made by an older GridTwin would keep serving the old
+    definition for ever.  Any other difference is refused with the model and what changed.
     Each step runs once: an upload validates, compiles and applies the schema of the whole set and
     returns that set; with nothing to upload, the documents read here are parsed once and applied.
     """
     stored = _read_stored(driver, database)
-    missing = [d for d in builtin_documents() if d.get("@id") not in stored]
+    shipped = builtin_documents()
+    refreshes = _compatible_refreshes(stored, shipped)
+    if refreshes:
+        candidate = {**stored, **refreshes}
+        compiled(_model_set(candidate))  # validates the refreshed set before anything is written
+        _refresh(driver, refreshes, database)
+        stored = candidate
+    missing = [d for d in shipped if d.get("@id") not in stored]
     if missing:
         try:
             return upload_models(driver, missing, database=database).models
@@ -285,6 +338,7 @@ def ensure_builtin_models(driver: neo4j.Driver, *, database: str | None = None) 
 __all__ = [
     "StoredModel",
     "Upload",
+    "additions_only",
     "builtin_documents",
     "check_upload",
     "decommission_model",

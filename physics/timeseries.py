@@ -70,6 +70,15 @@ class StepInputs:
         base = self.network.input_data[component][attribute]
         return np.broadcast_to(base, (self.steps, *base.shape))
 
+    def window(self, start: int, end: int) -> StepInputs:
+        """Steps ``start .. end - 1`` as inputs of their own (a run computed chunk by chunk)."""
+        if not 0 <= start < end <= self.steps:
+            raise PhysicsInputError("steps", f"window {start}..{end} is outside 0..{self.steps}")
+        part = StepInputs(self.network, end - start)
+        part.columns = {component: {name: values[start:end] for name, values in attributes.items()}
+                        for component, attributes in self.columns.items()}
+        return part
+
     def update_data(self) -> dict[str, dict[str, np.ndarray]]:
         """The columnar PGM batch update of every touched attribute.
 

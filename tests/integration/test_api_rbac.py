@@ -60,6 +60,10 @@ CALLS: dict[str, str] = {
     "telemetryBelow": f'{{ telemetryBelow(twinId: "{NOBODY}", name: "voltage") {{ time }} }}',
     "ingestTelemetry": (f'mutation {{ ingestTelemetry(messages: [{{twinId: "{NOBODY}", timestamp: 0, values: {{}}}}]) '
                         '{ accepted } }'),
+    "simulations": "{ simulations(first: 1) { id } }",
+    "simulation": f'{{ simulation(id: "{NOBODY}") {{ id }} }}',
+    "startSimulation": f'mutation {{ startSimulation(gridId: "{NOBODY}", scenarios: [{{kind: "normal"}}]) {{ id }} }}',
+    "stopSimulation": f'mutation {{ stopSimulation(id: "{NOBODY}") }}',
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 

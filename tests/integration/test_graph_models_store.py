@@ -89,3 +89,31 @@ def test_upload_may_not_relabel_stored_models(neo4j_driver: neo4j.Driver, names:
             store.upload_models(neo4j_driver, [interface(clash)])
     finally:
         neo4j_driver.execute_query("MATCH (m:Model {dtmi: $d}) DETACH DELETE m", d=clash)
+
+
+def _stored_json(driver: neo4j.Driver, dtmi: str) -> dict:
+    import json
+
+    records, _, _ = driver.execute_query("MATCH (m:Model {dtmi: $d}) RETURN m.json AS json", d=dtmi)
+    return json.loads(records[0]["json"])
+
+
+def test_a_shipped_model_stored_in_an_older_form_is_refreshed_when_it_only_adds(neo4j_driver: neo4j.Driver) -> None:
+    import json
+
+    bus = "dtmi:gridtwin:Bus;1"
+    shipped = next(d for d in store.builtin_documents() if d["@id"] == bus)
+    older = {**shipped, "contents": [c for c in shipped["contents"] if c["name"] != "energized"]}
+    neo4j_driver.execute_query("MATCH (m:Model {dtmi: $d}) SET m.json = $json", d=bus, json=json.dumps(older))
+    assert store.additions_only(older, shipped) == []
+    models = store.ensure_builtin_models(neo4j_driver)
+    assert _stored_json(neo4j_driver, bus) == shipped
+    assert models.interfaces[bus].source["contents"][-1]["name"] == "energized"
+
+
+def test_a_shipped_model_that_changes_a_stored_content_is_refused_by_name() -> None:
+    shipped = next(d for d in store.builtin_documents() if d["@id"] == "dtmi:gridtwin:Bus;1")
+    changed = {**shipped, "contents": [{**c, "schema": "double"} if c["name"] == "zone" else c
+                                       for c in shipped["contents"]]}
+    assert store.additions_only(shipped, changed) == ["content 'zone' removed or changed"]
+    assert store.additions_only({**shipped, "extends": []}, shipped) == ["extends changed"]

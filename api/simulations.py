@@ -1,0 +1,204 @@
+"""Simulation runs of one API process: start, stop, progress, the grid edits they follow.
+
+A run is an asyncio task.  The power flows and the mapping to telemetry run in a worker thread
+(power-grid-model releases the GIL); the telemetry goes through the process's normal ingest
+pipeline (validated, made durable, published to subscribers) in batches of :data:`INGEST_BATCH`.
+Batch runs compute :data:`BATCH_CHUNK` steps at a time and send them as fast as ingest takes
+them; real-time runs compute one step at a time, paced at ``speed`` simulated seconds per wall
+second, and re-read the grid before the next step when one of its twins changed through this
+API (a breaker opened, a load changed): the edit is in the next step.
+
+Limits, enforced before any grid is read: :data:`MAX_RUNNING` runs at once per process; a run's
+steps are bounded by ``physics.timeseries.MAX_STEPS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from api.events import TwinEvent, TwinEvents
+from gridtwin.fanout import FanOut
+
+log = logging.getLogger(__name__)
+
+MAX_RUNNING = 2
+BATCH_CHUNK = 960
+INGEST_BATCH = 5_000
+#: How often a run's progress is written to its SimulationRun node (its subscribers hear every chunk).
+PROGRESS_WRITE_S = 1.0
+
+Ingest = Callable[[Sequence[dict[str, Any]]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What ``simulationProgress`` delivers: where a run is."""
+
+    run_id: str
+    status: str
+    steps_done: int
+    steps: int
+    messages_sent: int
+    simulated_time: datetime | None
+    errors: tuple[str, ...] = ()
+
+
+def _run_id(progress: Progress) -> str:
+    return progress.run_id
+
+
+class SimulationBusy(Exception):
+    """Too many runs at once."""
+
+
+@dataclass
+class _Run:
+    id: str
+    grid_id: str
+    speed: float | None
+    task: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    grid_changed: bool = False
+    progress: Progress | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class SimulationRunner:
+    """The runs of this process (build it in the lifespan; ``close`` stops them)."""
+
+    def __init__(self, driver: Any, settings: Any, models: Callable[[], Any], ingest: Ingest,
+                 events: TwinEvents) -> None:
+        self._driver = driver
+        self._settings = settings
+        self._models = models
+        self._ingest = ingest
+        self._events = events
+        self.runs: dict[str, _Run] = {}
+        self.progress: FanOut[Progress] = FanOut(_run_id)
+
+    def running(self) -> list[str]:
+        return [run.id for run in self.runs.values() if run.task is not None and not run.task.done()]
+
+    async def start(self, request: Any, *, speed: float | None, started_by: str | None) -> str:
+        """Prepare (errors name the request field) and store the run, then run it in the background."""
+        from graph.simulations import RecordedEvent, RunRecord, create_run
+        from loaders.simulation.run import prepare
+
+        if len(self.running()) >= MAX_RUNNING:
+            raise SimulationBusy(f"{MAX_RUNNING} simulations are running in this API process; stop one first")
+        prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
+        run = _Run(f"sim-{uuid.uuid4().hex[:12]}", request.grid_id, speed)
+        step = timedelta(seconds=request.step_seconds)
+        events = [RecordedEvent(e.label, e.scenario, e.severity, e.severity_unit, e.start_step, e.end_step,
+                                request.start + e.start_step * step, request.start + e.end_step * step,
+                                tuple(e.elements), tuple(prepared.twins_of(e.elements)), dict(e.details))
+                  for e in prepared.events()]
+        record = RunRecord(run.id, request.grid_id, "running", request.seed, request.steps, request.step_seconds,
+                           request.start, "batch" if speed is None else "realtime",
+                           tuple({"kind": s.kind, "parameters": dict(s.parameters)} for s in request.scenarios),
+                           started_by=started_by)
+        await asyncio.to_thread(create_run, self._driver, record, events)
+        self.runs[run.id] = run
+        run.task = asyncio.create_task(self._execute(run, prepared), name=f"simulation {run.id}")
+        return run.id
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a run to stop after its current step; False when it is not running here."""
+        run = self.runs.get(run_id)
+        if run is None or run.task is None or run.task.done():
+            return False
+        run.stop_requested = True
+        return True
+
+    async def close(self) -> None:
+        for run in self.runs.values():
+            run.stop_requested = True
+        tasks = [run.task for run in self.runs.values() if run.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.progress.close("the API is shutting down")
+
+    def _note_edit(self, run: _Run) -> Callable[[TwinEvent], None]:
+        prefix = f"{run.grid_id}/"
+
+        def note(event: TwinEvent) -> None:
+            if event.twin_id.startswith(prefix) or (event.other_twin_id or "").startswith(prefix):
+                run.grid_changed = True
+        return note
+
+    async def _execute(self, run: _Run, prepared: Any) -> None:
+        from graph.simulations import finish_run
+
+        status = "failed"
+        try:
+            with self._events.watching(self._note_edit(run)):
+                status = await self._steps(run, prepared)
+        except Exception as error:  # the run's failure is its record, not a crash of the API
+            log.exception("simulation %s failed", run.id)
+            run.errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            await asyncio.to_thread(finish_run, self._driver, run.id, status, run.errors[-20:])
+            self._publish(run, prepared, status, run.progress.steps_done if run.progress else 0,
+                          run.progress.messages_sent if run.progress else 0)
+
+    async def _steps(self, run: _Run, prepared: Any) -> str:
+        from graph.simulations import record_progress
+        from loaders.simulation.run import prepare
+
+        request = prepared.request
+        chunk = BATCH_CHUNK if run.speed is None else 1
+        wall_start, written_at, sent, step = time.monotonic(), 0.0, 0, 0
+        while step < request.steps:
+            if run.stop_requested:
+                return "stopped"
+            if run.grid_changed:
+                run.grid_changed = False
+                prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
+            end = min(request.steps, step + chunk)
+            sent += await self._send_chunk(run, prepared, step, end)
+            step = end
+            self._publish(run, prepared, "running", step, sent)
+            if time.monotonic() - written_at >= PROGRESS_WRITE_S or step == request.steps:
+                await asyncio.to_thread(record_progress, self._driver, run.id, step, sent, run.errors[-5:])
+                written_at = time.monotonic()
+            if run.speed is not None:
+                due = wall_start + step * request.step_seconds / run.speed
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+        return "completed"
+
+    async def _send_chunk(self, run: _Run, prepared: Any, start: int, end: int) -> int:
+        from loaders.simulation.telemetry import messages
+
+        series, clocks, errors = await asyncio.to_thread(prepared.chunk, start, end)
+        run.errors.extend(errors)
+        batch: list[dict[str, Any]] = []
+        sent = 0
+        for message in messages(series, range(end - start), prepared.request.times_ns(range(start, end)), clocks):
+            batch.append(message)
+            if len(batch) >= INGEST_BATCH:
+                sent += await self._ingest_batch(run, batch)
+                batch = []
+        if batch:
+            sent += await self._ingest_batch(run, batch)
+        return sent
+
+    async def _ingest_batch(self, run: _Run, batch: list[dict[str, Any]]) -> int:
+        result = await self._ingest(batch)
+        for rejection in list(getattr(result, "rejected", ()))[:3]:
+            run.errors.append(f"ingest refused a simulated message: {rejection}")
+        return int(getattr(result, "accepted", len(batch)))
+
+    def _publish(self, run: _Run, prepared: Any, status: str, done: int, sent: int) -> None:
+        request = prepared.request
+        simulated = request.start + timedelta(seconds=request.step_seconds * done) if done else None
+        run.progress = Progress(run.id, status, done, request.steps, sent, simulated, tuple(run.errors[-5:]))
+        self.progress.publish_one(run.progress)
+
+
+__all__ = ["MAX_RUNNING", "Progress", "SimulationBusy", "SimulationRunner"]

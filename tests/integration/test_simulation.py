@@ -1,0 +1,211 @@
+"""The simulator on a stored simbench grid: physics checked by pandapower, ground truth, determinism, GraphQL.
+
+One simbench grid (1-LV-rural1--0-sw, 15 buses, with PV and a year of profiles) is imported once per
+module into the test profile's Neo4j.  The physics check is the issue's: with the sensor layer off,
+the loads' and generators' telemetry holds the P/Q the step applied, and the buses' voltages and
+the lines' currents equal what pandapower's own power flow gives for the *exported* network with
+those P/Q; the energy balance holds.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import neo4j
+import numpy as np
+import pytest
+
+from tests.integration.conftest import GraphQLClient
+
+pp = pytest.importorskip("pandapower")
+
+CODE = "1-LV-rural1--0-sw"
+START = datetime(2026, 6, 21, 10, 0, tzinfo=timezone.utc)  # a summer morning: the PV feeds in
+
+
+@pytest.fixture(scope="module")
+def grid_id(neo4j_driver: neo4j.Driver, models: object, settings: object) -> Iterator[str]:
+    from loaders.grids.sink import delete_grid, store_grid
+    from loaders.grids.sources import load_grid
+
+    grid = f"sim-{uuid.uuid4().hex[:6]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store_grid(neo4j_driver, models, load_grid(f"simbench:{CODE}", grid), settings=settings)  # type: ignore[arg-type]
+    yield grid
+    delete_grid(neo4j_driver, grid, settings=settings)  # type: ignore[arg-type]
+    neo4j_driver.execute_query("MATCH (r:SimulationRun {gridId: $g}) OPTIONAL MATCH (r)-[:RECORDED]->(e) "
+                               "DETACH DELETE r, e", g=grid)
+
+
+def _request(grid: str, *, seed: int = 1, exact: bool = True, scenarios: tuple = (), steps: int = 8) -> object:
+    from loaders.simulation.run import ScenarioRequest, SimulationRequest
+
+    return SimulationRequest(grid, (ScenarioRequest("normal"), *scenarios), START, steps, 900.0, seed, exact)
+
+
+def _prepared(neo4j_driver: neo4j.Driver, models: object, settings: object, request: object) -> object:
+    from loaders.simulation.run import prepare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return prepare(neo4j_driver, models, settings, request)
+
+
+def _exported(neo4j_driver: neo4j.Driver, models: object, grid: str) -> object:
+    """The grid exported from the twin graph as pandapower JSON and read back: the independent side."""
+    from loaders.grids.export import export_grid
+
+    return pp.from_json_string("".join(export_grid(neo4j_driver, models, grid, "pandapower")))  # type: ignore[arg-type]
+
+
+def test_telemetry_equals_pandapower_on_the_exported_network(neo4j_driver: neo4j.Driver, models: object,
+                                                             settings: object, grid_id: str) -> None:
+    run = _prepared(neo4j_driver, models, settings, _request(grid_id))
+    series, _, errors = run.chunk(0, 8)  # type: ignore[attr-defined]
+    assert errors == []
+    net = _exported(neo4j_driver, models, grid_id)
+    by_twin = {table: {twin: index for index, twin in net[table]["twin_id"].items()} for table in
+               ("bus", "line", "load", "sgen", "trafo")}
+    loads = [twin for twin in series if twin in by_twin["load"]]
+    sgens = [twin for twin in series if twin in by_twin["sgen"]]
+    assert loads and sgens and any(series[t].values["measuredActivePower"].max() > 0 for t in sgens)
+    worst = {"voltage": 0.0, "current": 0.0, "applied": 0.0, "balance": 0.0}
+    for step in (0, 3, 7):
+        for twin in loads + sgens:
+            table = "load" if twin in by_twin["load"] else "sgen"
+            index = by_twin[table][twin]
+            p_kw, q_kvar = (series[twin].values[name][step] for name in ("measuredActivePower", "measuredReactivePower"))
+            net[table].at[index, "p_mw"], net[table].at[index, "q_mvar"] = p_kw / 1e3, q_kvar / 1e3
+            net[table].at[index, "scaling"] = 1.0
+        _applied_match(run, series, step, worst)
+        pp.runpp(net, tolerance_mva=1e-10)
+        for twin, index in by_twin["bus"].items():
+            worst["voltage"] = max(worst["voltage"], abs(series[twin].values["voltagePu"][step] - net.res_bus.vm_pu[index]))
+        for twin, index in by_twin["line"].items():
+            worst["current"] = max(worst["current"], abs(series[twin].values["current"][step] / 1e3
+                                                         - max(net.res_line.i_from_ka[index], net.res_line.i_to_ka[index])))
+        grid = series[grid_id].values
+        losses_pp_kw = (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1e3
+        injection_kw = net.res_ext_grid.p_mw.sum() * 1e3 + net.res_sgen.p_mw.sum() * 1e3
+        worst["balance"] = max(worst["balance"], abs(grid["losses"][step] - losses_pp_kw) / injection_kw)
+    assert worst["voltage"] < 1e-3, worst
+    assert worst["current"] < 1e-3 * max(net.res_line.i_from_ka.max(), 1e-3), worst  # 0.1 % of the largest current
+    assert worst["balance"] < 1e-3, worst
+    assert worst["applied"] < 1e-9, worst
+
+
+def _applied_match(run: object, series: dict, step: int, worst: dict) -> None:
+    """The loads' and generators' telemetry is the P the step applied (constant-power appliances)."""
+    network, inputs = run.network, run.inputs  # type: ignore[attr-defined]
+    for component in ("sym_load", "sym_gen"):
+        if component not in network.input_data:
+            continue
+        specified = inputs.values(component, "p_specified")[step]
+        status = inputs.values(component, "status")[step]
+        totals: dict[str, float] = {}
+        for position, pgm_id in enumerate(network.input_data[component]["id"]):
+            twin = network.twin_ids.get(network.keys[int(pgm_id)])
+            if twin is not None:
+                totals[twin] = totals.get(twin, 0.0) + specified[position] * status[position] / 1e3
+        for twin, kw in totals.items():
+            reported = series[twin].values["measuredActivePower"][step]
+            worst["applied"] = max(worst["applied"], abs(reported - kw) / max(abs(kw), 1.0))
+
+
+def test_same_seed_same_telemetry_bit_for_bit_and_another_seed_other_noise(
+        neo4j_driver: neo4j.Driver, models: object, settings: object, grid_id: str) -> None:
+    from loaders.simulation.telemetry import messages
+
+    def sent(seed: int) -> list[dict]:
+        request = _request(grid_id, seed=seed, exact=False)
+        run = _prepared(neo4j_driver, models, settings, request)
+        series, clocks, _ = run.chunk(0, 8)  # type: ignore[attr-defined]
+        return list(messages(series, range(8), request.times_ns(range(8)), clocks))  # type: ignore[attr-defined]
+
+    first, again, other = sent(5), sent(5), sent(6)
+    assert first == again and len(first) > 100
+    assert first != other
+    exact = _prepared(neo4j_driver, models, settings, _request(grid_id, seed=5)).chunk(0, 8)[0]  # type: ignore[attr-defined]
+    bus = next(t for t in exact if "/bus/" in t)
+    noisy = [m["values"]["voltagePu"] for m in first if m["twin"] == bus and "voltagePu" in m["values"]]
+    assert 0 < np.max(np.abs(np.array(noisy) - exact[bus].values["voltagePu"][:len(noisy)])) < 0.01
+
+
+def test_an_outage_is_labelled_with_twins_and_darkens_what_outage_impact_says(
+        neo4j_driver: neo4j.Driver, models: object, settings: object, grid_id: str, gql: GraphQLClient,
+        tokens: dict[str, str]) -> None:
+    from loaders.simulation.run import ScenarioRequest
+
+    outage = ScenarioRequest("outage", {"start_step": 2, "duration_steps": 3})
+    run = _prepared(neo4j_driver, models, settings, _request(grid_id, scenarios=(outage,)))
+    events = {e.label: e for e in run.events()}  # type: ignore[attr-defined]
+    line_twin = run.twins_of(events["outage"].elements)[0]  # type: ignore[attr-defined]
+    dark = {twin for e in run.events() if e.label == "deenergised" for twin in run.twins_of(e.elements)}  # type: ignore[attr-defined]
+    series, _, _ = run.chunk(0, 8)  # type: ignore[attr-defined]
+    for bus in dark:
+        assert list(series[bus].values["energized"][[1, 2, 4, 5]]) == [1.0, 0.0, 0.0, 1.0]
+    impact = gql.data("query($id: [ID!]!) { outageImpact(id: $id) { deEnergised { twin { id } } } }", {"id": [line_twin]},
+                      tokens["operator"])["outageImpact"]
+    affected_buses = {s["twin"]["id"] for s in impact["deEnergised"] if "/bus/" in s["twin"]["id"]}
+    assert dark == affected_buses
+
+
+START_RUN = """mutation($g: String!, $s: [ScenarioInput!]!, $start: DateTime) {
+  startSimulation(gridId: $g, scenarios: $s, steps: 4, start: $start, seed: 3) { id status steps } }"""
+RUN = """query($id: ID!) { simulation(id: $id) { status stepsDone messagesSent progress errors
+  events { label twinIds startTime endTime } } }"""
+
+
+def test_a_run_through_graphql_ingests_telemetry_and_stores_its_ground_truth(
+        gql: GraphQLClient, tokens: dict[str, str], grid_id: str) -> None:
+    operator = tokens["operator"]
+    scenarios = [{"kind": "normal"}, {"kind": "outage", "parameters": {"start_step": 1, "duration_steps": 2}}]
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    started = gql.data(START_RUN, {"g": grid_id, "s": scenarios, "start": start.isoformat()}, operator)["startSimulation"]
+    assert started["status"] == "running" and started["steps"] == 4
+    deadline = time.monotonic() + 120
+    while (run := gql.data(RUN, {"id": started["id"]}, operator)["simulation"])["status"] == "running":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.5)
+    assert run["status"] == "completed" and run["stepsDone"] == 4 and run["progress"] == 1.0, run
+    assert run["messagesSent"] > 50 and run["errors"] == []
+    labels = {e["label"] for e in run["events"]}
+    assert {"normal", "outage", "deenergised"} <= labels
+    assert all(twin.startswith(grid_id) for e in run["events"] for twin in e["twinIds"])
+    bus = f"{grid_id}/bus/1"
+    latest = gql.data('query($t: [ID!]!) { latestTelemetry(twinIds: $t) { name time value } }', {"t": [bus]},
+                      operator)["latestTelemetry"]
+    voltage = next(v for v in latest if v["name"] == "voltagePu")
+    reported = datetime.fromisoformat(voltage["time"])
+    assert 0.9 < voltage["value"] < 1.1  # the last of 4 steps, on the instrument's jittering clock:
+    assert abs((reported - (start + timedelta(minutes=45))).total_seconds()) < 1.0
+    listed = gql.data("query($g: String) { simulations(gridId: $g) { id } }", {"g": grid_id}, operator)["simulations"]
+    assert started["id"] in {r["id"] for r in listed}
+
+
+@pytest.mark.parametrize(("scenarios", "grid", "pointer"), [
+    ([{"kind": "voltageSag", "parameters": {"depth": 5}}], None, "/scenarios/0/voltageSag/depth"),
+    ([{"kind": "meteorStrike"}], None, "/scenarios/0/scenario/kind"),
+    ([{"kind": "normal"}], "no-such-grid", "/gridId"),
+])
+def test_bad_requests_name_the_field(gql: GraphQLClient, tokens: dict[str, str], grid_id: str, scenarios: list,
+                                     grid: str | None, pointer: str) -> None:
+    body = gql(START_RUN, {"g": grid or grid_id, "s": scenarios}, tokens["operator"])
+    errors = body.get("errors") or []
+    assert errors and errors[0]["extensions"]["code"] in {"BAD_USER_INPUT", "NOT_FOUND"}, body
+    problems = errors[0]["extensions"].get("problems") or [{"pointer": "/gridId"}]
+    assert problems[0]["pointer"] == pointer, body
+
+
+def test_viewers_and_analysts_cannot_run_or_read_simulations(gql: GraphQLClient, tokens: dict[str, str],
+                                                             grid_id: str) -> None:
+    for role in ("viewer", "analyst"):
+        body = gql(START_RUN, {"g": grid_id, "s": [{"kind": "normal"}]}, tokens[role])
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        body = gql("{ simulations { id } }", token=tokens[role])
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
