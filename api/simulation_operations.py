@@ -85,10 +85,19 @@ _RUN_FIELDS = ("id", "grid_id", "status", "mode", "seed", "steps", "step_seconds
                "messages_sent", "started_at", "finished_at", "updated_at", "started_by", "errors", "scenarios")
 
 
-def _simulation(record: Any) -> Simulation:
+def _simulation(record: Any, live: Progress | None = None) -> Simulation:
+    """A stored run; ``live`` (the runner's own progress, when the run is in this process) is fresher than
+    what the run writes to Neo4j once a second."""
     values = {name: getattr(record, name) for name in _RUN_FIELDS}
     values["errors"], values["scenarios"] = list(record.errors), list(record.scenarios)
+    if live is not None and live.steps_done >= record.steps_done and record.status == "running":
+        values.update(steps_done=live.steps_done, messages_sent=live.messages_sent, status=live.status)
     return Simulation(**values)
+
+
+def _live(info: GraphQLInfo, run_id: str) -> Progress | None:
+    run = info.context.services.simulations.runs.get(run_id)
+    return run.progress if run is not None else None
 
 
 @strawberry.type(description="Where a run is, delivered after every chunk of steps.")
@@ -147,7 +156,7 @@ class SimulationQuery:
             raise ClientError(f"first must be 1 to {MAX_LISTED}", "BAD_USER_INPUT",
                               [{"pointer": "/first", "message": f"{first} is outside 1..{MAX_LISTED}"}])
         found = await call(list_runs, info.context.services.neo4j, grid_id=grid_id, limit=first)
-        return [_simulation(record) for record in found]
+        return [_simulation(record, _live(info, record.id)) for record in found]
 
     @strawberry.field(description="One simulation run, or null.",
                       permission_classes=[requires(Permission.run_simulation)])
@@ -156,7 +165,7 @@ class SimulationQuery:
         from graph.simulations import get_run
 
         try:
-            return _simulation(await call(get_run, info.context.services.neo4j, str(id)))
+            return _simulation(await call(get_run, info.context.services.neo4j, str(id)), _live(info, str(id)))
         except ClientError as error:
             if isinstance(error.__cause__, NotFoundError):
                 return None

@@ -28,7 +28,7 @@ from gridtwin.fanout import FanOut
 
 log = logging.getLogger(__name__)
 
-MAX_RUNNING = 2
+MAX_RUNNING = 4
 BATCH_CHUNK = 960
 INGEST_BATCH = 5_000
 #: How often a run's progress is written to its SimulationRun node (its subscribers hear every chunk).
@@ -66,6 +66,10 @@ class _Run:
     task: asyncio.Task[None] | None = None
     stop_requested: bool = False
     grid_changed: bool = False
+    #: Twins the run itself switched, with the state the plan was made on (undone when it re-reads the grid).
+    operated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Twin events the run is about to publish for its own edits: not edits to re-read the grid for.
+    own_edits: set[str] = field(default_factory=set)
     progress: Progress | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -128,6 +132,9 @@ class SimulationRunner:
         prefix = f"{run.grid_id}/"
 
         def note(event: TwinEvent) -> None:
+            if event.twin_id in run.own_edits:
+                run.own_edits.discard(event.twin_id)
+                return
             if event.twin_id.startswith(prefix) or (event.other_twin_id or "").startswith(prefix):
                 run.grid_changed = True
         return note
@@ -159,8 +166,11 @@ class SimulationRunner:
                 return "stopped"
             if run.grid_changed:
                 run.grid_changed = False
-                prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
+                prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request,
+                                                   run.operated)
             end = min(request.steps, step + chunk)
+            if run.speed is not None:
+                await self._operate_switches(run, prepared, step)
             sent += await self._send_chunk(run, prepared, step, end)
             step = end
             self._publish(run, prepared, "running", step, sent)
@@ -171,6 +181,23 @@ class SimulationRunner:
                 due = wall_start + step * request.step_seconds / run.speed
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         return "completed"
+
+    async def _operate_switches(self, run: _Run, prepared: Any, step: int) -> None:
+        """Real time only: a protection trip opens its breaker's twin (and recloses it after the event), as
+        the device would report it; twinChanged subscribers see it.  A batch run of past or future time
+        leaves the live graph alone."""
+        from graph.twins import update_twin
+
+        for twin_id, state in prepared.switchings(step):
+            patch = [{"op": "add", "path": "/switchState", "value": state}]
+            try:
+                twin = await asyncio.to_thread(update_twin, self._driver, self._models(), twin_id, patch)
+            except Exception as error:  # the twin was deleted or is not a switch of version 2
+                run.errors.append(f"step {step}: could not set {twin_id} {state}: {error}")
+                continue
+            run.operated[twin_id] = {"switchState": "closed"}
+            run.own_edits.add(twin.id)  # the plan already holds the trip: no re-read for our own edit
+            self._events.publish_one(TwinEvent("twinUpdated", twin.id, twin.model))
 
     async def _send_chunk(self, run: _Run, prepared: Any, start: int, end: int) -> int:
         from loaders.simulation.telemetry import messages

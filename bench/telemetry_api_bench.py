@@ -10,7 +10,7 @@ It seeds ``--twins`` GridMeasurementPoint twins (unique ids ``bench-tel-<tag>-mp
 one ``gridtwin serve`` process (uvicorn) on a free port and measures:
 
 (a) ``POST /ingest``: NDJSON bodies of ``--body`` full 3-phase snapshots (22 values, from
-    loaders.telemetry_simulator) precomputed before the clock starts, ``--concurrency``
+    timeseries.samples) precomputed before the clock starts, ``--concurrency``
     requests in flight, for ``--ingest-seconds``; accepted msgs/s, CPU seconds of the API
     process and of influxd, and a Flux count that every accepted message is in InfluxDB;
 (b) the GraphQL mutation ``ingestTelemetry(messages: $m)`` with JSON variables;
@@ -55,7 +55,7 @@ from servers.processes import stop  # noqa: E402
 from graph import db as graph_db  # noqa: E402
 from graph.bulk import TwinRow, bulk_create_twins, bulk_delete_twins  # noqa: E402
 from graph.models_store import ensure_builtin_models  # noqa: E402
-from loaders.telemetry_simulator import snapshot  # noqa: E402
+from timeseries.samples import grid_measurement_point_snapshot  # noqa: E402
 
 MODEL = "dtmi:gridtwin:GridMeasurementPoint;1"
 MEASUREMENT = "dtmi:gridtwin:GridMeasurementPoint"
@@ -135,7 +135,7 @@ def values_pool(size: int = 2048, seed: int = 7) -> list[str]:
     """JSON texts of full snapshots (22 values), so building a message costs one format."""
     rng = random.Random(seed)
     now = time.time()
-    return [json.dumps(snapshot(now + i, rng), separators=(",", ":")) for i in range(size)]
+    return [json.dumps(grid_measurement_point_snapshot(rng), separators=(",", ":")) for i in range(size)]
 
 
 def seed(settings: Settings, tag: str, count: int) -> list[str]:

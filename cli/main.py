@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import json
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.grid import grid_app
+from cli.simulate import simulate
 from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
 
@@ -21,6 +24,7 @@ app.add_typer(services_app, name="services")
 models_app = typer.Typer(help="DTDL models: validate, compile to Neo4j Cypher, export as RDF.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(grid_app, name="grid")
+app.command("simulate")(simulate)
 console = Console()
 
 
@@ -187,14 +191,19 @@ def demo() -> None:
     summary = demo_grid.load(settings)
     console.print(f"demo feeder loaded: {summary}")
     grid_import(DEMO_GRID, grid_id=None, replace=False)  # a real MV grid beside it (re-import updates in place)
+    grid_import(f"simbench:{demo_grid.LV_GRID}", grid_id=None, replace=False)  # where the demo's points measure
+    demo_grid.attach_points(settings)
     console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
     password_file = settings.state_path / "admin-password"
     if not settings.admin_password:
         console.print(f"log in as {settings.admin_username!r}; the password is in {password_file} "
                       "(created at first start)")
-    console.print(f"live telemetry (1 Hz) for {', '.join(demo_grid.MEASUREMENT_POINTS)}")
+    grids = (DEMO_GRID.removeprefix("simbench:"), demo_grid.LV_GRID)
+    console.print(f"live physics (1 Hz real-time simulation) of {', '.join(grids)} and "
+                  f"{', '.join(demo_grid.MEASUREMENT_POINTS)}")
     # GraphiQL opened without a token must load the schema; outside the demo anonymous introspection is off
-    _serve(settings.model_copy(update={"anonymous_introspection": True}), [demo_grid.simulate_telemetry])
+    _serve(settings.model_copy(update={"anonymous_introspection": True}),
+           [functools.partial(demo_grid.stream_physics, grids=grids)])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 Small enough to read in GraphiQL, complete enough to try every topology query:
 a breaker to open for ``outageImpact``, a transformer, a load, a PV system and
-two measurement points that the telemetry simulator keeps live.
+two measurement points.  The points measure at two buses of a real low-voltage grid
+(simbench's ``1-LV-semiurb4--0-sw``, imported beside it, :data:`POINT_BUSES`), and
+:func:`stream_physics` keeps them and the imported grids live: real-time simulation runs
+(``api.simulations``) whose telemetry goes through the normal ingest path.
 """
 
 from __future__ import annotations
@@ -93,8 +96,48 @@ def load(settings: Settings) -> DemoSummary:
     return DemoSummary(twins=twins.written, relationships=relationships.written)
 
 
-async def simulate_telemetry(services: Any) -> None:
-    """Background job of ``gridtwin demo``: 1 Hz snapshots for the demo's measurement points."""
-    from loaders import telemetry_simulator
+#: The low-voltage grid the demo's measurement points measure in, and the bus each point is connected to:
+#: point A at the households' bus (the largest load), point B at the bus with the grid's PV.
+LV_GRID = "1-LV-semiurb4--0-sw"
+POINT_BUSES = {"demo-mp-parkstraat-a": f"{LV_GRID}/bus/40", "demo-mp-parkstraat-b": f"{LV_GRID}/bus/32"}
+#: One demo run: 15 minutes of 1-second steps in real time, then the next one starts.
+RUN_STEPS = 900
 
-    await telemetry_simulator.run(MEASUREMENT_POINTS, services.telemetry.ingest.ingest)
+
+def attach_points(settings: Settings) -> int:
+    """Connect the demo's measurement points to their buses of the LV grid (after that grid is imported)."""
+    rows = [RelationshipRow(point, "connectedTo", bus, id=f"demo-r-{point}-bus") for point, bus in POINT_BUSES.items()]
+    with graph_db.open_driver(settings) as driver:
+        models = ensure_builtin_models(driver)
+        driver.execute_query("MATCH (:Twin)-[r]->(:Twin) WHERE r.id IN $ids DELETE r", ids=[r.id for r in rows])
+        return bulk_create_relationships(driver, models, rows).written
+
+
+async def stream_physics(services: Any, grids: tuple[str, ...]) -> None:
+    """Background job of ``gridtwin demo``: back-to-back real-time runs (1 Hz) on each grid, until cancelled."""
+    import asyncio
+
+    await asyncio.gather(*(_keep_live(services, grid_id) for grid_id in grids))
+
+
+async def _keep_live(services: Any, grid_id: str) -> None:
+    import asyncio
+    import logging
+    from datetime import datetime, timezone
+
+    from loaders.simulation.run import SimulationRequest
+
+    log = logging.getLogger(__name__)
+    runner = services.simulations
+    for seed in range(2**31):
+        start = datetime.now(timezone.utc).replace(microsecond=0)
+        request = SimulationRequest(grid_id, start=start, steps=RUN_STEPS, step_seconds=1.0, seed=seed)
+        try:
+            run_id = await runner.start(request, speed=1.0, started_by="demo")
+        except Exception:  # a grid the demo cannot run (deleted meanwhile): say so and try again later
+            log.exception("demo simulation of %s could not start", grid_id)
+            await asyncio.sleep(60)
+            continue
+        task = runner.runs[run_id].task
+        if task is not None:
+            await task

@@ -2,8 +2,8 @@
 
 Why not the real dtdl/models GridMeasurementPoint: this interface adds telemetry of
 every other kind (long, boolean, enum, string) so validation and line-protocol tests
-cover them, and it needs no model files or graph. The real model's snapshots come
-from loaders/telemetry_simulator.py. Nothing in the ingest path imports this module.
+cover them, and it needs no model files or graph. :func:`grid_measurement_point_snapshot`
+is a snapshot of the real model (its 22 values). Nothing in the ingest path imports this module.
 """
 
 from __future__ import annotations
@@ -58,3 +58,17 @@ def snapshot(i: int) -> dict[str, Any]:
         "frequency": 50.0 + wave / 100,
         "powerQuality": {"imbalance": 0.012, "thd": 0.031, "powerFactor": 0.95},
     }
+
+
+def grid_measurement_point_snapshot(rng: Any) -> dict[str, Any]:
+    """A whole snapshot of the shipped GridMeasurementPoint (22 values of its six telemetries), numbers
+    from ``rng`` (a ``random.Random``): the largest legitimate message of the real model."""
+    def fields(*names: str) -> dict[str, float]:
+        return {name: rng.uniform(0.0, 1000.0) for name in names}
+
+    return {"voltage": fields("phaseA", "phaseB", "phaseC", "average"),
+            "current": fields("phaseA", "phaseB", "phaseC", "average"),
+            "activePower": fields("phaseA", "phaseB", "phaseC", "total"),
+            "reactivePower": fields("phaseA", "phaseB", "phaseC", "total"),
+            "frequency": fields("value", "deviation"),
+            "powerQuality": fields("imbalance", "thd", "powerFactor", "qualityScore")}

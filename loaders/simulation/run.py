@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +37,8 @@ from physics.timeseries import MAX_STEPS, StepInputs, apply_profiles, run_time_s
 
 #: Length of one profile step (simbench: 15 minutes); a run's step reads the profile step it falls in.
 PROFILE_STEP_S = 900.0
+#: The model whose telemetry schema ``loaders.simulation.telemetry`` writes for attached points.
+MEASUREMENT_POINT_MODEL = "dtmi:gridtwin:GridMeasurementPoint;1"
 #: The profile tables simbench's get_absolute_values reads.
 SIMBENCH_PROFILE_TABLES = ("load", "renewables", "powerplants", "storage")
 #: Parameters that name grid elements: twin ids of the grid are accepted there and turned into keys.
@@ -101,13 +103,30 @@ class PreparedRun:
     grid_twin: str
     frequency: np.ndarray
     asymmetric: bool
+    #: Measurement points outside the grid's twins that measure at one of its buses: point -> bus key.
+    points: dict[str, str] = field(default_factory=dict)
 
     def events(self) -> list[GroundTruthEvent]:
         return list(self.plan.events)
 
     def twins_of(self, keys: Sequence[str]) -> list[str]:
-        """Twin ids of element keys (a key without a twin stays a key)."""
-        return [self.network.twin_ids.get(key, key) for key in keys]
+        """Twin ids of element keys (a key without a twin stays a key).
+
+        Switches are not PGM components (the converter folds them into links and branch
+        status), so their twins are read from the pandapower net's ``twin_id`` column."""
+        return [self.network.twin_ids.get(key) or _twin_in_net(self.network.net, key) or key for key in keys]
+
+    def switchings(self, step: int) -> list[tuple[str, str]]:
+        """(switch twin, new switchState) that protection trips of the plan cause at ``step``: open at the
+        trip, closed again when the event's window ends (the breaker recloses)."""
+        changes = []
+        for event in self.plan.events:
+            if event.label != "protectionTrip" or step not in (event.start_step, event.end_step):
+                continue
+            state = "open" if step == event.start_step else "closed"
+            changes += [(twin, state) for key, twin in zip(event.elements, self.twins_of(event.elements))
+                        if key.startswith("switch/") and twin != key]
+        return changes
 
     def chunk(self, start: int, end: int) -> tuple[dict[str, TwinSeries], dict[str, np.ndarray], list[str]]:
         """Telemetry of steps ``start .. end - 1``: series (indexed from 0), each twin's clock (ns), errors."""
@@ -115,7 +134,7 @@ class PreparedRun:
         result = run_time_series(window, symmetric=not self.asymmetric)
         step_s = self.request.step_seconds
         exact = twin_series(self.network, result, step_seconds=step_s, grid_twin=self.grid_twin,
-                            frequency_hz=self.frequency[start:end])
+                            frequency_hz=self.frequency[start:end], points=self.points)
         series = keep_declared(exact, self.declared)
         times_ns = self.request.times_ns(range(start, end))
         errors = [f"step {start + int(s)}: {message}" for s, message in zip(result.failed_steps, result.errors)]
@@ -124,6 +143,15 @@ class PreparedRun:
         sensors = SensorLayer(zlib.crc32(f"{self.request.seed}/{start}".encode()))
         reported, clocks_s = measured(series, sensors, (times_ns - times_ns[0]) / 1e9)
         return reported, {twin: times_ns[0] + (clock * 1e9).astype(np.int64) for twin, clock in clocks_s.items()}, errors
+
+
+def _twin_in_net(net: Any, key: str) -> str | None:
+    table, _, index = key.partition("/")
+    frame = getattr(net, table, None) if net is not None and index.isdigit() else None
+    if frame is None or "twin_id" not in frame or int(index) not in frame.index:
+        return None
+    value = frame.at[int(index), "twin_id"]
+    return value if isinstance(value, str) else None
 
 
 def telemetry_names(models: ModelSet, model_id: str) -> frozenset[str]:
@@ -149,6 +177,9 @@ def _absolute_profiles(net: Any, profiles: GridProfiles | None, request: Simulat
     import pandas as pd
     import simbench
 
+    import logging
+
+    logging.getLogger("simbench").setLevel(logging.ERROR)  # "profile column missing, scaling 1" per empty table
     tables = dict(profiles.tables)
     rows = next(iter(tables.values())).index
     for name in SIMBENCH_PROFILE_TABLES:  # simbench reads each table; the importer kept only non-empty ones
@@ -199,8 +230,17 @@ def _frequency(request: SimulationRequest, plan: Plan, scenarios: Sequence[Any])
     return frequency_at(area, list(at), list(mw), times)
 
 
+@dataclass(frozen=True)
+class PointAttachment:
+    """A measurement point that is not a twin of the grid but ``connectedTo`` one of its buses."""
+
+    point_id: str
+    model: str
+    bus_id: str
+
+
 def prepare_from(document: GridDocument, profiles: GridProfiles | None, models: ModelSet,
-                 request: SimulationRequest) -> PreparedRun:
+                 request: SimulationRequest, points: Sequence[PointAttachment] = ()) -> PreparedRun:
     """The run of ``request`` on a grid document (pure: the caller read the graph and the profiles)."""
     from loaders.grids.pgm import to_power_grid_model
     from loaders.grids.to_pandapower import to_pandapower
@@ -223,19 +263,47 @@ def prepare_from(document: GridDocument, profiles: GridProfiles | None, models: 
     except PhysicsInputError as error:
         raise SimulationRequestError(f"scenarios ({error.field_name})", str(error)) from error
     declared = {twin.id: telemetry_names(models, twin.model) for twin in document.twins}
+    keys_by_twin = {twin: key for key, twin in network.twin_ids.items()}
+    attached = {p.point_id: keys_by_twin[p.bus_id] for p in points
+                if p.bus_id in keys_by_twin and models.is_a(p.model, MEASUREMENT_POINT_MODEL)}
+    declared.update({p.point_id: telemetry_names(models, p.model) for p in points if p.point_id in attached})
     return PreparedRun(request, network, inputs, plan, declared, document.grid_id,
-                       _frequency(request, plan, scenarios), asymmetric)
+                       _frequency(request, plan, scenarios), asymmetric, attached)
 
 
-def prepare(driver: Any, models: ModelSet, settings: Any, request: SimulationRequest) -> PreparedRun:
-    """The run of ``request`` on the grid as the twin graph holds it now (reads Neo4j and the profile archive)."""
+#: Twins outside the grid connected to one of its buses (the grid measurement points among them are kept).
+ATTACHED_POINTS = ("MATCH (p:Twin)-[:CONNECTED_TO]->(b:Twin {gridId: $grid}) "
+                   "WHERE p.gridId IS NULL OR p.gridId <> $grid RETURN p.id AS point, p.model AS model, b.id AS bus")
+
+
+def attached_points(driver: Any, grid_id: str) -> list[PointAttachment]:
+    records, _, _ = driver.execute_query(ATTACHED_POINTS, grid=grid_id)
+    return [PointAttachment(r["point"], r["model"], r["bus"]) for r in records]
+
+
+def _with_overrides(document: GridDocument, overrides: Mapping[str, Mapping[str, Any]]) -> GridDocument:
+    if not overrides:
+        return document
+    twins = [replace(t, properties={**t.properties, **overrides[t.id]}) if t.id in overrides else t
+             for t in document.twins]
+    return replace(document, twins=twins)
+
+
+def prepare(driver: Any, models: ModelSet, settings: Any, request: SimulationRequest,
+            overrides: Mapping[str, Mapping[str, Any]] | None = None) -> PreparedRun:
+    """The run of ``request`` on the grid as the twin graph holds it now (reads Neo4j and the profile archive).
+
+    ``overrides`` (twin id -> properties) undo what the run itself wrote to the graph (a breaker its
+    protection trip opened): the plan applies those changes, so the network it plans on must not
+    hold them twice."""
     from loaders.grids.profiles import load_profiles
     from loaders.grids.reader import read_grid
 
-    document = read_grid(driver, models, request.grid_id)
+    document = _with_overrides(read_grid(driver, models, request.grid_id), overrides or {})
     if not any(t.model == GRID_MODEL for t in document.twins):
         raise SimulationRequestError("gridId", f"{request.grid_id!r} has no ElectricalGrid twin: not an imported grid")
-    return prepare_from(document, load_profiles(settings, request.grid_id), models, request)
+    return prepare_from(document, load_profiles(settings, request.grid_id), models, request,
+                        attached_points(driver, request.grid_id))
 
 
 __all__ = ["PreparedRun", "ScenarioRequest", "SimulationRequest", "SimulationRequestError", "prepare", "prepare_from",

@@ -12,6 +12,9 @@ the same mapping it checks.  Pure: arrays in, :class:`TwinSeries` and ingest mes
 | transformer ``p``/``q`` of both sides, ``loading`` | PowerTransformer | ``loading`` kVA (larger side), ``loadingPercent``, ``oilTemperature``, ``windingTemperature`` (hot spot), ``agingRate`` |
 | sym/asym_load, sym/asym_gen, source ``p``/``q`` | EnergyConsumer, BatteryUnit, StaticGenerator, ExternalNetworkInjection | ``measuredActivePower`` kW, ``measuredReactivePower`` kvar (summed over the PGM parts of one element) |
 | energy balance, frequency model | ElectricalGrid | ``losses`` kW, ``frequency`` Hz |
+| the bus a point is ``connectedTo``, the appliances on it | GridMeasurementPoint | ``voltage.phaseA..C/average`` V phase-to-neutral, ``current.*`` A, ``activePower.*`` W and ``reactivePower.*`` var (net load of the bus: loads minus generation, a third per phase), ``frequency.value/deviation`` Hz, ``powerQuality.powerFactor/imbalance`` |
+
+Object telemetry is carried flattened (``voltage.phaseA``) and nested again by :func:`messages`.
 
 Asymmetric results: voltages are the mean of the phases (line-to-line = √3 × phase), currents the
 largest phase, powers the sum of the phases.
@@ -159,10 +162,64 @@ def _appliances(collect: _Collector, result: TimeSeriesResult) -> None:
                 collect.add(twin, "measuredReactivePower", q[:, position] / 1e3)
 
 
+def _net_load_at(result: TimeSeriesResult, network: Network, node: int) -> tuple[np.ndarray, np.ndarray]:
+    """P and Q (W, var) drawn at one node by its appliances: loads positive, generators and sources negative."""
+    steps = next(iter(result.output["node"].values())).shape[0]
+    p, q = np.zeros(steps), np.zeros(steps)
+    for component in APPLIANCES:
+        inputs = network.input_data.get(component)
+        p_out, q_out = _column(result, component, "p"), _column(result, component, "q")
+        if inputs is None or p_out is None or q_out is None:
+            continue
+        sign = 1.0 if component.endswith("load") else -1.0
+        for position in np.flatnonzero(inputs["node"] == node):
+            p += sign * p_out[:, position]
+            q += sign * q_out[:, position]
+    return p, q
+
+
+def _measurement_points(collect: _Collector, result: TimeSeriesResult, points: Mapping[str, str],
+                        frequency_hz: np.ndarray | None, nominal_hz: float) -> None:
+    """GridMeasurementPoint telemetry at the bus each point is connected to (``points``: point -> bus key)."""
+    network = collect.network
+    u = _column(result, "node", "u", "mean")
+    if u is None:
+        return
+    line_to_line = 1.0 if result.symmetric else math.sqrt(3.0)
+    rows = {int(pgm_id): position for position, pgm_id in enumerate(result.ids("node"))}
+    for point, bus_key in points.items():
+        node = network.pgm_ids(bus_key)[0]
+        phase_v = u[:, rows[node]] * line_to_line / math.sqrt(3.0)
+        p, q = _net_load_at(result, network, node)
+        apparent = np.hypot(p, q)
+        current = np.divide(apparent, 3.0 * phase_v, out=np.zeros_like(apparent), where=phase_v > 0)
+        for phase in ("phaseA", "phaseB", "phaseC"):
+            collect.put(point, f"voltage.{phase}", phase_v)
+            collect.put(point, f"current.{phase}", current)
+            collect.put(point, f"activePower.{phase}", p / 3.0)
+            collect.put(point, f"reactivePower.{phase}", q / 3.0)
+        collect.put(point, "voltage.average", phase_v)
+        collect.put(point, "current.average", current)
+        collect.put(point, "activePower.total", p)
+        collect.put(point, "reactivePower.total", q)
+        frequency = np.full(len(p), nominal_hz) if frequency_hz is None else np.asarray(frequency_hz, dtype=float)
+        collect.put(point, "frequency.value", frequency)
+        collect.put(point, "frequency.deviation", frequency - nominal_hz)
+        collect.put(point, "powerQuality.powerFactor",
+                    np.divide(np.abs(p), apparent, out=np.ones_like(apparent), where=apparent > 0))
+        collect.put(point, "powerQuality.imbalance", np.zeros(len(p)))  # a symmetric calculation: balanced
+
+
 def twin_series(network: Network, result: TimeSeriesResult, *, step_seconds: float, grid_twin: str | None = None,
-                frequency_hz: np.ndarray | None = None, ambient_c: float = 20.0) -> dict[str, TwinSeries]:
-    """Every twin's telemetry over the run, keyed by twin id (see the table in the module docstring)."""
+                frequency_hz: np.ndarray | None = None, ambient_c: float = 20.0,
+                points: Mapping[str, str] | None = None) -> dict[str, TwinSeries]:
+    """Every twin's telemetry over the run, keyed by twin id (see the table in the module docstring).
+
+    ``points`` maps measurement points outside the grid's own twins to the bus key they measure at.
+    """
     collect = _Collector(network)
+    if points:
+        _measurement_points(collect, result, points, frequency_hz, network.f_hz)
     _nodes(collect, result)
     _lines(collect, result, step_seconds, ambient_c)
     _transformers(collect, result, step_seconds, ambient_c)
@@ -180,7 +237,7 @@ def keep_declared(series: Mapping[str, TwinSeries], declared: Mapping[str, froze
     kept: dict[str, TwinSeries] = {}
     for twin_id, one in series.items():
         names = declared.get(twin_id, frozenset())
-        values = {name: array for name, array in one.values.items() if name in names}
+        values = {name: array for name, array in one.values.items() if name.partition(".")[0] in names}
         if values:
             kept[twin_id] = TwinSeries(twin_id, values)
     return kept
@@ -197,7 +254,8 @@ def measured(series: Mapping[str, TwinSeries], sensors: SensorLayer,
     clocks: dict[str, np.ndarray] = {}
     for twin_id, one in series.items():
         values = {name: array if name in STATES else
-                  sensors.measure(twin_id, name, array, times_s, SPEC_BY_TELEMETRY.get(name, DEFAULT_SPEC)).values
+                  sensors.measure(twin_id, name, array, times_s,
+                                  SPEC_BY_TELEMETRY.get(name.partition(".")[0], DEFAULT_SPEC)).values
                   for name, array in one.values.items()}
         reported[twin_id] = TwinSeries(twin_id, values)
         clocks[twin_id] = sensors.measure(twin_id, "clock", np.zeros(len(times_s)), times_s, DEFAULT_SPEC).times_s
@@ -216,8 +274,14 @@ def messages(series: Mapping[str, TwinSeries], steps: Sequence[int] | range, tim
     """
     for step in steps:
         for twin_id, one in series.items():
-            values = {name: _value(name, array[step]) for name, array in one.values.items()
-                      if np.isfinite(array[step])}
+            values: dict[str, Any] = {}
+            for name, array in one.values.items():
+                if np.isfinite(array[step]):
+                    head, _, field_name = name.partition(".")
+                    if field_name:
+                        values.setdefault(head, {})[field_name] = float(array[step])
+                    else:
+                        values[name] = _value(name, array[step])
             if values:
                 clock = clocks_ns.get(twin_id) if clocks_ns else None
                 time_ns = int(clock[step]) if clock is not None else int(times_ns[step])

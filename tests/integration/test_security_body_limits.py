@@ -281,13 +281,13 @@ def test_the_largest_legitimate_graphql_bodies_fit(gql: GraphQLClient, tokens: d
 
     from api.telemetry import MAX_MESSAGES_PER_CALL
     from graph.models_store import builtin_documents
-    from loaders.telemetry_simulator import snapshot
+    from timeseries.samples import grid_measurement_point_snapshot
 
     upload = gql.data("mutation($m: [JSON!]!) { uploadModels(models: $m) { id } }", {"m": builtin_documents()},
                       tokens["admin"])
     assert len(upload["uploadModels"]) == len(builtin_documents())
     message = {"twinId": "a-measurement-point-id-of-typical-length", "timestamp": "2026-01-01T00:00:00.000Z",
-               "values": snapshot(0.0, random.Random(1))}
+               "values": grid_measurement_point_snapshot(random.Random(1))}
     batch = orjson.dumps({"query": "mutation($m: [TelemetryMessage!]!) { ingestTelemetry(messages: $m) { accepted } }",
                           "variables": {"m": [message] * MAX_MESSAGES_PER_CALL}})
     assert len(batch) < GRAPHQL_MAX_BYTES / 1.5, f"a full batch is {len(batch) / MIB:.1f} MiB"

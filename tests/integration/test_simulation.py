@@ -32,12 +32,18 @@ def grid_id(neo4j_driver: neo4j.Driver, models: object, settings: object) -> Ite
     from loaders.grids.sink import delete_grid, store_grid
     from loaders.grids.sources import load_grid
 
+    from graph.relationships import create_relationship
+    from graph.twins import create_twin
+
     grid = f"sim-{uuid.uuid4().hex[:6]}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         store_grid(neo4j_driver, models, load_grid(f"simbench:{CODE}", grid), settings=settings)  # type: ignore[arg-type]
+    create_twin(neo4j_driver, models, f"{grid}-mp", "dtmi:gridtwin:GridMeasurementPoint;1", {"name": "MP at bus 3"})  # type: ignore[arg-type]
+    create_relationship(neo4j_driver, models, f"{grid}-mp", "connectedTo", f"{grid}/bus/3")  # type: ignore[arg-type]
     yield grid
     delete_grid(neo4j_driver, grid, settings=settings)  # type: ignore[arg-type]
+    neo4j_driver.execute_query("MATCH (t:Twin {id: $id}) DETACH DELETE t", id=f"{grid}-mp")
     neo4j_driver.execute_query("MATCH (r:SimulationRun {gridId: $g}) OPTIONAL MATCH (r)-[:RECORDED]->(e) "
                                "DETACH DELETE r, e", g=grid)
 
@@ -93,7 +99,11 @@ def test_telemetry_equals_pandapower_on_the_exported_network(neo4j_driver: neo4j
         losses_pp_kw = (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1e3
         injection_kw = net.res_ext_grid.p_mw.sum() * 1e3 + net.res_sgen.p_mw.sum() * 1e3
         worst["balance"] = max(worst["balance"], abs(grid["losses"][step] - losses_pp_kw) / injection_kw)
+        point, bus = series[f"{grid_id}-mp"].values, series[f"{grid_id}/bus/3"].values
+        worst["point"] = max(worst.get("point", 0.0), abs(point["voltage.phaseA"][step] * 3 ** 0.5 / 1e3
+                                                          - bus["voltage"][step]) / bus["voltage"][step])
     assert worst["voltage"] < 1e-3, worst
+    assert worst["point"] < 1e-12, worst  # the measurement point reports its bus's voltage, phase to neutral
     assert worst["current"] < 1e-3 * max(net.res_line.i_from_ka.max(), 1e-3), worst  # 0.1 % of the largest current
     assert worst["balance"] < 1e-3, worst
     assert worst["applied"] < 1e-9, worst
@@ -184,6 +194,10 @@ def test_a_run_through_graphql_ingests_telemetry_and_stores_its_ground_truth(
     reported = datetime.fromisoformat(voltage["time"])
     assert 0.9 < voltage["value"] < 1.1  # the last of 4 steps, on the instrument's jittering clock:
     assert abs((reported - (start + timedelta(minutes=45))).total_seconds()) < 1.0
+    point = gql.data('query($t: [ID!]!) { latestTelemetry(twinIds: $t) { name value } }', {"t": [f"{grid_id}-mp"]},
+                     operator)["latestTelemetry"]
+    voltages = next(v["value"] for v in point if v["name"] == "voltage")
+    assert 200 < voltages["phaseA"] < 260 and set(voltages) <= {"phaseA", "phaseB", "phaseC", "average"}
     listed = gql.data("query($g: String) { simulations(gridId: $g) { id } }", {"g": grid_id}, operator)["simulations"]
     assert started["id"] in {r["id"] for r in listed}
 
@@ -209,3 +223,91 @@ def test_viewers_and_analysts_cannot_run_or_read_simulations(gql: GraphQLClient,
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         body = gql("{ simulations { id } }", token=tokens[role])
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_fault_trips_breakers_whose_outage_impact_is_the_darkened_set(
+        neo4j_driver: neo4j.Driver, models: object, settings: object, grid_id: str, gql: GraphQLClient,
+        tokens: dict[str, str]) -> None:
+    from loaders.simulation.run import ScenarioRequest
+
+    fault = ScenarioRequest("shortCircuit", {"start_step": 2, "duration_steps": 3, "bus": f"{grid_id}/bus/10"})
+    run = _prepared(neo4j_driver, models, settings, _request(grid_id, scenarios=(fault,)))
+    events = run.events()  # type: ignore[attr-defined]
+    trip = next(e for e in events if e.label == "protectionTrip")
+    breakers = [t for k, t in zip(trip.elements, run.twins_of(trip.elements)) if k.startswith("switch/")]  # type: ignore[attr-defined]
+    assert breakers and all(t.startswith(f"{grid_id}/switch/") for t in breakers)
+    dark = {t for e in events if e.label == "deenergised" for t in run.twins_of(e.elements)}  # type: ignore[attr-defined]
+    impact = gql.data("query($id: [ID!]!) { outageImpact(id: $id) { deEnergised { twin { id } } } }", {"id": breakers},
+                      tokens["operator"])["outageImpact"]
+    assert dark and dark == {s["twin"]["id"] for s in impact["deEnergised"] if "/bus/" in s["twin"]["id"]}
+    assert run.switchings(2) == [(b, "open") for b in breakers] and run.switchings(5) == [(b, "closed") for b in breakers]  # type: ignore[attr-defined]
+
+
+REALTIME = """mutation($g: String!, $s: [ScenarioInput!]!, $start: DateTime) {
+  startSimulation(gridId: $g, scenarios: $s, steps: 8, stepSeconds: 900, start: $start, speed: 1800, seed: 4,
+                  exact: true) { id mode } }"""
+SWITCH = 'query($id: ID!) { twin(id: $id) { properties } }'
+HISTORY = """query($t: ID!, $from: DateTime!, $to: DateTime!) {
+  telemetry(twinId: $t, name: "measuredActivePower", from: $from, to: $to) { time values } }"""
+
+
+def _wait(gql: GraphQLClient, token: str, run_id: str, condition: object, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while not condition(run := gql.data(RUN, {"id": run_id}, token)["simulation"]):  # type: ignore[operator]
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+    return run
+
+
+def test_real_time_runs_open_the_tripped_breaker_and_see_edits_in_the_next_step(
+        neo4j_driver: neo4j.Driver, models: object, settings: object, grid_id: str, gql: GraphQLClient,
+        tokens: dict[str, str]) -> None:
+    from loaders.simulation.run import ScenarioRequest
+
+    operator = tokens["operator"]
+    # each test of this module simulates its own hours, so no test reads another's telemetry
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
+    fault = {"kind": "shortCircuit", "parameters": {"start_step": 2, "duration_steps": 3, "bus": f"{grid_id}/bus/10"}}
+    plan = _prepared(neo4j_driver, models, settings, _request(grid_id, scenarios=(ScenarioRequest(**fault),)))
+    breaker = plan.switchings(2)[0][0]  # type: ignore[attr-defined]
+    load = next(t for t in plan.declared if "/load/" in t)  # type: ignore[attr-defined]
+    started = gql.data(REALTIME, {"g": grid_id, "s": [{"kind": "normal"}, fault], "start": start.isoformat()},
+                       operator)["startSimulation"]
+    assert started["mode"] == "realtime"
+    _wait(gql, operator, started["id"], lambda r: r["stepsDone"] >= 3)
+    switch_state = gql.data(SWITCH, {"id": breaker}, operator)["twin"]["properties"]["switchState"]
+    gql.data('mutation($id: ID!) { updateTwin(id: $id, patch: [{op: "replace", path: "/status", '
+             'value: "outOfService"}]) { id } }', {"id": load}, operator)
+    edited_at = _wait(gql, operator, started["id"], lambda r: True)["stepsDone"]
+    try:
+        run = _wait(gql, operator, started["id"], lambda r: r["status"] != "running")
+    finally:
+        gql.data('mutation($id: ID!) { updateTwin(id: $id, patch: [{op: "replace", path: "/status", '
+                 'value: "inService"}]) { id } }', {"id": load}, operator)
+    assert run["status"] == "completed" and run["errors"] == [], run
+    assert switch_state == "open"  # tripped at step 2, reclosed at step 5:
+    assert gql.data(SWITCH, {"id": breaker}, operator)["twin"]["properties"]["switchState"] == "closed"
+    end = start + timedelta(hours=2)
+    points = gql.data(HISTORY, {"t": load, "from": start.isoformat(), "to": end.isoformat()}, operator)["telemetry"]
+    by_step = {int((datetime.fromisoformat(p["time"]) - start).total_seconds() // 900): p["values"] for p in points}
+    assert by_step[0] != 0 and all(by_step[step] == 0 for step in range(edited_at + 1, 8)), (edited_at, by_step)
+
+
+def test_simulation_progress_streams_until_the_run_completes(gql: GraphQLClient, tokens: dict[str, str],
+                                                             grid_id: str) -> None:
+    operator = tokens["operator"]
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=9)
+    started = gql.data(REALTIME, {"g": grid_id, "s": [{"kind": "normal"}], "start": start.isoformat()},
+                       operator)["startSimulation"]
+    seen: list[dict] = []
+    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {operator}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "p", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { simulationProgress(id: $id) { status stepsDone progress } }",
+            "variables": {"id": started["id"]}}})
+        while (message := ws.receive_json())["type"] == "next":
+            seen.append(message["payload"]["data"]["simulationProgress"])
+        assert message["type"] == "complete", message
+    done = [update["stepsDone"] for update in seen]
+    assert done == sorted(done) and seen[-1] == {"status": "completed", "stepsDone": 8, "progress": 1.0}, seen
