@@ -257,6 +257,9 @@ def measured(series: Mapping[str, TwinSeries], sensors: SensorLayer,
                   sensors.measure(twin_id, name, array, times_s,
                                   SPEC_BY_TELEMETRY.get(name.partition(".")[0], DEFAULT_SPEC)).values
                   for name, array in one.values.items()}
+        if "frequency.value" in values and "frequency.deviation" in values:  # one instrument: deviation follows value
+            nominal = one.values["frequency.value"] - one.values["frequency.deviation"]
+            values["frequency.deviation"] = values["frequency.value"] - nominal
         reported[twin_id] = TwinSeries(twin_id, values)
         clocks[twin_id] = sensors.measure(twin_id, "clock", np.zeros(len(times_s)), times_s, DEFAULT_SPEC).times_s
     return reported, clocks
