@@ -19,6 +19,7 @@ from strawberry.scalars import JSON
 
 from api.auth import Permission
 from api.context import GraphQLInfo
+from api.commands import CommandMutation
 from api.cypher_console import CypherResult, run_read_only
 from api.errors import call, should_mask
 from api.grid_operations import GridMutation, GridQuery
@@ -64,7 +65,8 @@ class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, Simu
 
 
 @strawberry.type
-class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation):
+class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation,
+               CommandMutation):
     pass
 
 

@@ -100,27 +100,6 @@ def _live(info: GraphQLInfo, run_id: str) -> Progress | None:
     return run.progress if run is not None else None
 
 
-@strawberry.type(description="Where a run is, delivered after every chunk of steps.")
-class SimulationProgress:
-    run_id: str
-    status: str
-    steps_done: int
-    steps: int
-    messages_sent: int
-    simulated_time: datetime | None
-    errors: list[str]
-
-    @strawberry.field(description="Share of the steps done, 0 to 1.")
-    def progress(self) -> float:
-        return self.steps_done / self.steps if self.steps else 1.0
-
-
-def _progress(update: Progress) -> SimulationProgress:
-    return SimulationProgress(run_id=update.run_id, status=update.status, steps_done=update.steps_done,
-                              steps=update.steps, messages_sent=update.messages_sent,
-                              simulated_time=update.simulated_time, errors=list(update.errors))
-
-
 def _request(grid_id: str, scenarios: list[ScenarioInput], start: datetime | None, steps: int, step_seconds: float,
              seed: int, exact: bool) -> Any:
     from loaders.simulation.run import ScenarioRequest, SimulationRequest
@@ -211,20 +190,19 @@ class SimulationSubscription:
     @strawberry.subscription(description="Progress of a run of this API process after every chunk of steps, "
                                          "ending when the run finishes.",
                              permission_classes=[requires(Permission.run_simulation)])
-    async def simulation_progress(self, info: GraphQLInfo, id: strawberry.ID) -> AsyncGenerator[SimulationProgress,
-                                                                                               None]:
+    async def simulation_progress(self, info: GraphQLInfo, id: strawberry.ID) -> AsyncGenerator[Progress, None]:
         runner = info.context.services.simulations
         subscription = runner.progress.subscribe({str(id)}, max_queue=256, policy="disconnect")
         try:
             current = runner.runs.get(str(id))
             if current is not None and current.progress is not None:
-                yield _progress(current.progress)
+                yield current.progress
                 if current.progress.status != "running":
                     return
             while True:
                 delivery = await subscription.get()
                 for update in delivery.items:
-                    yield _progress(update)
+                    yield update
                     if update.status != "running":
                         return
         except SubscriptionClosed as closed:

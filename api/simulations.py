@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import strawberry
+
 from api.events import TwinEvent, TwinEvents
 from gridtwin.fanout import FanOut
 
@@ -37,9 +39,9 @@ PROGRESS_WRITE_S = 1.0
 Ingest = Callable[[Sequence[dict[str, Any]]], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
+@strawberry.type(name="SimulationProgress", description="Where a run is, delivered after every chunk of steps.")
 class Progress:
-    """What ``simulationProgress`` delivers: where a run is."""
+    """What ``simulationProgress`` delivers and ``simulation(id)`` reads while the run is in this process."""
 
     run_id: str
     status: str
@@ -47,7 +49,11 @@ class Progress:
     steps: int
     messages_sent: int
     simulated_time: datetime | None
-    errors: tuple[str, ...] = ()
+    errors: list[str]
+
+    @strawberry.field(description="Share of the steps done, 0 to 1.")
+    def progress(self) -> float:
+        return self.steps_done / self.steps if self.steps else 1.0
 
 
 def _run_id(progress: Progress) -> str:
@@ -63,6 +69,7 @@ class _Run:
     id: str
     grid_id: str
     speed: float | None
+    origin: str | None = None  # the twin whose command started it (invokeCommand startSimulation)
     task: asyncio.Task[None] | None = None
     stop_requested: bool = False
     grid_changed: bool = False
@@ -90,7 +97,12 @@ class SimulationRunner:
     def running(self) -> list[str]:
         return [run.id for run in self.runs.values() if run.task is not None and not run.task.done()]
 
-    async def start(self, request: Any, *, speed: float | None, started_by: str | None) -> str:
+    def started_from(self, twin_id: str) -> list[str]:
+        """Running runs that a command of ``twin_id`` started."""
+        return [run.id for run in self.runs.values() if run.origin == twin_id and run.id in self.running()]
+
+    async def start(self, request: Any, *, speed: float | None, started_by: str | None,
+                    origin: str | None = None) -> str:
         """Prepare (errors name the request field) and store the run, then run it in the background."""
         from graph.simulations import RecordedEvent, RunRecord, create_run
         from loaders.simulation.run import prepare
@@ -98,7 +110,7 @@ class SimulationRunner:
         if len(self.running()) >= MAX_RUNNING:
             raise SimulationBusy(f"{MAX_RUNNING} simulations are running in this API process; stop one first")
         prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
-        run = _Run(f"sim-{uuid.uuid4().hex[:12]}", request.grid_id, speed)
+        run = _Run(f"sim-{uuid.uuid4().hex[:12]}", request.grid_id, speed, origin)
         step = timedelta(seconds=request.step_seconds)
         events = [RecordedEvent(e.label, e.scenario, e.severity, e.severity_unit, e.start_step, e.end_step,
                                 request.start + e.start_step * step, request.start + e.end_step * step,
@@ -224,7 +236,8 @@ class SimulationRunner:
     def _publish(self, run: _Run, prepared: Any, status: str, done: int, sent: int) -> None:
         request = prepared.request
         simulated = request.start + timedelta(seconds=request.step_seconds * done) if done else None
-        run.progress = Progress(run.id, status, done, request.steps, sent, simulated, tuple(run.errors[-5:]))
+        run.progress = Progress(run_id=run.id, status=status, steps_done=done, steps=request.steps, messages_sent=sent,
+                                simulated_time=simulated, errors=run.errors[-5:])
         self.progress.publish_one(run.progress)
 
 

@@ -64,6 +64,7 @@ CALLS: dict[str, str] = {
     "simulation": f'{{ simulation(id: "{NOBODY}") {{ id }} }}',
     "startSimulation": f'mutation {{ startSimulation(gridId: "{NOBODY}", scenarios: [{{kind: "normal"}}]) {{ id }} }}',
     "stopSimulation": f'mutation {{ stopSimulation(id: "{NOBODY}") }}',
+    "invokeCommand": f'mutation {{ invokeCommand(twinId: "{NOBODY}", command: "operate", payload: "open") }}',
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 

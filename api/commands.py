@@ -1,0 +1,177 @@
+"""DTDL Commands as GraphQL: ``invokeCommand(twinId, command, payload)``.
+
+The twin's model says which commands exist and what their request and response look like; the
+payload is validated against the request schema (problems as JSON pointers below ``/payload``)
+before a handler runs, and the handler's answer against the response schema before it is sent.
+Each handler declares the permission it needs (the role table of ``api.auth``), on top of the
+field's own ``write_twins``: operating a breaker needs an operator, starting a simulation
+``run_simulation``.  A declared command without a handler here is ``NOT_IMPLEMENTED``, named.
+
+Handlers:
+
+* ``operate`` (SwitchingDevice): moves ``switchState`` to the requested position (the device's
+  report, so allowed on version 1 where it is read-only); the next power flow sees it.
+* ``startSimulation`` (GridMeasurementPoint): a real-time run (1-second steps for
+  ``durationSeconds``) of the grid whose bus the point is ``connectedTo``, with ``scenarioType``
+  and its ``parameters`` (values are JSON text, e.g. ``"0.3"``); answers the run id.
+* ``stopSimulation`` (GridMeasurementPoint): stops the runs this point's command started.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.auth import Permission
+from api.context import GraphQLInfo
+from api.errors import ClientError, call, guarded
+from api.events import TwinEvent
+from api.permissions import requires
+
+GT = "dtmi:gridtwin:"
+Handler = Callable[[GraphQLInfo, Any, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class CommandHandler:
+    """What runs a command of twins that are-a ``model``, and the permission it needs."""
+
+    model: str
+    permission: Permission
+    run: Handler
+
+
+def _bad(message: str, pointer: str) -> ClientError:
+    return ClientError(message, "BAD_USER_INPUT", [{"pointer": pointer, "message": message}])
+
+
+async def _operate(info: GraphQLInfo, twin: Any, payload: Any) -> bool:
+    from graph.twins import update_twin
+
+    services = info.context.services
+    patch = [{"op": "add", "path": "/switchState", "value": payload}]
+    updated = await call(update_twin, services.neo4j, info.context.active.models, twin.id, patch,
+                         allow_read_only=True)
+    services.events.publish_one(TwinEvent("twinUpdated", updated.id, updated.model))
+    return True
+
+
+def _grid_of_point(driver: Any, point_id: str) -> str | None:
+    records, _, _ = driver.execute_query(
+        "MATCH (:Twin {id: $id})-[:CONNECTED_TO]->(b:Twin) WHERE b.gridId IS NOT NULL RETURN b.gridId AS grid LIMIT 1",
+        id=point_id)
+    return records[0]["grid"] if records else None
+
+
+def _parameters(values: dict[str, str]) -> dict[str, Any]:
+    """Map<string, string> values as JSON where they parse (``"0.3"`` -> 0.3), else as text."""
+    parsed: dict[str, Any] = {}
+    for name, text in values.items():
+        try:
+            parsed[name] = json.loads(text)
+        except json.JSONDecodeError:
+            parsed[name] = text
+    return parsed
+
+
+async def _start_simulation(info: GraphQLInfo, twin: Any, payload: Any) -> str:
+    from loaders.simulation.run import ScenarioRequest, SimulationRequest, SimulationRequestError
+
+    services = info.context.services
+    grid_id = await call(_grid_of_point, services.neo4j, twin.id)
+    if grid_id is None:
+        raise _bad(f"{twin.id} is not connectedTo a bus of a stored grid: there is nothing to simulate", "/twinId")
+    kind = payload.get("scenarioType") or "normal"
+    scenarios = [ScenarioRequest("normal")] + ([ScenarioRequest(kind, _parameters(payload.get("parameters") or {}))]
+                                               if kind != "normal" else [])
+    try:
+        request = SimulationRequest(grid_id, tuple(scenarios), datetime.now(timezone.utc).replace(microsecond=0),
+                                    int(payload.get("durationSeconds") or 60), 1.0)
+        principal = info.context.principal
+        return await guarded(services.simulations.start(
+            request, speed=1.0, started_by=principal.username if principal else None, origin=twin.id))
+    except SimulationRequestError as error:
+        raise _bad(str(error), "/payload/" + error.field_name.split(" ", 1)[0].replace(".", "/")) from error
+
+
+async def _stop_simulation(info: GraphQLInfo, twin: Any, payload: Any) -> None:
+    runner = info.context.services.simulations
+    for run_id in runner.started_from(twin.id):
+        runner.stop(run_id)
+    return None
+
+
+HANDLERS: dict[str, CommandHandler] = {
+    "operate": CommandHandler(f"{GT}SwitchingDevice;1", Permission.write_twins, _operate),
+    "startSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _start_simulation),
+    "stopSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _stop_simulation),
+}
+_VERSIONS = {"operate": (f"{GT}SwitchingDevice;1", f"{GT}SwitchingDevice;2")}
+
+
+def _handler(models: Any, model: str, command: str) -> CommandHandler | None:
+    handler = HANDLERS.get(command)
+    if handler is None:
+        return None
+    ancestors = _VERSIONS.get(command, (handler.model,))
+    return handler if any(models.is_a(model, ancestor) for ancestor in ancestors) else None
+
+
+def _check_payload(models: Any, content: Any, payload: Any) -> None:
+    from graph.validation import validate_value
+
+    if content.request is None:
+        if payload is not None:
+            raise _bad(f"command {content.name} takes no payload", "/payload")
+        return
+    if payload is None:
+        raise _bad(f"command {content.name} needs a payload ({content.request.name})", "/payload")
+    problems = validate_value(models, content.request.schema, payload, "/payload")
+    if problems:
+        raise ClientError(f"the payload does not match the request schema of {content.name}", "BAD_USER_INPUT",
+                          [{"pointer": p.pointer, "message": p.message} for p in problems])
+
+
+def _check_response(models: Any, content: Any, response: Any) -> Any:
+    from graph.validation import validate_value
+
+    if content.response is None:
+        return None
+    problems = validate_value(models, content.response.schema, response, "/response")
+    if problems:  # our handler broke the model's contract: a defect, not the caller's fault
+        raise RuntimeError(f"{content.name} answered outside its response schema: {problems[0].message}")
+    return response
+
+
+@strawberry.type
+class CommandMutation:
+    @strawberry.mutation(description="Invoke a DTDL command of a twin's model: the payload is checked against the "
+                                     "command's request schema, the answer follows its response schema.",
+                         permission_classes=[requires(Permission.write_twins)])
+    async def invoke_command(self, info: GraphQLInfo, twin_id: strawberry.ID, command: str,
+                             payload: JSON | None = None) -> JSON | None:
+        from graph.twins import get_twin
+
+        models = info.context.active.models
+        twin = await call(get_twin, info.context.services.neo4j, models, str(twin_id))
+        interface = models.interfaces.get(twin.model)
+        content = interface.contents.get(command) if interface is not None else None
+        if content is None or content.kind != "Command":
+            known = sorted(n for n, c in (interface.contents.items() if interface else ()) if c.kind == "Command")
+            raise _bad(f"{twin.model} has no command {command!r}; its commands: {', '.join(known) or 'none'}",
+                       "/command")
+        _check_payload(models, content, payload)
+        handler = _handler(models, twin.model, command)
+        if handler is None:
+            raise ClientError(f"command {command!r} of {twin.model} is declared but GridTwin does not run it yet",
+                              "NOT_IMPLEMENTED")
+        principal = info.context.principal
+        if principal is None or not principal.can(handler.permission):
+            raise ClientError(f"command {command} needs: {handler.permission.value}", "FORBIDDEN")
+        return _check_response(models, content, await handler.run(info, twin, payload))
