@@ -158,6 +158,9 @@ class SimulationRunner:
         try:
             with self._events.watching(self._note_edit(run)):
                 status = await self._steps(run, prepared)
+        except asyncio.CancelledError:
+            status = "stopped"  # the process is shutting down: the run did not fail
+            raise
         except Exception as error:  # the run's failure is its record, not a crash of the API
             log.exception("simulation %s failed", run.id)
             run.errors.append(f"{type(error).__name__}: {error}")

@@ -140,4 +140,4 @@ async def _keep_live(services: Any, grid_id: str) -> None:
             continue
         task = runner.runs[run_id].task
         if task is not None:
-            await task
+            await asyncio.shield(task)  # cancelling the demo job leaves the run to the runner's own close
