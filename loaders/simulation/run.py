@@ -7,9 +7,10 @@ chunks, as fast as the engine and the sink go; a real-time run one step at a tim
 the grid committed while it runs (a breaker opened, a load changed) is in the next step after the
 caller calls :func:`prepare` again with ``resume_from`` (see ``api/simulations.py``).
 
-Determinism: scenarios draw from (seed, position, kind) streams (``physics.scenarios.compose``)
-and the sensor layer of chunk ``k`` from (seed, first step of the chunk), so the same request
-gives the same telemetry bit for bit, whatever the chunk sizes of batch or real time.
+Determinism: scenarios draw from (seed, position, kind) streams (``physics.scenarios.compose``),
+each instrument's fixed ratio error from (seed, twin, telemetry), and the sensor noise of a chunk
+from (seed, first step of the chunk): the same request in the same mode gives the same telemetry
+bit for bit (a batch run and a real-time run chunk differently, so their noise differs).
 """
 
 from __future__ import annotations

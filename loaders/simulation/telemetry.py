@@ -245,24 +245,32 @@ def keep_declared(series: Mapping[str, TwinSeries], declared: Mapping[str, froze
 
 def measured(series: Mapping[str, TwinSeries], sensors: SensorLayer,
              times_s: np.ndarray) -> tuple[dict[str, TwinSeries], dict[str, np.ndarray]]:
-    """What the instruments report (per twin and telemetry its own seeded stream) and each twin's clock.
+    """What the instruments report, and each twin's clock.
 
-    The twin is the device: its clock jitter is one stream (quantity ``"clock"``), shared by its
-    telemetry, so one message per twin and step still carries all of its values.
+    Each telemetry kind (``voltage``, ``current`` ...) is one matrix for all twins, measured at once
+    with its instrument class (:meth:`SensorLayer.measure_many`; each device keeps its own fixed
+    ratio error). The twin is the device: its clock jitter is one column of the ``clock`` draw,
+    shared by its telemetry, so one message per twin and step still carries all of its values.
     """
-    reported: dict[str, TwinSeries] = {}
-    clocks: dict[str, np.ndarray] = {}
+    columns: dict[str, list[tuple[str, str]]] = {}
     for twin_id, one in series.items():
-        values = {name: array if name in STATES else
-                  sensors.measure(twin_id, name, array, times_s,
-                                  SPEC_BY_TELEMETRY.get(name.partition(".")[0], DEFAULT_SPEC)).values
-                  for name, array in one.values.items()}
-        if "frequency.value" in values and "frequency.deviation" in values:  # one instrument: deviation follows value
-            nominal = one.values["frequency.value"] - one.values["frequency.deviation"]
-            values["frequency.deviation"] = values["frequency.value"] - nominal
-        reported[twin_id] = TwinSeries(twin_id, values)
-        clocks[twin_id] = sensors.measure(twin_id, "clock", np.zeros(len(times_s)), times_s, DEFAULT_SPEC).times_s
-    return reported, clocks
+        for name in one.values:
+            if name not in STATES:
+                columns.setdefault(name.partition(".")[0], []).append((twin_id, name))
+    reported = {twin_id: TwinSeries(twin_id, dict(one.values)) for twin_id, one in series.items()}
+    for head, names in sorted(columns.items()):
+        matrix = np.column_stack([series[twin].values[name] for twin, name in names])
+        result = sensors.measure_many(names, matrix, times_s, SPEC_BY_TELEMETRY.get(head, DEFAULT_SPEC), stream=head)
+        for position, (twin, name) in enumerate(names):
+            reported[twin].values[name] = result.values[:, position]
+    for twin_id, one in reported.items():
+        if "frequency.value" in one.values and "frequency.deviation" in one.values:  # one instrument
+            nominal = series[twin_id].values["frequency.value"] - series[twin_id].values["frequency.deviation"]
+            one.values["frequency.deviation"] = one.values["frequency.value"] - nominal
+    twins = sorted(series)
+    clock = sensors.measure_many([(twin, "clock") for twin in twins], np.zeros((len(times_s), len(twins))), times_s,
+                                 DEFAULT_SPEC, stream="clock").times_s
+    return reported, {twin: clock[:, position] for position, twin in enumerate(twins)}
 
 
 def _value(name: str, number: float) -> Any:

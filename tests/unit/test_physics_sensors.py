@@ -68,3 +68,22 @@ def test_quantisation_missing_outliers_and_jitter_do_what_they_say() -> None:
 def test_bad_settings_name_the_field(make: object, field: str) -> None:
     with pytest.raises(PhysicsInputError, match=f"^{field}:"):
         make()  # type: ignore[operator]
+
+
+def test_measure_many_is_reproducible_keeps_each_device_error_and_stays_in_class() -> None:
+    import numpy as np
+
+    names = [(f"dev-{i}", "voltage") for i in range(200)]
+    values, times = np.full((500, 200), 100.0), np.arange(500.0)
+    spec = SensorSpec(accuracy_class=0.5)
+    first = SensorLayer(3).measure_many(names, values, times, spec, stream="a")
+    again = SensorLayer(3).measure_many(names, values, times, spec, stream="a")
+    later = SensorLayer(3).measure_many(names, values, times, spec, stream="b")
+    other = SensorLayer(4).measure_many(names, values, times, spec, stream="a")
+    assert np.array_equal(first.values, again.values) and not np.array_equal(first.values, other.values)
+    errors_a, errors_b = first.values.mean(axis=0) - 100.0, later.values.mean(axis=0) - 100.0
+    assert np.allclose(errors_a, errors_b, atol=0.02)  # the fixed ratio error is the device's, not the stream's
+    within = np.mean(np.abs(first.values - 100.0) <= 0.5)  # class 0.5: bias + 3 sigma within 0.5 % of 100
+    assert within >= 0.997, within
+    exact = SensorLayer(3, exact=True).measure_many(names, values, times, spec)
+    assert np.array_equal(exact.values, values)
