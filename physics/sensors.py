@@ -74,6 +74,18 @@ def _name_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def _imperfect(rng: np.random.Generator, measured: np.ndarray,
+               spec: SensorSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2-4 of the module docstring on noisy values: outliers, quantisation, missing (NaN)."""
+    outliers = rng.random(measured.shape) < spec.outlier_probability
+    measured = np.where(outliers, measured * (1.0 + rng.uniform(-spec.outlier_scale, spec.outlier_scale,
+                                                                measured.shape)), measured)
+    if spec.resolution > 0:
+        measured = np.round(measured / spec.resolution) * spec.resolution
+    missing = rng.random(measured.shape) < spec.missing_probability
+    return np.where(missing, np.nan, measured), outliers, missing
+
+
 class SensorLayer:
     """Turns exact physics into measurements, reproducibly from one seed."""
 
@@ -101,14 +113,7 @@ class SensorLayer:
         rng = self.generator(device, quantity)
         bias = rng.uniform(-spec.limit / 2.0, spec.limit / 2.0, size=exact.shape[1:])
         noise = rng.normal(0.0, spec.limit / 6.0, size=exact.shape)
-        measured = exact * (1.0 + bias + noise)
-        outliers = rng.random(exact.shape) < spec.outlier_probability
-        measured = np.where(outliers, measured * (1.0 + rng.uniform(-spec.outlier_scale, spec.outlier_scale,
-                                                                    exact.shape)), measured)
-        if spec.resolution > 0:
-            measured = np.round(measured / spec.resolution) * spec.resolution
-        missing = rng.random(exact.shape) < spec.missing_probability
-        measured = np.where(missing, np.nan, measured)
+        measured, outliers, missing = _imperfect(rng, exact * (1.0 + bias + noise), spec)
         jittered = times + rng.normal(0.0, spec.jitter_s, size=times.shape) if spec.jitter_s > 0 else times.copy()
         return Measured(measured, np.maximum.accumulate(jittered), missing, outliers & ~missing)
 
@@ -140,16 +145,11 @@ class SensorLayer:
         spec = spec or SensorSpec()
         rng = self.generator(stream, "many")
         bias = np.array([self.fixed_ratio_error(device, quantity, spec) for device, quantity in names])
-        measured = exact * (1.0 + bias + rng.normal(0.0, spec.limit / 6.0, size=exact.shape))
-        outliers = rng.random(exact.shape) < spec.outlier_probability
-        measured = np.where(outliers, measured * (1.0 + rng.uniform(-spec.outlier_scale, spec.outlier_scale,
-                                                                    exact.shape)), measured)
-        if spec.resolution > 0:
-            measured = np.round(measured / spec.resolution) * spec.resolution
-        missing = rng.random(exact.shape) < spec.missing_probability
+        measured, outliers, missing = _imperfect(
+            rng, exact * (1.0 + bias + rng.normal(0.0, spec.limit / 6.0, size=exact.shape)), spec)
         jitter = rng.normal(0.0, spec.jitter_s, size=exact.shape) if spec.jitter_s > 0 else np.zeros(exact.shape)
         clocks = np.maximum.accumulate(times[:, None] + jitter, axis=0)
-        return Measured(np.where(missing, np.nan, measured), clocks, missing, outliers & ~missing)
+        return Measured(measured, clocks, missing, outliers & ~missing)
 
 
 __all__ = ["ACCURACY_CLASSES", "Measured", "SensorLayer", "SensorSpec"]
