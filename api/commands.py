@@ -97,7 +97,7 @@ async def _start_simulation(info: GraphQLInfo, twin: Any, payload: Any) -> str:
         return await guarded(services.simulations.start(
             request, speed=1.0, started_by=principal.username if principal else None, origin=twin.id))
     except SimulationRequestError as error:
-        raise _bad(str(error), "/payload/" + error.field_name.split(" ", 1)[0].replace(".", "/")) from error
+        raise _bad(str(error), error.pointer("/payload")) from error
 
 
 async def _stop_simulation(info: GraphQLInfo, twin: Any, payload: Any) -> None:
@@ -156,10 +156,12 @@ class CommandMutation:
                          permission_classes=[requires(Permission.write_twins)])
     async def invoke_command(self, info: GraphQLInfo, twin_id: strawberry.ID, command: str,
                              payload: JSON | None = None) -> JSON | None:
-        from graph.twins import get_twin
+        from graph.twins import get_twin, is_account_model
 
         models = info.context.active.models
         twin = await call(get_twin, info.context.services.neo4j, models, str(twin_id))
+        if info.context.loaders.hide_accounts and is_account_model(models, twin.model):
+            raise ClientError(f"no twin {str(twin_id)!r}", "NOT_FOUND")  # accounts read as absent, as in twin(id)
         interface = models.interfaces.get(twin.model)
         content = interface.contents.get(command) if interface is not None else None
         if content is None or content.kind != "Command":

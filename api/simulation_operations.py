@@ -112,16 +112,9 @@ def _request(grid_id: str, scenarios: list[ScenarioInput], start: datetime | Non
                              start or datetime.now(timezone.utc).replace(microsecond=0), steps, step_seconds, seed, exact)
 
 
-def _pointer(field_name: str) -> str:
-    """``scenarios[1].depth`` -> ``/scenarios/1/depth`` (the field path as a JSON pointer)."""
-    head = field_name.split(" ", 1)[0]
-    return "/" + head.replace("[", "/").replace("]", "").replace(".", "/")
-
-
-def _refused(error: Exception) -> ClientError:
-    field_name = getattr(error, "field_name", "")
+def _refused(error: Any) -> ClientError:
     return ClientError(f"the simulation cannot run: {error}", "BAD_USER_INPUT",
-                       [{"pointer": _pointer(field_name), "message": str(error)}])
+                       [{"pointer": error.pointer(), "message": str(error)}])
 
 
 @strawberry.type
@@ -140,15 +133,10 @@ class SimulationQuery:
     @strawberry.field(description="One simulation run, or null.",
                       permission_classes=[requires(Permission.run_simulation)])
     async def simulation(self, info: GraphQLInfo, id: strawberry.ID) -> Simulation | None:
-        from graph.errors import NotFoundError
-        from graph.simulations import get_run
+        from graph.simulations import find_run
 
-        try:
-            return _simulation(await call(get_run, info.context.services.neo4j, str(id)), _live(info, str(id)))
-        except ClientError as error:
-            if isinstance(error.__cause__, NotFoundError):
-                return None
-            raise
+        record = await call(find_run, info.context.services.neo4j, str(id))
+        return None if record is None else _simulation(record, _live(info, str(id)))
 
 
 @strawberry.type

@@ -27,6 +27,7 @@ import strawberry
 
 from api.events import TwinEvent, TwinEvents
 from gridtwin.fanout import FanOut
+from timeseries.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ INGEST_BATCH = 5_000
 #: How often a run's progress is written to its SimulationRun node (its subscribers hear every chunk).
 PROGRESS_WRITE_S = 1.0
 
-Ingest = Callable[[Sequence[dict[str, Any]]], Awaitable[Any]]
+Ingest = Callable[[Sequence[dict[str, Any]]], Awaitable[IngestResult]]
 
 
 @strawberry.type(name="SimulationProgress", description="Where a run is, delivered after every chunk of steps.")
@@ -92,6 +93,7 @@ class SimulationRunner:
         self._ingest = ingest
         self._events = events
         self.runs: dict[str, _Run] = {}
+        self._starting = 0
         self.progress: FanOut[Progress] = FanOut(_run_id)
 
     def running(self) -> list[str]:
@@ -107,9 +109,13 @@ class SimulationRunner:
         from graph.simulations import RecordedEvent, RunRecord, create_run
         from loaders.simulation.run import prepare
 
-        if len(self.running()) >= MAX_RUNNING:
+        if len(self.running()) + self._starting >= MAX_RUNNING:
             raise SimulationBusy(f"{MAX_RUNNING} simulations are running in this API process; stop one first")
-        prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
+        self._starting += 1  # held while the grid is read: concurrent starts cannot pass the limit together
+        try:
+            prepared = await asyncio.to_thread(prepare, self._driver, self._models(), self._settings, request)
+        finally:
+            self._starting -= 1
         run = _Run(f"sim-{uuid.uuid4().hex[:12]}", request.grid_id, speed, origin)
         step = timedelta(seconds=request.step_seconds)
         events = [RecordedEvent(e.label, e.scenario, e.severity, e.severity_unit, e.start_step, e.end_step,
@@ -232,9 +238,9 @@ class SimulationRunner:
 
     async def _ingest_batch(self, run: _Run, batch: list[dict[str, Any]]) -> int:
         result = await self._ingest(batch)
-        for rejection in list(getattr(result, "rejected", ()))[:3]:
+        for rejection in result.rejected[:3]:
             run.errors.append(f"ingest refused a simulated message: {rejection}")
-        return int(getattr(result, "accepted", len(batch)))
+        return result.accepted
 
     def _publish(self, run: _Run, prepared: Any, status: str, done: int, sent: int) -> None:
         request = prepared.request

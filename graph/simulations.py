@@ -93,7 +93,7 @@ _PROGRESS = (f"MATCH (r:{RUN_LABEL} {{id: $id}}) SET r.stepsDone = $done, r.mess
              "r.errors = r.errors + $errors, r.updatedAt = datetime()")
 _FINISH = (f"MATCH (r:{RUN_LABEL} {{id: $id}}) WHERE r.status = 'running' "
            "SET r.status = $status, r.finishedAt = datetime(), r.updatedAt = datetime(), r.errors = r.errors + $errors")
-_RUN_FIELDS = ("r {.*} AS run")
+_RUN_PROJECTION = "r {.*} AS run"
 
 
 def create_run(driver: neo4j.Driver, run: RunRecord, events: Sequence[RecordedEvent], *,
@@ -145,18 +145,25 @@ def list_runs(driver: neo4j.Driver, *, grid_id: str | None = None, limit: int = 
               database: str | None = None) -> list[RunRecord]:
     """Runs, newest first, optionally of one grid."""
     records, _, _ = driver.execute_query(
-        f"MATCH (r:{RUN_LABEL}) WHERE $grid IS NULL OR r.gridId = $grid RETURN {_RUN_FIELDS} "
+        f"MATCH (r:{RUN_LABEL}) WHERE $grid IS NULL OR r.gridId = $grid RETURN {_RUN_PROJECTION} "
         "ORDER BY r.startedAt DESC, r.id LIMIT $limit", grid=grid_id, limit=limit, database_=database,
         routing_=neo4j.RoutingControl.READ)
     return [_run_record(r["run"]) for r in records]
 
 
-def get_run(driver: neo4j.Driver, run_id: str, *, database: str | None = None) -> RunRecord:
-    records, _, _ = driver.execute_query(f"MATCH (r:{RUN_LABEL} {{id: $id}}) RETURN {_RUN_FIELDS}", id=run_id,
+def find_run(driver: neo4j.Driver, run_id: str, *, database: str | None = None) -> RunRecord | None:
+    """The run ``run_id``, or None."""
+    records, _, _ = driver.execute_query(f"MATCH (r:{RUN_LABEL} {{id: $id}}) RETURN {_RUN_PROJECTION}", id=run_id,
                                          database_=database, routing_=neo4j.RoutingControl.READ)
-    if not records:
+    return _run_record(records[0]["run"]) if records else None
+
+
+def get_run(driver: neo4j.Driver, run_id: str, *, database: str | None = None) -> RunRecord:
+    """The run ``run_id``; NotFoundError when there is none."""
+    found = find_run(driver, run_id, database=database)
+    if found is None:
         raise NotFoundError(f"no simulation run {run_id!r}")
-    return _run_record(records[0]["run"])
+    return found
 
 
 def run_events(driver: neo4j.Driver, run_id: str, *, label: str | None = None,
@@ -178,5 +185,5 @@ def _recorded(values: Mapping[str, Any]) -> RecordedEvent:
         details=json.loads(values.get("details") or "{}"))
 
 
-__all__ = ["EVENT_LABEL", "FINISHED", "RUN_LABEL", "RecordedEvent", "RunRecord", "create_run", "finish_run",
+__all__ = ["EVENT_LABEL", "FINISHED", "RUN_LABEL", "RecordedEvent", "RunRecord", "create_run", "find_run", "finish_run",
            "get_run", "list_runs", "record_progress", "run_events"]

@@ -53,6 +53,11 @@ class SimulationRequestError(ValueError):
         self.field_name = field_name
         super().__init__(f"{field_name}: {message}")
 
+    def pointer(self, base: str = "") -> str:
+        """The field as a JSON pointer below ``base``: ``scenarios[1].depth`` -> ``/scenarios/1/depth``."""
+        head = self.field_name.split(" ", 1)[0]
+        return base + "/" + head.replace("[", "/").replace("]", "").replace(".", "/")
+
 
 @dataclass(frozen=True)
 class ScenarioRequest:
@@ -222,6 +227,18 @@ def _scenarios(request: SimulationRequest, network: Network) -> list[Any]:
     return built
 
 
+#: Values one run may hold per step-input column (steps x elements of a component): 400 MB of float64.
+MAX_STEP_VALUES = 50_000_000
+
+
+def _check_size(request: SimulationRequest, network: Network) -> None:
+    """Refuse a run whose step inputs would not fit, before any of them is allocated."""
+    largest = max(len(array) for array in network.input_data.values())
+    if request.steps * largest > MAX_STEP_VALUES:
+        raise SimulationRequestError("steps", f"{request.steps} steps x {largest} elements is more than "
+                                              f"{MAX_STEP_VALUES:,} values per column; use fewer steps")
+
+
 def _frequency(request: SimulationRequest, plan: Plan, scenarios: Sequence[Any]) -> np.ndarray:
     area = next((s.area for s in scenarios if isinstance(s, GeneratorLoss)), FrequencyParameters())
     times = np.arange(request.steps) * request.step_seconds
@@ -244,15 +261,14 @@ def prepare_from(document: GridDocument, profiles: GridProfiles | None, models: 
                  request: SimulationRequest, points: Sequence[PointAttachment] = ()) -> PreparedRun:
     """The run of ``request`` on a grid document (pure: the caller read the graph and the profiles)."""
     from loaders.grids.pgm import to_power_grid_model
-    from loaders.grids.to_pandapower import to_pandapower
 
     try:
-        net = to_pandapower(document)
-        absolute = _absolute_profiles(net, profiles, request)
-        pgm = to_power_grid_model(document)
+        pgm = to_power_grid_model(document)  # builds the pandapower net once; the profiles read the same net
         network = Network.from_pgm(pgm.data, pgm.extra_info, pgm.net)
     except PhysicsInputError as error:
         raise SimulationRequestError(f"gridId ({error.field_name})", str(error)) from error
+    _check_size(request, network)
+    absolute = _absolute_profiles(pgm.net, profiles, request)
     scenarios = _scenarios(request, network)
     asymmetric = any(getattr(s, "kind", "") == "phaseUnbalance" for s in scenarios)
     if asymmetric:

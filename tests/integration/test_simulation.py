@@ -344,3 +344,21 @@ def test_dtdl_commands_are_validated_against_their_schemas_and_run(gql: GraphQLC
     assert gql.data(INVOKE, {"t": point, "c": "stopSimulation", "p": None}, operator)["invokeCommand"] is None
     run = _wait(gql, operator, run_id, lambda r: r["status"] != "running", seconds=30)
     assert run["status"] == "stopped" and run["stepsDone"] < 600
+
+
+def test_a_run_too_large_for_memory_is_refused_before_anything_is_allocated(
+        neo4j_driver: neo4j.Driver, models: object, settings: object, grid_id: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from loaders.simulation import run as simulation_run
+
+    monkeypatch.setattr(simulation_run, "MAX_STEP_VALUES", 100)
+    with pytest.raises(simulation_run.SimulationRequestError) as refused:
+        _prepared(neo4j_driver, models, settings, _request(grid_id, steps=50))
+    assert refused.value.pointer() == "/steps"
+
+
+def test_commands_do_not_reveal_accounts_to_non_admins(gql: GraphQLClient, tokens: dict[str, str],
+                                                        api_settings: object) -> None:
+    account = f"user:{api_settings.admin_username}"  # type: ignore[attr-defined]
+    body = gql(INVOKE, {"t": account, "c": "operate", "p": "open"}, tokens["operator"])
+    assert _code_and_pointer(body)[0] == "NOT_FOUND" and "User" not in str(body), body
