@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 GRIDTWIN := $(VENV)/bin/gridtwin
 STAMP := $(VENV)/.installed
+# torch & co. are downloaded once per machine into the cache (about 3 GB; the index here sends
+# nothing pip caches), then every fresh .venv installs them from there in about a minute.
+WHEELS := $${XDG_CACHE_HOME:-$$HOME/.cache}/gridtwin/wheels
+ML_WHEELS := torch torch-geometric xgboost-cpu scikit-learn
 
 .PHONY: setup demo test clean-state
 
@@ -13,7 +17,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip download -q -d $(WHEELS) --find-links $(WHEELS) $(ML_WHEELS)
+	$(VENV)/bin/pip install -q --find-links $(WHEELS) -e '.[test,ml]'
 	touch $(STAMP)
 
 ## setup: Python dependencies into .venv, Neo4j and InfluxDB built into the cache.

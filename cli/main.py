@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.grid import grid_app
+from cli.ml import ml_app
 from cli.simulate import simulate
 from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
@@ -24,6 +25,7 @@ app.add_typer(services_app, name="services")
 models_app = typer.Typer(help="DTDL models: validate, compile to Neo4j Cypher, export as RDF.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(grid_app, name="grid")
+app.add_typer(ml_app, name="ml")
 app.command("simulate")(simulate)
 console = Console()
 

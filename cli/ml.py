@@ -1,0 +1,107 @@
+"""``gridtwin ml train`` / ``gridtwin ml evaluate`` / ``gridtwin ml list``: the model set from the command line.
+
+Training writes new versions into the profile's models folder (``<state dir>/models``);
+evaluation loads the newest versions, scores them on held-out data against their baselines
+and prints the table docs/ml.md records (``--markdown`` prints it as Markdown).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridtwin.config import get_settings
+
+ml_app = typer.Typer(help="Train, evaluate and list the ML model set.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+PlanOption = Annotated[str, typer.Option("--plan", help="full (docs/ml.md's numbers) or small (seconds, as in make test)")]
+ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="only these models (registry names)")]
+
+
+def _context(plan_name: str, models: list[str] | None):  # -> (Registry, Plan, names, cache dir)
+    from ml import jobs
+    from ml.plan import PLANS
+    from ml.registry import Registry
+
+    if plan_name not in PLANS:
+        err_console.print(f"--plan: {plan_name!r} is not one of {', '.join(PLANS)}", markup=False)
+        raise typer.Exit(2)
+    names = models or list(jobs.JOBS)
+    unknown = [name for name in names if name not in jobs.JOBS]
+    if unknown:
+        err_console.print(f"--model: {', '.join(unknown)} not built; built models: {', '.join(jobs.JOBS)}", markup=False)
+        raise typer.Exit(2)
+    settings = get_settings()
+    return Registry(settings.state_path / "models"), PLANS[plan_name], names, settings.cache_dir / "ml"
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+@ml_app.command("train")
+def train(plan: PlanOption = "full", model: ModelOption = None) -> None:
+    """Train the built models on the plan's data and store a new version of each."""
+    from ml import jobs
+
+    registry, chosen, names, cache_dir = _context(plan, model)
+    with _progress() as progress:
+        task = progress.add_task(f"training ({chosen.name} plan)", total=len(names))
+        for name in names:
+            progress.update(task, description=f"training {name}")
+            started = time.perf_counter()
+            artefact = jobs.train(name, registry, chosen, cache_dir)
+            progress.console.print(f"{name} v{artefact.version}: {time.perf_counter() - started:.1f} s, "
+                                   f"data sha256 {artefact.metadata['data_sha256'][:12]}", markup=False)
+            progress.advance(task)
+
+
+@ml_app.command("evaluate")
+def evaluate(plan: PlanOption = "full", model: ModelOption = None,
+             grid: Annotated[str | None, typer.Option("--grid", help="evaluate on this simbench code only")] = None,
+             markdown: Annotated[bool, typer.Option("--markdown", help="print the table as Markdown")] = False) -> None:
+    """Score the newest version of each model on held-out data beside its baseline."""
+    from ml import jobs
+    from ml.evaluation import HEADER, markdown as render, not_built_rows
+
+    registry, chosen, names, cache_dir = _context(plan, model)
+    if grid:
+        chosen = chosen.for_grid(grid)
+    rows = []
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=len(names))
+        for name in names:
+            progress.update(task, description=f"evaluating {name}")
+            rows += jobs.evaluate(name, registry, chosen, cache_dir)
+            progress.advance(task)
+    rows += [] if model else not_built_rows()
+    if markdown:
+        console.print(render(rows), markup=False, highlight=False)
+        return
+    table = Table(*HEADER, title=f"GridTwin models ({chosen.name} plan)")
+    for row in rows:
+        table.add_row(*row.cells())
+    console.print(table)
+
+
+@ml_app.command("list")
+def list_models() -> None:
+    """The catalogue: every model, whether it is built and its newest trained version."""
+    from ml.catalogue import MODELS
+    from ml.registry import Registry
+
+    registry = Registry(get_settings().state_path / "models")
+    table = Table("model", "task", "label", "built", "trained versions")
+    for entry in MODELS:
+        versions = registry.versions(entry.name)
+        table.add_row(entry.name, entry.task, entry.label, "yes" if entry.built else "no",
+                      ", ".join(map(str, versions)) or "—")
+    console.print(table)

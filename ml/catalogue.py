@@ -1,0 +1,87 @@
+"""The model set: the one list of the 16 models in 4 modules and the GNN, what each learns and from what.
+
+Every other place (the CLI's table, docs/ml.md, the registry's model names, the tests of which
+models exist) reads this list.  ``built`` says whether the model is implemented; a model that
+is not is listed with its plan and shows as "not built" in every table, never as a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODULES = ("monitoring", "maintenance", "energy_flow", "decision", "gnn")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model: registry name ``<module>.<key>``, its task, label source and the baseline it must beat."""
+
+    module: str
+    key: str
+    task: str
+    label: str
+    baseline: str
+    metric: str
+    seed_claim: str
+    built: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.key}"
+
+
+MODELS: tuple[ModelEntry, ...] = (
+    ModelEntry("monitoring", "voltage_anomaly", "voltage anomaly detection per measurement point",
+               "simulator ground-truth events (sag, fault, outage windows)", "threshold rule (±10 % of nominal)",
+               "PR-AUC, F1", "Isolation Forest, 95 % accuracy"),
+    ModelEntry("monitoring", "power_quality_disturbance", "harmonic / power-quality disturbance class",
+               "simulator event kind (harmonics, sag, unbalance, none)", "THD > 8 % rule", "macro F1, MCC",
+               "Random Forest + FFT, 90 %"),
+    ModelEntry("monitoring", "frequency_forecast", "system frequency minutes ahead",
+               "future frequency of the swing-equation model", "persistence", "MAE in mHz", "LSTM, MAE < 0.05 Hz"),
+    ModelEntry("monitoring", "phase_imbalance", "phase-imbalance severity",
+               "unbalance factor of the asymmetric power flow (negative/positive sequence)", "current spread rule",
+               "MAE in % points", "Decision Tree, 92 %"),
+    ModelEntry("maintenance", "equipment_failure_risk", "transformer loss-of-life / hot-spot excursion risk",
+               "IEC 60076-7 ageing over the next day", "loading > 100 % rule", "PR-AUC", "XGBoost, 88 %"),
+    ModelEntry("maintenance", "overload_risk", "overload within the next hours",
+               "future loading > 100 % from the power flow", "persistence of loading", "PR-AUC, F1", "SVM, 90 %"),
+    ModelEntry("maintenance", "power_quality_index", "EN 50160 compliance over the next interval",
+               "future EN 50160 criteria of simulated voltages", "last interval's compliance", "F1",
+               "Neural net, R² 0.87 on a weighted sum of its inputs"),
+    ModelEntry("maintenance", "voltage_sag_prediction", "voltage sag in the next interval",
+               "simulator sag events", "base rate", "PR-AUC", "Random Forest, 'custom'"),
+    ModelEntry("energy_flow", "load_forecast", "day-ahead load (96 quarter-hours issued at midnight), per load and "
+               "aggregated", "the future demand of the grid's profile year", "7-day same-slot mean (and persistence)",
+               "NMAE", "Prophet + LSTM, MAPE < 10 %", built=True),
+    ModelEntry("energy_flow", "technical_losses", "technical losses of a feeder", "losses of the power flow (unmeasured)",
+               "loss factor × load²", "MAE in kW", "Linear regression, R² 0.82"),
+    ModelEntry("energy_flow", "power_flow_optimisation", "taps and capacitor steps minimising losses within limits",
+               "optimiser's result, every proposal checked by a power flow", "no change", "loss reduction, violations",
+               "LP returning a fixed dictionary"),
+    ModelEntry("energy_flow", "demand_response_clusters", "clusters of load shapes for demand response",
+               "unsupervised (profile type held out)", "one cluster", "adjusted Rand index vs profile type",
+               "K-Means, silhouette 0.63"),
+    ModelEntry("decision", "reactive_power", "reactive-power compensation advice", "optimal power flow result",
+               "no compensation", "loss and voltage deviation reduction", "Neural net, MAE < 50 var"),
+    ModelEntry("decision", "phase_balancing", "phase load balancing moves", "asymmetric power flow after the move",
+               "no move", "unbalance reduction", "MCDA"),
+    ModelEntry("decision", "grid_stability", "grid stability score", "simulator events within the next hour",
+               "loading / voltage margin rule", "PR-AUC", "RF+XGB+LR ensemble, 93 %"),
+    ModelEntry("decision", "dispatch", "dispatch advice (an LP/QP)", "solver optimum", "merit order without network",
+               "cost gap", "SVR, R² 0.79"),
+    ModelEntry("gnn", "state_estimation", "bus voltages from 5-30 % measured buses and pseudo-loads, unseen grids",
+               "true voltages of the simulator's power flow (hidden state)",
+               "power-grid-model WLS estimator; substation voltage everywhere", "MAE in % of nominal",
+               "(none)", built=True),
+    ModelEntry("gnn", "fault_location", "which line or bus faulted", "simulator fault events", "nearest tripped breaker",
+               "top-1 / top-3 accuracy", "(none)"),
+)
+
+
+def entry(name: str) -> ModelEntry:
+    """The catalogue entry of a registry name; a clear error listing the names when unknown."""
+    for model in MODELS:
+        if model.name == name:
+            return model
+    raise KeyError(f"{name!r} is not a model; the models are {', '.join(m.name for m in MODELS)}")

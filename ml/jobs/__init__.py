@@ -1,0 +1,34 @@
+"""Training and evaluation jobs of the built models, by registry name.
+
+Each job module has ``train(registry, plan, ...)`` and ``evaluate(registry, plan, ...)``; they
+are imported only when run, so listing the jobs imports neither xgboost nor torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ml.catalogue import MODELS
+from ml.evaluation import Row
+from ml.plan import Plan
+from ml.registry import Artefact, Registry
+
+#: Registry name -> the job module that trains and evaluates it (every built catalogue model has one).
+JOBS = {"energy_flow.load_forecast": "ml.jobs.load_forecast", "gnn.state_estimation": "ml.jobs.state_estimation"}
+#: Jobs that read the grids' profile cache.
+_CACHED = {"energy_flow.load_forecast"}
+
+assert set(JOBS) == {m.name for m in MODELS if m.built}, "every built model has a job, and only those"
+
+
+def _arguments(name: str, cache_dir: Path | None) -> tuple[object, ...]:
+    return (cache_dir,) if name in _CACHED else ()
+
+
+def train(name: str, registry: Registry, plan: Plan, cache_dir: Path | None) -> Artefact:
+    return importlib.import_module(JOBS[name]).train(registry, plan, *_arguments(name, cache_dir))
+
+
+def evaluate(name: str, registry: Registry, plan: Plan, cache_dir: Path | None) -> list[Row]:
+    return importlib.import_module(JOBS[name]).evaluate(registry, plan, *_arguments(name, cache_dir))
