@@ -17,21 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.boosted import Boosted
 from ml.data.load_series import FIRST_WEEKDAY, SLOTS_PER_DAY
+from ml.data.splits import BLOCK_DAYS, is_test_day
 
 #: Days of history the features look back.
 HISTORY_DAYS = 14
-#: Held-out time blocks: the 4th of every 4 blocks of 28 days (all seasons are tested).
-BLOCK_DAYS = 28
 FEATURES = ("lag1", "lag2", "lag3", "lag7", "lag14", "mean7", "std7", "same_weekday_mean", "lag1_before", "lag1_after",
             "previous_day_mean", "previous_day_last", "previous_week_mean", "slot", "weekday", "previous_weekday_gap",
             "day_of_year_sin", "day_of_year_cos")
 PARAMETERS = {"n_estimators": 500, "max_depth": 7, "learning_rate": 0.05, "subsample": 0.8, "colsample_bytree": 0.9,
               "min_child_weight": 4.0, "objective": "reg:absoluteerror", "tree_method": "hist"}
-
-
-def is_test_day(day: int) -> bool:
-    return (day // BLOCK_DAYS) % 4 == 3
 
 
 def split_days(total_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,15 +76,13 @@ def nmae(forecast: np.ndarray, actual: np.ndarray) -> float:
 class LoadForecaster:
     """A trained day-ahead model and the per-series scales it was trained with."""
 
-    booster: object
+    model: Boosted
     scales: dict[str, float]
 
     @classmethod
     def train(cls, series: Mapping[str, np.ndarray], *, seed: int = 0, threads: int | None = None,
               estimators: int | None = None) -> LoadForecaster:
         """Fit one pooled model on the training days of every series."""
-        import xgboost
-
         matrices, labels, scales = [], [], {}
         for name, days in series.items():
             train_days, _ = split_days(len(days))
@@ -96,28 +90,20 @@ class LoadForecaster:
             matrices.append(features(days, train_days, scales[name]))
             labels.append(days[train_days].reshape(-1) / scales[name])
         parameters = PARAMETERS | ({"n_estimators": estimators} if estimators else {})
-        model = xgboost.XGBRegressor(**parameters, random_state=seed, n_jobs=threads)
-        model.fit(np.vstack(matrices), np.concatenate(labels))
-        return cls(model.get_booster(), scales)
+        model = Boosted.fit(np.vstack(matrices), np.concatenate(labels), FEATURES, parameters, seed=seed, threads=threads)
+        return cls(model, scales)
 
     def predict(self, days: np.ndarray, targets: Iterable[int], scale: float) -> np.ndarray:
         """``(len(targets), 96)`` forecasts in the series' unit."""
-        import xgboost
-
         targets = list(targets)
-        matrix = xgboost.DMatrix(features(days, np.asarray(targets), scale), feature_names=list(FEATURES))
-        return self.booster.predict(matrix).reshape(len(targets), SLOTS_PER_DAY) * scale
+        return self.model.predict(features(days, np.asarray(targets), scale)).reshape(len(targets), SLOTS_PER_DAY) * scale
 
     def to_bytes(self) -> bytes:
-        return bytes(self.booster.save_raw(raw_format="ubj"))
+        return self.model.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes, scales: dict[str, float]) -> LoadForecaster:
-        import xgboost
-
-        booster = xgboost.Booster()
-        booster.load_model(bytearray(data))
-        return cls(booster, scales)
+        return cls(Boosted.from_bytes(data, FEATURES), scales)
 
 
 def evaluate(forecaster: LoadForecaster, series: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:

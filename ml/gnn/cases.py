@@ -13,11 +13,11 @@ anyone: the level must come from the measurements.  The same case goes to power-
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 
+from ml.data.grids import grid_network, profile_tables, substation_node
 from physics.network import Network
 from physics.timeseries import StepInputs, apply_profiles, run_time_series
 
@@ -65,32 +65,6 @@ class SeCase:
                       self.steps[rows])
 
 
-@cache
-def grid_network(code: str) -> tuple[Network, Any]:
-    """The simbench grid as our importer and PGM converter build it, and its absolute profiles."""
-    import simbench
-
-    from loaders.grids.pgm import to_power_grid_model
-    from loaders.grids.sources import load_grid
-
-    pgm = to_power_grid_model(load_grid(f"simbench:{code}"))
-    network = Network.from_pgm(pgm.data, pgm.extra_info, pgm.net)
-    profiles = simbench.get_absolute_values(simbench.get_simbench_net(code), True)
-    return network, profiles
-
-
-def substation_node(network: Network) -> int:
-    """Position of the node on the low-voltage side of the source's transformer (or the source node)."""
-    nodes = network.input_data["node"]
-    source_node = int(network.input_data["source"]["node"][0])
-    transformers = network.input_data.get("transformer")
-    if transformers is not None and len(transformers):
-        on_source = transformers[transformers["from_node"] == source_node]
-        if len(on_source):
-            source_node = int(on_source["to_node"][0])
-    return int(np.flatnonzero(nodes["id"] == source_node)[0])
-
-
 def choose_measured(network: Network, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """The substation's node and a random ``fraction`` of all nodes (at least one more) below it.
 
@@ -107,8 +81,7 @@ def choose_measured(network: Network, fraction: float, rng: np.random.Generator)
 
 
 def _profile_rows(profiles: Any, steps: np.ndarray) -> dict[tuple[str, str], Any]:
-    return {key: table.iloc[steps].reset_index(drop=True) for key, table in profiles.items()
-            if key[0] in ("load", "sgen", "storage") and len(table.columns)}
+    return {key: table.iloc[steps].reset_index(drop=True) for key, table in profile_tables(profiles).items()}
 
 
 def build_case(code: str, settings: CaseSettings = CaseSettings()) -> SeCase:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.gnn.cases import SeCase, substation_node
+from ml.data.grids import substation_node
+from ml.gnn.cases import SeCase
 from ml.gnn.estimators import LinearPrior, node_demand
 
 NODE_FEATURES = ("prior_deviation_pct", "measured", "residual_pct", "mean_residual_pct", "demand_p_mw",

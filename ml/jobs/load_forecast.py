@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.data.load_series import grid_series
+from ml.data.splits import BLOCK_DAYS
 from ml.energy_flow import load_forecast
 from ml.evaluation import Row, percentile_ms
 from ml.plan import Plan
@@ -38,7 +39,7 @@ def train(registry: Registry, plan: Plan, cache_dir: Path | None) -> Artefact:
                                                     estimators=plan.load_estimators)
     metadata = {"plan": plan.name, "series": sorted(series), "scales": forecaster.scales,
                 "features": list(load_forecast.FEATURES), "data_sha256": data_hash(series),
-                "split": f"held out: the 4th of every 4 blocks of {load_forecast.BLOCK_DAYS} days",
+                "split": f"held out: the 4th of every 4 blocks of {BLOCK_DAYS} days",
                 "estimators": plan.load_estimators}
     return registry.save(NAME, {MODEL_FILE: forecaster.to_bytes()}, metadata)
 

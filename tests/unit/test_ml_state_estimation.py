@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ml.gnn import estimators
-from ml.gnn.cases import CaseSettings, build_case, substation_node
+from ml.data.grids import substation_node
+from ml.gnn.cases import CaseSettings, build_case
 from ml.gnn.graph import batch, topology
 from ml.plan import SMALL
 from ml.registry import Registry
