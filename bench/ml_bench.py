@@ -54,7 +54,7 @@ def state_estimation(registry: Registry, grid: str, samples: int, repeats: int) 
     model = se_job.load(registry)
     case = build_case(grid, CaseSettings(samples=samples, seed=21))
     setup_prior = _timed(lambda: estimators.LinearPrior(case))
-    prior, edges = estimators.LinearPrior(case), topology(case)
+    prior, edges = estimators.LinearPrior(case), topology(case.network)
     gnn, wls = [], []
     for _ in range(repeats):
         gnn.append(_timed(lambda: state_estimator.estimate(model, batch(case, prior, edges))))

@@ -32,8 +32,8 @@ class ModelEntry:
 
 MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("monitoring", "voltage_anomaly", "voltage anomaly detection per measurement point",
-               "simulator ground-truth events (sag, fault, outage windows)", "threshold rule (±10 % of nominal)",
-               "PR-AUC, F1", "Isolation Forest, 95 % accuracy"),
+               "simulator ground-truth events (sag and outage windows)", "threshold rule (±10 % of nominal)",
+               "PR-AUC, F1", "Isolation Forest, 95 % accuracy", built=True),
     ModelEntry("monitoring", "power_quality_disturbance", "harmonic / power-quality disturbance class",
                "simulator event kind (harmonics, sag, unbalance, none)", "THD > 8 % rule", "macro F1, MCC",
                "Random Forest + FFT, 90 %"),

@@ -21,6 +21,7 @@ import numpy as np
 
 from ml.data.grids import substation_node
 from ml.gnn.cases import SeCase
+from physics.network import Network
 from ml.gnn.estimators import LinearPrior, node_demand
 
 NODE_FEATURES = ("prior_deviation_pct", "measured", "residual_pct", "mean_residual_pct", "demand_p_mw",
@@ -48,9 +49,8 @@ def _impedance_pu(component: str, array: np.ndarray, u_rated_from: np.ndarray) -
     return np.zeros(len(array)), np.zeros(len(array))
 
 
-def topology(case: SeCase) -> Topology:
-    """Closed branches of the case's network as a symmetric edge list with features."""
-    network = case.network
+def topology(network: Network) -> Topology:
+    """Closed branches of a network as a symmetric edge list with features."""
     rated = network.input_data["node"]["u_rated"]
     sources, targets, attributes = [], [], []
     for component, _ids, from_nodes, to_nodes in network.branches():

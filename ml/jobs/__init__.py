@@ -15,7 +15,8 @@ from ml.plan import Plan
 from ml.registry import Artefact, Registry
 
 #: Registry name -> the job module that trains and evaluates it (every built catalogue model has one).
-JOBS = {"energy_flow.load_forecast": "ml.jobs.load_forecast",
+JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
+        "energy_flow.load_forecast": "ml.jobs.load_forecast",
         "energy_flow.power_flow_optimisation": "ml.jobs.power_flow_optimisation",
         "energy_flow.technical_losses": "ml.jobs.technical_losses",
         "maintenance.overload_risk": "ml.jobs.overload_risk",

@@ -16,7 +16,8 @@ def _samples(code: str, seed: int) -> fr.Samples:
     return fr.samples(code, loading(code, ("transformer",)), seed)
 
 
-TASK = risk.RiskTask(NAME, fr.FEATURES, PARAMETERS, _samples, "hot spot > 120 °C within a day", "transformer")
+TASK = risk.RiskTask(NAME, fr.FEATURES, PARAMETERS, _samples, "hot spot > 120 °C within a day", "transformer",
+                     lambda plan: plan.failure_codes)
 
 
 def train(registry: Registry, plan: Plan) -> Artefact:

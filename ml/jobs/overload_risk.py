@@ -24,7 +24,8 @@ def _samples(code: str, seed: int) -> ovl.Samples:
     return ovl.samples(values, ovl.measured_loading(values, code, seed))
 
 
-TASK = risk.RiskTask(NAME, ovl.FEATURES, ovl.PARAMETERS, _samples, "overload within 4 h", "element")
+TASK = risk.RiskTask(NAME, ovl.FEATURES, ovl.PARAMETERS, _samples, "overload within 4 h", "element",
+                     lambda plan: plan.overload_codes)
 
 
 def train(registry: Registry, plan: Plan) -> Artefact:

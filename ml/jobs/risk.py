@@ -31,11 +31,12 @@ class RiskTask:
     samples: Callable[[str, int], Samples]
     label: str
     unit: str
+    codes: Callable[[Plan], tuple[str, ...]]
 
 
 def train(task: RiskTask, registry: Registry, plan: Plan) -> Artefact:
     xs, ys, digest = [], [], hashlib.sha256()
-    for code in plan.overload_codes:
+    for code in task.codes(plan):
         for seed in plan.training_seeds:
             data = task.samples(code, seed)
             xs.append(data.x[~data.held_out])
@@ -44,7 +45,7 @@ def train(task: RiskTask, registry: Registry, plan: Plan) -> Artefact:
     x, y = np.vstack(xs), np.concatenate(ys)
     model = Boosted.fit(x, y, task.features, task.parameters, seed=plan.training_seeds[0], threads=plan.threads)
     return registry.save(task.name, {MODEL_FILE: model.to_bytes()},
-                         {"plan": plan.name, "grids": list(plan.overload_codes), "samples": int(len(y)),
+                         {"plan": plan.name, "grids": list(task.codes(plan)), "samples": int(len(y)),
                           "positives": int(y.sum()), "features": list(task.features), "label": task.label,
                           "data_sha256": digest.hexdigest()})
 
@@ -66,7 +67,7 @@ def scores(model: Boosted, data: Samples) -> dict[str, float]:
 def evaluate(task: RiskTask, registry: Registry, plan: Plan) -> list[Row]:
     model = load(task, registry)
     rows = []
-    for code in plan.overload_codes:
+    for code in task.codes(plan):
         runs = [scores(model, task.samples(code, seed)) for seed in plan.test_seeds]
         mean = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
         baselines = {name: mean[name] for name in runs[0] if name not in ("model", "f1", "positives")}

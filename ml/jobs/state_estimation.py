@@ -49,7 +49,7 @@ def train(registry: Registry, plan: Plan) -> Artefact:
 
     torch.set_num_threads(plan.threads)
     cases = _cases(plan.se_training_codes, plan.training_seeds, TRAINING_FRACTIONS, plan.se_training_samples)
-    graphs = [batch(case, estimators.LinearPrior(case), topology(case)) for case in cases]
+    graphs = [batch(case, estimators.LinearPrior(case), topology(case.network)) for case in cases]
     settings = state_estimator.TrainingSettings(epochs=plan.gnn_epochs, seed=plan.training_seeds[0])
     model = state_estimator.train(graphs, [case.true_u_pu for case in cases], settings)
     metadata = {"plan": plan.name, "training_grids": list(plan.se_training_codes), "seeds": list(plan.training_seeds),
@@ -82,7 +82,7 @@ def scores(model: object, case: SeCase) -> dict[str, float]:
 
     from ml.gnn import state_estimator
 
-    prior, grid = estimators.LinearPrior(case), topology(case)
+    prior, grid = estimators.LinearPrior(case), topology(case.network)
     gnn_u, gnn_ms = _best_of(lambda: state_estimator.estimate(model, batch(case, prior, grid)))
     scores = {"gnn": estimators.mean_absolute_error_percent(gnn_u, case), "gnn_ms": gnn_ms,
               "start": estimators.mean_absolute_error_percent(batch(case, prior, grid).base_pu, case),

@@ -33,5 +33,5 @@ def test_the_label_is_the_hot_spot_of_the_next_day() -> None:
 def test_trained_classifier_beats_both_naive_scores(tmp_path) -> None:
     registry = Registry(tmp_path)
     job.train(registry, SMALL)
-    found = risk.scores(risk.load(job.TASK, registry), job.TASK.samples(SMALL.overload_codes[0], SMALL.test_seeds[0]))
+    found = risk.scores(risk.load(job.TASK, registry), job.TASK.samples(SMALL.failure_codes[0], SMALL.test_seeds[0]))
     assert found["model"] > max(found["loading now"], found["max loading last 24 h"]), found

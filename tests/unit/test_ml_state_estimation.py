@@ -57,7 +57,7 @@ def test_untrained_network_is_exactly_the_physics_start(case) -> None:
     pytest.importorskip("torch")
     from ml.gnn import state_estimator
 
-    graph = batch(case, estimators.LinearPrior(case), topology(case))
+    graph = batch(case, estimators.LinearPrior(case), topology(case.network))
     assert np.allclose(state_estimator.estimate(state_estimator.StateEstimatorNet(), graph), graph.base_pu)
 
 
@@ -73,7 +73,7 @@ def test_the_stored_weights_give_the_same_estimates(trained, case) -> None:
     registry, job = trained
     from ml.gnn import state_estimator
 
-    graph = batch(case, estimators.LinearPrior(case), topology(case))
+    graph = batch(case, estimators.LinearPrior(case), topology(case.network))
     first, second = job.load(registry), job.load(registry)
     assert np.array_equal(state_estimator.estimate(first, graph), state_estimator.estimate(second, graph))
     assert not np.allclose(state_estimator.estimate(first, graph), graph.base_pu)  # it learned something
