@@ -33,6 +33,9 @@ class Services:
     telemetry: TelemetryServices
     events: TwinEvents
     simulations: SimulationRunner
+    #: The ML models of the profile's registry (``ml.serving.ModelCache``), built on first use so that
+    #: start-up imports nothing of ``ml``.
+    ml_models: Any = None
 
     async def close(self) -> None:
         await self.simulations.close()  # its last telemetry goes through the pipeline before that closes

@@ -26,6 +26,7 @@ from api.grid_operations import GridMutation, GridQuery
 from api.model_operations import ModelMutation, ModelQuery
 from api.permissions import requires
 from api.protection import GridTwinExecutionContext, protection_extensions
+from api.ml_operations import MlMutation, MlQuery
 from api.simulation_operations import SimulationMutation, SimulationQuery, SimulationSubscription
 from api.telemetry import TelemetryMutation, TelemetryQuery, TelemetrySubscription
 from api.twin_operations import TwinMutation, TwinQuery
@@ -48,7 +49,7 @@ class Health:
 
 
 @strawberry.type
-class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery):
+class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:
         services = info.context.services
@@ -66,7 +67,7 @@ class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, Simu
 
 @strawberry.type
 class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation,
-               CommandMutation):
+               MlMutation, CommandMutation):
     pass
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.grid import grid_app
-from cli.ml import ml_app
+from cli.ml import ensure_trained, ml_app
 from cli.simulate import simulate
 from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
@@ -195,6 +195,7 @@ def demo() -> None:
     grid_import(DEMO_GRID, grid_id=None, replace=False)  # a real MV grid beside it (re-import updates in place)
     grid_import(f"simbench:{demo_grid.LV_GRID}", grid_id=None, replace=False)  # where the demo's points measure
     demo_grid.attach_points(settings)
+    ensure_trained()  # the load forecast the demo's `forecastLoad` answers with
     console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
     password_file = settings.state_path / "admin-password"
     if not settings.admin_password:

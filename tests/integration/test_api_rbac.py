@@ -65,6 +65,9 @@ CALLS: dict[str, str] = {
     "startSimulation": f'mutation {{ startSimulation(gridId: "{NOBODY}", scenarios: [{{kind: "normal"}}]) {{ id }} }}',
     "stopSimulation": f'mutation {{ stopSimulation(id: "{NOBODY}") }}',
     "invokeCommand": f'mutation {{ invokeCommand(twinId: "{NOBODY}", command: "operate", payload: "open") }}',
+    "mlModels": "{ mlModels { name } }",
+    "forecastLoad": f'mutation {{ forecastLoad(gridId: "{NOBODY}") {{ gridId }} }}',
+    "reloadMlModels": "mutation { reloadMlModels { name } }",
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 
