@@ -23,7 +23,7 @@ import torch
 from gridtwin.config import get_settings
 from ml.gnn import estimators, state_estimator
 from ml.gnn.cases import CaseSettings, build_case
-from ml.gnn.graph import batch, topology
+from ml.gnn.graph import topology
 from ml.jobs import load_forecast as load_job
 from ml.jobs import state_estimation as se_job
 from ml.plan import FULL, SMALL
@@ -57,7 +57,7 @@ def state_estimation(registry: Registry, grid: str, samples: int, repeats: int) 
     prior, edges = estimators.LinearPrior(case), topology(case.network)
     gnn, wls = [], []
     for _ in range(repeats):
-        gnn.append(_timed(lambda: state_estimator.estimate(model, batch(case, prior, edges))))
+        gnn.append(_timed(lambda: state_estimator.estimate_case(model, case, prior, edges)))
         wls.append(_timed(lambda: estimators.wls_estimate(case, threading=0)))
     gnn_ms, wls_ms = statistics.median(gnn), statistics.median(wls)
     print(f"state estimation, {grid}, {case.nodes} buses, {samples} samples, {repeats} alternating calls: "

@@ -45,15 +45,22 @@ def pseudo_load_flow(case: SeCase, *, threading: int = -1) -> np.ndarray:
 
 
 def node_demand(case: SeCase) -> tuple[np.ndarray, np.ndarray]:
-    """``(samples, nodes)`` pseudo demand per node in W and var: loads minus generators."""
+    """``(samples, nodes)`` pseudo demand per node in W and var: loads minus generators.
+
+    One sparse incidence product per appliance type (appliance -> node, +1 for loads, -1 for
+    generators): a batch of 1,000 samples costs well under a millisecond.
+    """
+    from scipy.sparse import csr_matrix
+
     p_node = np.zeros((case.samples, case.nodes))
     q_node = np.zeros_like(p_node)
     for appliance, (p, q) in case.pseudo.items():
         positions = case.network.positions("node", case.network.input_data[appliance]["node"])
-        incidence = np.zeros((len(positions), case.nodes))
-        incidence[np.arange(len(positions)), positions] = 1.0 if appliance == "sym_load" else -1.0
-        p_node += p @ incidence
-        q_node += q @ incidence
+        sign = 1.0 if appliance == "sym_load" else -1.0
+        incidence = csr_matrix((np.full(len(positions), sign), (positions, np.arange(len(positions)))),
+                               shape=(case.nodes, len(positions)))
+        p_node += (incidence @ p.T).T
+        q_node += (incidence @ q.T).T
     return p_node, q_node
 
 
@@ -93,12 +100,14 @@ class LinearPrior:
             output_component_types={"node": ["u_pu", "u_angle"]})["node"]
         voltage = output["u_pu"] * np.exp(1j * output["u_angle"])
         self.u0 = voltage[0]
-        self.kp = (voltage[1:count + 1] - self.u0) / self.PROBE_W   # (node probed, node seen)
-        self.kq = (voltage[count + 1:] - self.u0) / self.PROBE_W
+        # (node probed, node seen) for P then Q, per MW / Mvar, single precision: pu values near 1 keep
+        # seven digits, far below any estimator's error, at half the cost of a double product
+        self.k = (np.vstack([voltage[1:count + 1], voltage[count + 1:]]) - self.u0).astype(np.complex64)
 
     def voltages(self, p_node: np.ndarray, q_node: np.ndarray) -> np.ndarray:
         """``(samples, nodes)`` voltage magnitudes in pu for node demands in W / var."""
-        return np.abs(self.u0 + p_node @ self.kp + q_node @ self.kq)
+        demand_mw = (np.hstack([p_node, q_node]) / self.PROBE_W).astype(np.float32)
+        return np.abs(self.u0 + (demand_mw @ self.k)).astype(np.float64)
 
 
 def _sensors(case: SeCase) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:

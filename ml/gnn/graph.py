@@ -104,9 +104,13 @@ def batch(case: SeCase, prior: LinearPrior, grid: Topology) -> GraphBatch:
     rated = case.network.input_data["node"]["u_rated"]
     substation = np.zeros(case.nodes)
     substation[substation_node(case.network)] = 1.0
-    shape = prior_u.shape
-    columns = [(prior_u - 1.0) * 100, measured, residual * 100, np.broadcast_to(mean_residual * 100, shape),
-               p_node / 1e6, q_node / 1e6, np.broadcast_to(np.log10(rated / 1e3), shape),
-               np.broadcast_to(substation, shape)]
-    x = np.stack([np.asarray(c, dtype=np.float32).T for c in columns], axis=-1)
-    return GraphBatch(np.ascontiguousarray(x), grid.edge_index, grid.edge_attr, prior_u + mean_residual)
+    x = np.empty((case.nodes, case.samples, len(NODE_FEATURES)), dtype=np.float32)
+    x[:, :, 0] = ((prior_u - 1.0) * 100).T
+    x[:, :, 1] = measured.T
+    x[:, :, 2] = (residual * 100).T
+    x[:, :, 3] = (mean_residual * 100).T
+    x[:, :, 4] = (p_node / 1e6).T
+    x[:, :, 5] = (q_node / 1e6).T
+    x[:, :, 6] = np.log10(rated / 1e3)[:, None]
+    x[:, :, 7] = substation[:, None]
+    return GraphBatch(x, grid.edge_index, grid.edge_attr, prior_u + mean_residual)

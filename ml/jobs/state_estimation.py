@@ -83,7 +83,7 @@ def scores(model: object, case: SeCase) -> dict[str, float]:
     from ml.gnn import state_estimator
 
     prior, grid = estimators.LinearPrior(case), topology(case.network)
-    gnn_u, gnn_ms = _best_of(lambda: state_estimator.estimate(model, batch(case, prior, grid)))
+    gnn_u, gnn_ms = _best_of(lambda: state_estimator.estimate_case(model, case, prior, grid))
     scores = {"gnn": estimators.mean_absolute_error_percent(gnn_u, case), "gnn_ms": gnn_ms,
               "start": estimators.mean_absolute_error_percent(batch(case, prior, grid).base_pu, case),
               "naive": estimators.mean_absolute_error_percent(estimators.substation_everywhere(case), case),

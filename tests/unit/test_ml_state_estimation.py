@@ -34,7 +34,7 @@ def test_measured_buses_start_at_the_substation_and_stay_below_it(case) -> None:
 def test_the_linear_prior_is_powergridmodels_own_linear_current_flow(case) -> None:
     prior = estimators.LinearPrior(case)
     by_superposition = prior.voltages(*estimators.node_demand(case))
-    assert np.abs(by_superposition - estimators.pseudo_load_flow(case)).max() < 1e-9
+    assert np.abs(by_superposition - estimators.pseudo_load_flow(case)).max() < 1e-5  # single precision
 
 
 def test_wls_recovers_the_state_better_than_the_naive_guesses(case) -> None:
