@@ -22,6 +22,8 @@ class Plan:
     overload_codes: tuple[str, ...]
     #: Grids with a transformer whose hot spot passes 120 °C in the year (simbench has one: 1-LV-rural1--2-sw).
     failure_codes: tuple[str, ...]
+    #: Grids with storage and PV beyond the transformer's rating (the stressed "--2-sw" LV grids).
+    dispatch_codes: tuple[str, ...]
     se_training_codes: tuple[str, ...]
     se_test_codes: tuple[str, ...]
     se_training_samples: int
@@ -47,6 +49,7 @@ FULL = Plan(
     load_estimators=500,
     overload_codes=("1-MV-rural--2-sw", "1-MV-semiurb--2-sw", "1-LV-rural1--2-sw", "1-LV-semiurb4--2-sw"),
     failure_codes=("1-LV-rural1--2-sw",),
+    dispatch_codes=("1-LV-rural1--2-sw", "1-LV-semiurb4--2-sw"),
     se_training_codes=("1-MV-semiurb--0-sw", "1-MV-urban--0-sw", "1-MV-comm--0-sw"),
     se_test_codes=("1-MV-rural--0-sw",),
     se_training_samples=300,
@@ -62,6 +65,7 @@ SMALL = Plan(
     load_estimators=150,
     overload_codes=("1-LV-rural1--2-sw",),
     failure_codes=("1-LV-rural1--2-sw",),
+    dispatch_codes=("1-LV-rural1--2-sw",),
     se_training_codes=("1-LV-semiurb4--0-sw",),
     se_test_codes=("1-LV-rural1--0-sw",),
     se_training_samples=60,

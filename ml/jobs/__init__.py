@@ -16,11 +16,13 @@ from ml.registry import Artefact, Registry
 
 #: Registry name -> the job module that trains and evaluates it (every built catalogue model has one).
 JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
+        "monitoring.frequency_forecast": "ml.jobs.frequency_forecast",
         "energy_flow.load_forecast": "ml.jobs.load_forecast",
         "energy_flow.power_flow_optimisation": "ml.jobs.power_flow_optimisation",
         "energy_flow.technical_losses": "ml.jobs.technical_losses",
         "maintenance.overload_risk": "ml.jobs.overload_risk",
         "maintenance.equipment_failure_risk": "ml.jobs.failure_risk",
+        "decision.dispatch": "ml.jobs.dispatch",
         "gnn.state_estimation": "ml.jobs.state_estimation"}
 #: Jobs that read the grids' profile cache.
 _CACHED = {"energy_flow.load_forecast"}
