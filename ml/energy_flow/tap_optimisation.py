@@ -2,10 +2,10 @@
 
 A real optimiser, not a learned guess: for each step every candidate position of a transformer's
 tap changer is solved by power-grid-model (one batch of steps × positions), holding the other
-transformers at their best so far (coordinate descent, ``passes`` rounds over all transformers; parallel units move together).
-A candidate is ranked first by how far its voltages leave the band (sum of pu outside it over all
-nodes), then by losses, so a proposal never adds a violation the current taps do not have.  The
-chosen taps are then solved once more by Newton-Raphson and only that result is reported.
+transformers at their best so far (coordinate descent, ``passes`` rounds over all transformers;
+parallel units move together).  Candidates are ranked and checked as every operating-point
+optimiser's are (``ml/optimisation.py``): fewest pu outside the band, then least loss; the chosen
+taps solved again by Newton-Raphson, never worse than the current ones.
 
 Capacitor banks: the grids here have none (simbench has no shunts), so no shunt steps are
 searched; a grid with shunts gets taps only.
@@ -13,61 +13,16 @@ searched; a grid with shunts gets taps only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ml.optimisation import Proposal, VoltageBand, best_candidate, checked, losses_and_outside, repeated
 from physics.network import Network
-from physics.timeseries import StepInputs, run_time_series
-
-BRANCHES = ("line", "link", "transformer", "generic_branch")
-
-
-@dataclass(frozen=True)
-class VoltageBand:
-    """Allowed node voltages in pu (distribution operators keep MV within about ±5 %)."""
-
-    low: float = 0.95
-    high: float = 1.05
-
-
-@dataclass
-class TapProposal:
-    """Per step: the chosen taps and the checked power flow before and after."""
-
-    taps: np.ndarray               # (steps, transformers)
-    losses_before_w: np.ndarray    # (steps,)
-    losses_after_w: np.ndarray
-    outside_before_pu: np.ndarray  # (steps,) sum over nodes of pu outside the band
-    outside_after_pu: np.ndarray
-
-    def loss_reduction(self) -> float:
-        """Energy saved over the period as a fraction of the losses with the taps unchanged."""
-        return float(1 - self.losses_after_w.sum() / self.losses_before_w.sum())
-
-    def steps_outside(self) -> tuple[int, int]:
-        """(steps with a violation before, after)."""
-        return int((self.outside_before_pu > 1e-9).sum()), int((self.outside_after_pu > 1e-9).sum())
-
-
-def _losses_and_outside(inputs: StepInputs, band: VoltageBand, method: str) -> tuple[np.ndarray, np.ndarray]:
-    wanted = {name: ["p_from", "p_to"] for name in BRANCHES} | {"node": ["u_pu"]}
-    result = run_time_series(inputs, outputs=wanted, method=method)
-    losses = np.zeros(inputs.steps)
-    for name in BRANCHES:
-        if name in result.output:
-            losses += (result.output[name]["p_from"] + result.output[name]["p_to"]).sum(axis=1)
-    u = result.values("node", "u_pu")
-    outside = (np.clip(u - band.high, 0, None) + np.clip(band.low - u, 0, None)).sum(axis=1)
-    failed = ~np.isfinite(losses) | ~np.isfinite(outside)
-    return np.where(failed, np.inf, losses), np.where(failed, np.inf, outside)
+from physics.timeseries import StepInputs
 
 
 def _with_taps(base: StepInputs, taps: np.ndarray, repeat: int) -> StepInputs:
     """``base`` with each step repeated ``repeat`` times and the transformers at ``taps`` (steps·repeat, n)."""
-    inputs = StepInputs(base.network, base.steps * repeat)
-    inputs.columns = {component: {name: np.repeat(values, repeat, axis=0) for name, values in attributes.items()}
-                      for component, attributes in base.columns.items()}
+    inputs = repeated(base, repeat)
     inputs.column("transformer", "tap_pos")[:] = taps
     return inputs
 
@@ -104,14 +59,13 @@ def _scan(base: StepInputs, best: np.ndarray, group: list[int], band: VoltageBan
     candidates = np.arange(low, high + 1)
     taps = np.repeat(best, len(candidates), axis=0)
     taps[:, group] = np.tile(candidates, base.steps)[:, None]
-    losses, outside = _losses_and_outside(_with_taps(base, taps, len(candidates)), band, "iterative_current")
-    score = np.where(outside > 1e-9, 1e12 + outside * 1e9, losses).reshape(base.steps, len(candidates))
+    losses, outside = losses_and_outside(_with_taps(base, taps, len(candidates)), band, "iterative_current")
     chosen = best.copy()
-    chosen[:, group] = candidates[np.argmin(score, axis=1)][:, None]
+    chosen[:, group] = candidates[best_candidate(losses, outside, base.steps)][:, None]
     return chosen
 
 
-def optimise_taps(base: StepInputs, band: VoltageBand = VoltageBand(), passes: int = 2) -> TapProposal:
+def optimise_taps(base: StepInputs, band: VoltageBand = VoltageBand(), passes: int = 2) -> Proposal:
     """Tap positions per step of ``base`` (its loads and generation as given) and the checked result."""
     network = base.network
     transformers = network.input_data.get("transformer")
@@ -123,11 +77,6 @@ def optimise_taps(base: StepInputs, band: VoltageBand = VoltageBand(), passes: i
     for _ in range(passes if len(groups) > 1 else 1):
         for group in groups:
             best = _scan(base, best, group, band)
-    before = _losses_and_outside(_with_taps(base, current, 1), band, "newton_raphson")
-    after = _losses_and_outside(_with_taps(base, best, 1), band, "newton_raphson")
-    # never propose worse than the current taps: more outside the band, or as much and more losses
-    keep = (after[1] > before[1] + 1e-9) | ((after[1] >= before[1] - 1e-9) & (after[0] > before[0]))
-    best[keep] = current[keep]
-    losses_after = np.where(keep, before[0], after[0])
-    outside_after = np.where(keep, before[1], after[1])
-    return TapProposal(best, before[0], losses_after, before[1], outside_after)
+    before = losses_and_outside(_with_taps(base, current, 1), band, "newton_raphson")
+    after = losses_and_outside(_with_taps(base, best, 1), band, "newton_raphson")
+    return checked(current, best, before, after)

@@ -11,7 +11,8 @@ import json
 import time
 from dataclasses import asdict
 
-from ml.energy_flow.tap_optimisation import TapProposal, VoltageBand, optimise_taps
+from ml.energy_flow.tap_optimisation import optimise_taps
+from ml.optimisation import Proposal, VoltageBand
 from ml.evaluation import Row
 from ml.data.grids import grid_network, profile_tables
 from ml.plan import Plan
@@ -40,7 +41,7 @@ def day_inputs(code: str, day: int) -> StepInputs:
     return inputs
 
 
-def propose(registry: Registry, code: str, day: int) -> TapProposal:
+def propose(registry: Registry, code: str, day: int) -> Proposal:
     settings = json.loads(registry.load(NAME).read(SETTINGS_FILE))
     return optimise_taps(day_inputs(code, day), VoltageBand(**settings["band"]), settings["passes"])
 

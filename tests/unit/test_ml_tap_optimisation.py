@@ -7,7 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from ml.energy_flow.tap_optimisation import VoltageBand, optimise_taps, parallel_groups
+from ml.energy_flow.tap_optimisation import optimise_taps, parallel_groups
+from ml.optimisation import VoltageBand
 from ml.jobs.power_flow_optimisation import day_inputs
 
 GRID = "1-LV-rural1--0-sw"
@@ -21,7 +22,7 @@ def proposal():
 
 def test_proposals_stay_in_range_and_never_make_things_worse(proposal) -> None:
     transformers = day_inputs(GRID, DAY).network.input_data["transformer"]
-    assert (proposal.taps >= transformers["tap_min"]).all() and (proposal.taps <= transformers["tap_max"]).all()
+    assert (proposal.settings >= transformers["tap_min"]).all() and (proposal.settings <= transformers["tap_max"]).all()
     assert (proposal.outside_after_pu <= proposal.outside_before_pu + 1e-9).all()
     same_band = proposal.outside_after_pu <= 1e-9
     assert (proposal.losses_after_w[same_band] <= proposal.losses_before_w[same_band] + 1e-6).all()
@@ -48,7 +49,7 @@ def test_the_reported_losses_are_pandapowers_for_the_proposed_taps(proposal) -> 
         for (table, column), values in profiles.items():
             if table in ("load", "sgen", "storage") and len(values.columns):
                 net[table].loc[values.columns, column] = values.iloc[row].to_numpy()
-        net.trafo["tap_pos"] = proposal.taps[step]
+        net.trafo["tap_pos"] = proposal.settings[step]
         pp.runpp(net)
         losses_w = (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1e6
         assert losses_w == pytest.approx(proposal.losses_after_w[step], rel=2e-3)
