@@ -46,6 +46,8 @@ from gridtwin.config import Settings, get_settings
 from graph import db as graph_db
 from graph import models_store
 from graph.errors import GraphError
+from ml.registry import Registry
+from ml.serving import ModelCache
 from timeseries import client as timeseries_client
 from timeseries.setup import ensure_buckets_and_tasks
 
@@ -198,7 +200,7 @@ async def start_services(settings: Settings) -> Services:
     simulations = SimulationRunner(driver, settings, lambda: registry.active.models, telemetry.ingest.ingest, events)
     return Services(
         settings=settings, neo4j=driver, neo4j_async=async_driver, registry=registry, telemetry=telemetry,
-        events=events, simulations=simulations,
+        events=events, simulations=simulations, ml_models=ModelCache(Registry.of_profile(settings.state_path)),
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
     )

@@ -17,6 +17,7 @@ from api.registry import ActiveModels, ModelRegistry
 from api.simulations import SimulationRunner
 from api.telemetry_runtime import TelemetryServices
 from gridtwin.config import Settings
+from ml.serving import ModelCache
 
 
 @dataclass
@@ -33,9 +34,8 @@ class Services:
     telemetry: TelemetryServices
     events: TwinEvents
     simulations: SimulationRunner
-    #: The ML models of the profile's registry (``ml.serving.ModelCache``), built on first use so that
-    #: start-up imports nothing of ``ml``.
-    ml_models: Any = None
+    #: The ML models of the profile's registry, each loaded on its first use.
+    ml_models: ModelCache
 
     async def close(self) -> None:
         await self.simulations.close()  # its last telemetry goes through the pipeline before that closes

@@ -18,9 +18,6 @@ from api.errors import ClientError, client_error
 from api.permissions import requires
 from graph.errors import GraphError
 
-MODELS_FOLDER = "models"
-
-
 @strawberry.type(description="A model of the set (docs/ml.md): what it learns, from what, against which baseline, "
                              "and its newest trained version in this profile's registry.")
 class MlModel:
@@ -47,21 +44,11 @@ class LoadForecast:
     history_days: int = strawberry.field(description="Days of demand history the forecast read.")
 
 
-def _cache(info: GraphQLInfo):  # -> ml.serving.ModelCache, built on first use
-    from ml.registry import Registry
-    from ml.serving import ModelCache
-
-    services = info.context.services
-    if services.ml_models is None:
-        services.ml_models = ModelCache(Registry(services.settings.state_path / MODELS_FOLDER))
-    return services.ml_models
-
-
 def _catalogue(info: GraphQLInfo) -> list[MlModel]:
     from ml.catalogue import MODELS
     from ml.registry import RegistryError
 
-    registry = _cache(info).registry
+    registry = info.context.services.ml_models.registry
     found = []
     for entry in MODELS:
         try:
@@ -83,7 +70,7 @@ def _forecast(info: GraphQLInfo, grid_id: str, day: date):  # -> ml.serving.Grid
 
     services = info.context.services
     try:
-        return forecast_grid_day(_cache(info), services.neo4j, services.registry.active.models, services.settings,
+        return forecast_grid_day(services.ml_models, services.neo4j, services.registry.active.models, services.settings,
                                  grid_id, day)
     except RegistryError as error:
         raise ClientError(f"no trained load forecast: {error}", "MODEL_NOT_TRAINED") from error
@@ -121,5 +108,5 @@ class MlMutation:
                                      "versions (after `gridtwin ml train`), without a restart.",
                          permission_classes=[requires(Permission.manage_models)])
     async def reload_ml_models(self, info: GraphQLInfo) -> list[MlModel]:
-        await run_in_threadpool(_cache(info).reload)
+        await run_in_threadpool(info.context.services.ml_models.reload)
         return await run_in_threadpool(_catalogue, info)

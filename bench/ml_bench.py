@@ -31,7 +31,7 @@ from ml.registry import Registry, RegistryError
 
 
 def _registry() -> Registry:
-    registry = Registry(get_settings().state_path / "models")
+    registry = Registry.of_profile(get_settings().state_path)
     try:
         registry.load(se_job.NAME)
         registry.load(load_job.NAME)

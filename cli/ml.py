@@ -39,7 +39,18 @@ def _context(plan_name: str, models: list[str] | None):  # -> (Registry, Plan, n
         err_console.print(f"--model: {', '.join(unknown)} not built; built models: {', '.join(jobs.JOBS)}", markup=False)
         raise typer.Exit(2)
     settings = get_settings()
-    return Registry(settings.state_path / "models"), PLANS[plan_name], names, settings.cache_dir / "ml"
+    return Registry.of_profile(settings.state_path), PLANS[plan_name], names, settings.cache_dir / "ml"
+
+
+def _refusing(job):  # -> what the job returns
+    """Run a job; a missing or mismatched trained model is one clear line and exit code 2, not a traceback."""
+    from ml.registry import RegistryError
+
+    try:
+        return job()
+    except RegistryError as error:
+        err_console.print(f"{error}", markup=False)
+        raise typer.Exit(2) from error
 
 
 def _progress() -> Progress:
@@ -58,7 +69,7 @@ def train(plan: PlanOption = "full", model: ModelOption = None) -> None:
         for name in names:
             progress.update(task, description=f"training {name}")
             started = time.perf_counter()
-            artefact = jobs.train(name, registry, chosen, cache_dir)
+            artefact = _refusing(lambda: jobs.train(name, registry, chosen, cache_dir))
             progress.console.print(f"{name} v{artefact.version}: {time.perf_counter() - started:.1f} s, "
                                    f"data sha256 {artefact.metadata['data_sha256'][:12]}", markup=False)
             progress.advance(task)
@@ -66,7 +77,9 @@ def train(plan: PlanOption = "full", model: ModelOption = None) -> None:
 
 @ml_app.command("evaluate")
 def evaluate(plan: PlanOption = "full", model: ModelOption = None,
-             grid: Annotated[str | None, typer.Option("--grid", help="evaluate on this simbench code only")] = None,
+             grid: Annotated[str | None, typer.Option("--grid", help="score the grid-wide models (load forecast, losses, "
+                                                                    "taps, anomaly, GNN) on this simbench code; the risk "
+                                                                    "and dispatch models keep their plan's grids")] = None,
              markdown: Annotated[bool, typer.Option("--markdown", help="print the table as Markdown")] = False) -> None:
     """Score the newest version of each model on held-out data beside its baseline."""
     from ml import jobs
@@ -80,7 +93,7 @@ def evaluate(plan: PlanOption = "full", model: ModelOption = None,
         task = progress.add_task("evaluating", total=len(names))
         for name in names:
             progress.update(task, description=f"evaluating {name}")
-            rows += jobs.evaluate(name, registry, chosen, cache_dir)
+            rows += _refusing(lambda: jobs.evaluate(name, registry, chosen, cache_dir))
             progress.advance(task)
     rows += [] if model else not_built_rows()
     if markdown:
@@ -98,7 +111,7 @@ def list_models() -> None:
     from ml.catalogue import MODELS
     from ml.registry import Registry
 
-    registry = Registry(get_settings().state_path / "models")
+    registry = Registry.of_profile(get_settings().state_path)
     table = Table("model", "task", "label", "built", "trained versions")
     for entry in MODELS:
         versions = registry.versions(entry.name)

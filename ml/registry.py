@@ -69,11 +69,20 @@ class Artefact:
         return data
 
 
+#: The models folder below a profile's state folder.
+MODELS_FOLDER = "models"
+
+
 class Registry:
     """The models folder of one profile (``<state dir>/models``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @classmethod
+    def of_profile(cls, state_path: Path) -> Registry:
+        """The registry of the profile whose state folder is ``state_path``."""
+        return cls(state_path / MODELS_FOLDER)
 
     def _model_folder(self, name: str) -> Path:
         if not _NAME.match(name):

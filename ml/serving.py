@@ -32,12 +32,12 @@ class ModelCache:
         self._loaded: dict[str, tuple[Any, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str, loader: Callable[[Registry], T]) -> tuple[T, int]:
+    def get(self, name: str, loader: Callable[[Registry, int], T]) -> tuple[T, int]:
         """The model and its version, loading the newest version on first use (a RegistryError when none)."""
         with self._lock:
             if name not in self._loaded:
                 version = self.registry.load(name).version
-                self._loaded[name] = (loader(self.registry), version)
+                self._loaded[name] = (loader(self.registry, version), version)
             return self._loaded[name]
 
     def reload(self) -> dict[str, int]:

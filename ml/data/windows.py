@@ -18,7 +18,7 @@ REACH_AFTER = 2 * 96
 
 def window(values: np.ndarray, start: int, length: int,
            reduce: Callable[..., np.ndarray] = np.max) -> np.ndarray:
-    if not -REACH_BEFORE <= start and start + length <= REACH_AFTER:
+    if not (-REACH_BEFORE <= start and start + length <= REACH_AFTER):
         raise ValueError(f"window {start}..{start + length - 1} reaches beyond {-REACH_BEFORE}..{REACH_AFTER}")
     steps = len(values)
     padded = np.concatenate([np.full((REACH_BEFORE,) + values.shape[1:], np.nan), values,

@@ -19,7 +19,7 @@ import numpy as np
 
 from ml.boosted import Boosted
 from ml.data.load_series import FIRST_WEEKDAY, SLOTS_PER_DAY
-from ml.data.splits import BLOCK_DAYS, is_test_day
+from ml.data.splits import is_test_day
 
 #: Days of history the features look back.
 HISTORY_DAYS = 14
@@ -110,9 +110,9 @@ def evaluate(forecaster: LoadForecaster, series: Mapping[str, np.ndarray]) -> di
     """Per series, NMAE of the model and of each baseline on the held-out days."""
     table = {}
     for name, days in series.items():
-        _, test_days = split_days(len(days))
+        train_days, test_days = split_days(len(days))
         actual = days[test_days]
-        scale = forecaster.scales.get(name) or float(days[split_days(len(days))[0]].mean())
+        scale = forecaster.scales.get(name) or float(days[train_days].mean())
         row = {"model": nmae(forecaster.predict(days, test_days, scale), actual)}
         row |= {label: nmae(values, actual) for label, values in baselines(days, test_days).items()}
         table[name] = row

@@ -16,7 +16,7 @@ from ml.data.splits import held_out_steps
 from ml.energy_flow import technical_losses as tl
 from ml.evaluation import Row, percentile_ms
 from ml.plan import Plan
-from ml.registry import Artefact, Registry
+from ml.registry import Artefact, Registry, RegistryError
 
 NAME = "energy_flow.technical_losses"
 
@@ -48,6 +48,9 @@ def evaluate(registry: Registry, plan: Plan) -> list[Row]:
     artefact = registry.load(NAME)
     rows = []
     for code in plan.load_codes:
+        if _file(code) not in artefact.files:
+            raise RegistryError(f"{NAME} v{artefact.version} has no estimator for {code}; it was trained on "
+                                f"{', '.join(artefact.metadata['grids'])}")
         estimator = Boosted.from_bytes(artefact.read(_file(code)), tl.FEATURES)
         factor = artefact.metadata["loss_factors"][code]
         year = tl.loss_year(code)

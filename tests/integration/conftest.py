@@ -8,6 +8,7 @@ and hiding that the suite did not run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import neo4j
 import pytest
@@ -135,3 +136,23 @@ def build_feeder(gql: GraphQLClient, admin_token: str, prefix: str,
 def remove_twins(gql: GraphQLClient, admin_token: str, ids: dict[str, str]) -> None:
     for twin_id in ids.values():
         gql.data("mutation($id: ID!) { deleteTwin(id: $id, cascade: true) }", {"id": twin_id}, admin_token)
+
+
+@contextmanager
+def stored_simbench_grid(driver: neo4j.Driver, models: ModelSet, settings: Settings, code: str,
+                         prefix: str) -> Iterator[str]:
+    """A simbench grid imported under a fresh id ``<prefix>-<hex>`` (profiles included), deleted afterwards."""
+    import uuid
+    import warnings
+
+    from loaders.grids.sink import delete_grid, store_grid
+    from loaders.grids.sources import load_grid
+
+    grid = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store_grid(driver, models, load_grid(f"simbench:{code}", grid), settings=settings)
+    try:
+        yield grid
+    finally:
+        delete_grid(driver, grid, settings=settings)

@@ -8,8 +8,6 @@ its profile archive and the model file all round-trip.
 
 from __future__ import annotations
 
-import uuid
-import warnings
 from collections.abc import Iterator
 
 import neo4j
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 
 from ml.plan import SMALL
-from tests.integration.conftest import GraphQLClient
+from tests.integration.conftest import GraphQLClient, stored_simbench_grid
 
 CODE = SMALL.load_codes[0]
 DAY = "2026-07-15"  # day 195 of the profile year (0-based): history days 181..194
@@ -27,15 +25,8 @@ FORECAST = ("mutation($g: String!, $d: Date) { forecastLoad(gridId: $g, day: $d)
 
 @pytest.fixture(scope="module")
 def grid_id(neo4j_driver: neo4j.Driver, models: object, settings: object) -> Iterator[str]:
-    from loaders.grids.sink import delete_grid, store_grid
-    from loaders.grids.sources import load_grid
-
-    grid = f"ml-{uuid.uuid4().hex[:6]}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        store_grid(neo4j_driver, models, load_grid(f"simbench:{CODE}", grid), settings=settings)  # type: ignore[arg-type]
-    yield grid
-    delete_grid(neo4j_driver, grid, settings=settings)  # type: ignore[arg-type]
+    with stored_simbench_grid(neo4j_driver, models, settings, CODE, "ml") as grid:  # type: ignore[arg-type]
+        yield grid
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,7 @@ def trained(settings: object, gql: GraphQLClient, tokens: dict[str, str]) -> int
     from ml.jobs import load_forecast as job
     from ml.registry import Registry
 
-    artefact = job.train(Registry(settings.state_path / "models"), SMALL, settings.cache_dir / "ml")  # type: ignore[attr-defined]
+    artefact = job.train(Registry.of_profile(settings.state_path), SMALL, settings.cache_dir / "ml")  # type: ignore[attr-defined]
     gql.data("mutation { reloadMlModels { name } }", token=tokens["admin"])
     return artefact.version
 
@@ -69,7 +60,7 @@ def test_the_forecast_of_a_stored_grid_is_the_offline_forecast(gql: GraphQLClien
     assert got["modelVersion"] == trained and got["historyDays"] == 14 and len(got["valuesMw"]) == 96
     days = grid_series(CODE, cache_dir=settings.cache_dir / "ml").days[CODE]  # type: ignore[attr-defined]
     history = days[181:195]
-    offline = job.load(Registry(settings.state_path / "models")).predict(  # type: ignore[attr-defined]
+    offline = job.load(Registry.of_profile(settings.state_path)).predict(  # type: ignore[attr-defined]
         np.vstack([history, np.zeros((1, 96))]), [14], float(history.mean()))[0]
     assert np.allclose(got["valuesMw"], offline, rtol=1e-5, atol=1e-9)
     assert abs(np.mean(got["valuesMw"]) - days[195].mean()) < 0.5 * days[195].mean()  # a forecast, not noise

@@ -10,7 +10,6 @@ those P/Q; the energy balance holds.
 from __future__ import annotations
 
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,7 +18,7 @@ import neo4j
 import numpy as np
 import pytest
 
-from tests.integration.conftest import GraphQLClient
+from tests.integration.conftest import GraphQLClient, stored_simbench_grid
 
 pp = pytest.importorskip("pandapower")
 
@@ -29,20 +28,13 @@ START = datetime(2026, 6, 21, 10, 0, tzinfo=timezone.utc)  # a summer morning: t
 
 @pytest.fixture(scope="module")
 def grid_id(neo4j_driver: neo4j.Driver, models: object, settings: object) -> Iterator[str]:
-    from loaders.grids.sink import delete_grid, store_grid
-    from loaders.grids.sources import load_grid
-
     from graph.relationships import create_relationship
     from graph.twins import create_twin
 
-    grid = f"sim-{uuid.uuid4().hex[:6]}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        store_grid(neo4j_driver, models, load_grid(f"simbench:{CODE}", grid), settings=settings)  # type: ignore[arg-type]
-    create_twin(neo4j_driver, models, f"{grid}-mp", "dtmi:gridtwin:GridMeasurementPoint;1", {"name": "MP at bus 3"})  # type: ignore[arg-type]
-    create_relationship(neo4j_driver, models, f"{grid}-mp", "connectedTo", f"{grid}/bus/3")  # type: ignore[arg-type]
-    yield grid
-    delete_grid(neo4j_driver, grid, settings=settings)  # type: ignore[arg-type]
+    with stored_simbench_grid(neo4j_driver, models, settings, CODE, "sim") as grid:  # type: ignore[arg-type]
+        create_twin(neo4j_driver, models, f"{grid}-mp", "dtmi:gridtwin:GridMeasurementPoint;1", {"name": "MP at bus 3"})  # type: ignore[arg-type]
+        create_relationship(neo4j_driver, models, f"{grid}-mp", "connectedTo", f"{grid}/bus/3")  # type: ignore[arg-type]
+        yield grid
     neo4j_driver.execute_query("MATCH (t:Twin {id: $id}) DETACH DELETE t", id=f"{grid}-mp")
     neo4j_driver.execute_query("MATCH (r:SimulationRun {gridId: $g}) OPTIONAL MATCH (r)-[:RECORDED]->(e) "
                                "DETACH DELETE r, e", g=grid)

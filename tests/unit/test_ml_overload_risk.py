@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from ml.jobs import risk
 from ml.data.windows import window
+from ml.jobs import risk
 from ml.maintenance import overload_risk as ovl
 from ml.plan import SMALL
 from ml.registry import Registry
@@ -41,3 +42,10 @@ def test_trained_classifier_beats_both_naive_scores(tmp_path) -> None:
     found = risk.scores(risk.load(job.TASK, registry), job.TASK.samples(SMALL.overload_codes[0], SMALL.test_seeds[0]))
     assert row.beats_baseline is True, row
     assert found["model"] > max(found["loading now"], found["same 4 h yesterday"]) + 0.05, found
+
+
+def test_a_window_beyond_its_reach_is_refused() -> None:
+    with pytest.raises(ValueError, match="reaches beyond"):
+        window(np.zeros((10, 1)), -10_000, 5)
+    with pytest.raises(ValueError, match="reaches beyond"):
+        window(np.zeros((10, 1)), 1, 10_000)

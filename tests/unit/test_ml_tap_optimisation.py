@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
 
 from ml.energy_flow.tap_optimisation import optimise_taps, parallel_groups
