@@ -36,6 +36,7 @@ from api.body_limits import BodyLimitMiddleware
 from api.context import RequestContext, Services, ServiceSlot
 from api.events import TwinEvents
 from api.loaders import Loaders
+from api.predictions import PredictionService
 from api.registry import ModelRegistry
 from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
@@ -198,9 +199,12 @@ async def start_services(settings: Settings) -> Services:
     await telemetry.start()
     events = TwinEvents()
     simulations = SimulationRunner(driver, settings, lambda: registry.active.models, telemetry.ingest.ingest, events)
+    ml_models = ModelCache(Registry.of_profile(settings.state_path))
+    predictions = PredictionService(ml_models, driver, lambda: registry.active.models, settings, telemetry.broker,
+                                    telemetry.ingest.ingest)
     return Services(
         settings=settings, neo4j=driver, neo4j_async=async_driver, registry=registry, telemetry=telemetry,
-        events=events, simulations=simulations, ml_models=ModelCache(Registry.of_profile(settings.state_path)),
+        events=events, simulations=simulations, ml_models=ml_models, predictions=predictions,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
     )

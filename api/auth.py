@@ -51,6 +51,7 @@ class Permission(enum.Enum):
     read_twins = "read twins and relationships"
     read_telemetry = "read telemetry"
     read_models = "read models"
+    read_predictions = "read ML predictions and alerts"
     run_cypher = "run read-only Cypher"
     write_twins = "write twins and relationships"
     write_telemetry = "write telemetry"
@@ -65,6 +66,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.read_twins: Role.viewer,
     Permission.read_telemetry: Role.viewer,
     Permission.read_models: Role.analyst,
+    Permission.read_predictions: Role.analyst,
     Permission.run_cypher: Role.analyst,
     Permission.write_twins: Role.operator,
     Permission.write_telemetry: Role.operator,

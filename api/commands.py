@@ -15,6 +15,14 @@ Handlers:
   ``durationSeconds``) of the grid whose bus the point is ``connectedTo``, with ``scenarioType``
   and its ``parameters`` (values are JSON text, e.g. ``"0.3"``); answers the run id.
 * ``stopSimulation`` (GridMeasurementPoint): stops the runs this point's command started.
+* ``mlEngine/runInference`` (the point's MLEngine component): runs the modules asked on the point's
+  last minute, stores and streams the predictions (as ``runInference`` in GraphQL, which also
+  returns them: the DTDL command declares no response).
+* ``mlEngine/reloadModels``: drops the loaded models so the next inference reads the newest
+  trained versions; answers how many models the registry holds.
+
+A component's command is named by its path, ``<component>/<command>``, as Azure Digital Twins
+addresses it (``/components/mlEngine/commands/runInference``).
 """
 
 from __future__ import annotations
@@ -107,10 +115,28 @@ async def _stop_simulation(info: GraphQLInfo, twin: Any, payload: Any) -> None:
     return None
 
 
+async def _run_inference(info: GraphQLInfo, twin: Any, payload: Any) -> None:
+    from api.prediction_operations import infer_points
+    from ml.inference.outputs import checked_modules
+
+    await infer_points(info, [twin.id], checked_modules(payload))
+
+
+async def _reload_models(info: GraphQLInfo, twin: Any, payload: Any) -> int:
+    from starlette.concurrency import run_in_threadpool
+
+    services = info.context.services
+    versions = await run_in_threadpool(services.ml_models.reload)
+    services.predictions.engine.forget()
+    return len(versions)
+
+
 HANDLERS: dict[str, CommandHandler] = {
     "operate": CommandHandler(f"{GT}SwitchingDevice;1", Permission.write_twins, _operate),
     "startSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _start_simulation),
     "stopSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _stop_simulation),
+    "mlEngine/runInference": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_inference, _run_inference),
+    "mlEngine/reloadModels": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.manage_models, _reload_models),
 }
 _VERSIONS = {"operate": (f"{GT}SwitchingDevice;1", f"{GT}SwitchingDevice;2")}
 
@@ -121,6 +147,39 @@ def _handler(models: Any, model: str, command: str) -> CommandHandler | None:
         return None
     ancestors = _VERSIONS.get(command, (handler.model,))
     return handler if any(models.is_a(model, ancestor) for ancestor in ancestors) else None
+
+
+def _command(models: Any, interface: Any, path: str) -> Any:
+    """The Command content ``path`` names: ``name`` of the interface, or ``component/name`` of a component's."""
+    from graph.validation import component_interface
+
+    if interface is None:
+        return None
+    component, _, name = path.rpartition("/")
+    if component:
+        holder = interface.contents.get(component)
+        if holder is None or holder.kind != "Component":
+            return None
+        interface = component_interface(models, holder)
+        if interface is None:
+            return None
+    content = interface.contents.get(name)
+    return content if content is not None and content.kind == "Command" else None
+
+
+def _commands_of(models: Any, interface: Any) -> list[str]:
+    """Every command path of an interface, its components' included (what an error lists)."""
+    from graph.validation import component_interface
+
+    if interface is None:
+        return []
+    found = []
+    for name, content in interface.contents.items():
+        if content.kind == "Command":
+            found.append(name)
+        elif content.kind == "Component" and (inner := component_interface(models, content)) is not None:
+            found += [f"{name}/{n}" for n, c in inner.contents.items() if c.kind == "Command"]
+    return sorted(found)
 
 
 def _check_payload(models: Any, content: Any, payload: Any) -> None:
@@ -162,12 +221,10 @@ class CommandMutation:
         twin = await call(get_twin, info.context.services.neo4j, models, str(twin_id))
         if info.context.loaders.hide_accounts and is_account_model(models, twin.model):
             raise ClientError(f"no twin {str(twin_id)!r}", "NOT_FOUND")  # accounts read as absent, as in twin(id)
-        interface = models.interfaces.get(twin.model)
-        content = interface.contents.get(command) if interface is not None else None
-        if content is None or content.kind != "Command":
-            known = sorted(n for n, c in (interface.contents.items() if interface else ()) if c.kind == "Command")
-            raise _bad(f"{twin.model} has no command {command!r}; its commands: {', '.join(known) or 'none'}",
-                       "/command")
+        content = _command(models, models.interfaces.get(twin.model), command)
+        if content is None:
+            known = ", ".join(_commands_of(models, models.interfaces.get(twin.model))) or "none"
+            raise _bad(f"{twin.model} has no command {command!r}; its commands: {known}", "/command")
         _check_payload(models, content, payload)
         handler = _handler(models, twin.model, command)
         if handler is None:

@@ -15,6 +15,7 @@ from api.events import TwinEvents
 from api.loaders import Loaders
 from api.registry import ActiveModels, ModelRegistry
 from api.simulations import SimulationRunner
+from api.predictions import PredictionService
 from api.telemetry_runtime import TelemetryServices
 from gridtwin.config import Settings
 from ml.serving import ModelCache
@@ -36,8 +37,11 @@ class Services:
     simulations: SimulationRunner
     #: The ML models of the profile's registry, each loaded on its first use.
     ml_models: ModelCache
+    #: Inference for measurement points: on demand, continuous, alerts.
+    predictions: PredictionService
 
     async def close(self) -> None:
+        await self.predictions.close()
         await self.simulations.close()  # its last telemetry goes through the pipeline before that closes
         await self.telemetry.close()
         self.neo4j.close()

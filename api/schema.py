@@ -27,6 +27,7 @@ from api.model_operations import ModelMutation, ModelQuery
 from api.permissions import requires
 from api.protection import GridTwinExecutionContext, protection_extensions
 from api.ml_operations import MlMutation, MlQuery
+from api.prediction_operations import PredictionMutation, PredictionQuery, PredictionSubscription
 from api.simulation_operations import SimulationMutation, SimulationQuery, SimulationSubscription
 from api.telemetry import TelemetryMutation, TelemetryQuery, TelemetrySubscription
 from api.twin_operations import TwinMutation, TwinQuery
@@ -49,7 +50,8 @@ class Health:
 
 
 @strawberry.type
-class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery):
+class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
+            PredictionQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:
         services = info.context.services
@@ -67,12 +69,12 @@ class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, Simu
 
 @strawberry.type
 class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation,
-               MlMutation, CommandMutation):
+               MlMutation, PredictionMutation, CommandMutation):
     pass
 
 
 @strawberry.type
-class Subscription(TelemetrySubscription, SimulationSubscription):
+class Subscription(TelemetrySubscription, SimulationSubscription, PredictionSubscription):
     pass
 
 

@@ -12,7 +12,9 @@ from collections.abc import Collection, Mapping
 import neo4j
 
 from api.registry import ModelRegistry
+from dtdl.model import Interface, ModelSet
 from graph import twins as graph_twins
+from graph.validation import component_interface
 from gridtwin.config import Settings
 from timeseries.broker import InProcessBroker
 from timeseries.directory import CachingTwinDirectory, TwinInfo
@@ -30,9 +32,27 @@ class GraphTwinDirectory:
     async def describe(self, twin_ids: Collection[str]) -> Mapping[str, TwinInfo]:
         ids = [twin_id for twin_id in twin_ids if isinstance(twin_id, str)]
         found = await graph_twins.get_models_async(self._driver, ids)
-        interfaces = self._registry.active.models.interfaces
-        return {twin_id: TwinInfo(twin_id=twin_id, model=model, interface=interfaces[model])
+        models = self._registry.active.models
+        interfaces = models.interfaces
+        return {twin_id: TwinInfo(twin_id=twin_id, model=model, interface=interfaces[model],
+                                  components=_components(models, model))
                 for twin_id, model in found.items() if model in interfaces}
+
+
+def _components(models: ModelSet, model: str) -> dict[str, Interface]:
+    """A model's Components by name, with the interfaces they are (one dict per model, cached by identity)."""
+    cached = _COMPONENTS.get(model)
+    if cached is not None and cached[0] is models:
+        return cached[1]
+    found = {}
+    for name, content in models.interfaces[model].contents.items():
+        if content.kind == "Component" and (interface := component_interface(models, content)) is not None:
+            found[name] = interface
+    _COMPONENTS[model] = (models, found)
+    return found
+
+
+_COMPONENTS: dict[str, tuple[ModelSet, dict[str, Interface]]] = {}
 
 
 class TelemetryServices:

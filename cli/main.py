@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.grid import grid_app
-from cli.ml import ensure_trained, ml_app
+from cli.ml import demo_training, ensure_trained, ml_app
 from cli.simulate import simulate
 from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
@@ -195,7 +195,7 @@ def demo() -> None:
     grid_import(DEMO_GRID, grid_id=None, replace=False)  # a real MV grid beside it (re-import updates in place)
     grid_import(f"simbench:{demo_grid.LV_GRID}", grid_id=None, replace=False)  # where the demo's points measure
     demo_grid.attach_points(settings)
-    ensure_trained()  # the load forecast the demo's `forecastLoad` answers with
+    ensure_trained(demo_training(demo_grid.LV_GRID))  # `forecastLoad` and the points' predictions need them
     console.print(f"GraphQL (GraphiQL in a browser): http://{settings.api_host}:{settings.api_port}/graphql")
     password_file = settings.state_path / "admin-password"
     if not settings.admin_password:
@@ -205,8 +205,10 @@ def demo() -> None:
     console.print(f"live physics (1 Hz real-time simulation) of {', '.join(grids)} and "
                   f"{', '.join(demo_grid.MEASUREMENT_POINTS)}")
     # GraphiQL opened without a token must load the schema; outside the demo anonymous introspection is off
+    console.print(f"continuous inference of {', '.join(demo_grid.MEASUREMENT_POINTS)} every "
+                  f"{demo_grid.INFERENCE_INTERVAL_S:g} s (subscription `predictions`)")
     _serve(settings.model_copy(update={"anonymous_introspection": True}),
-           [functools.partial(demo_grid.stream_physics, grids=grids)])
+           [functools.partial(demo_grid.stream_physics, grids=grids), demo_grid.infer_continuously])
 
 
 if __name__ == "__main__":

@@ -120,18 +120,31 @@ def list_models() -> None:
     console.print(table)
 
 
-#: What `make demo` trains when the profile has no trained version yet (the full plan's data: ~1.5 min once).
-DEMO_MODELS = ("energy_flow.load_forecast",)
+Training = tuple[tuple[str, str, str | None], ...]
 
 
-def ensure_trained(names: tuple[str, ...] = DEMO_MODELS, plan_name: str = "full") -> None:
-    """Train each model the profile's registry does not hold yet (the demo's forecasts need one)."""
+def demo_training(points_grid: str) -> Training:
+    """What `make demo` trains when the profile has no version yet: (model, plan, the one grid it is for).
+
+    The load forecast on the full plan's data (~1.5 min once); the models the demo's points are
+    inferred with on the small plan (about a minute in all; `gridtwin ml train` gives the full ones);
+    technical losses for the grid the points measure in (the estimator is per grid).
+    """
+    return (("energy_flow.load_forecast", "full", None), ("monitoring.voltage_anomaly", "small", None),
+            ("monitoring.frequency_forecast", "small", None), ("maintenance.overload_risk", "small", None),
+            ("maintenance.equipment_failure_risk", "small", None),
+            ("energy_flow.technical_losses", "small", points_grid))
+
+
+def ensure_trained(training: Training) -> None:
+    """Train each model the profile's registry does not hold yet (the demo's forecasts and predictions need them)."""
     from ml import jobs
 
-    registry, chosen, _, cache_dir = _context(plan_name, list(names))
-    for name in names:
+    for name, plan_name, grid in training:
+        registry, chosen, _, cache_dir = _context(plan_name, [name])
         if registry.versions(name):
             continue
+        chosen = chosen.for_grid(grid) if grid else chosen
         console.print(f"training {name} for the demo ({chosen.name} plan, once per profile) ...", markup=False)
         artefact = jobs.train(name, registry, chosen, cache_dir)
         console.print(f"{name} v{artefact.version} stored in {registry.root}", markup=False)

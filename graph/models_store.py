@@ -269,6 +269,8 @@ def additions_only(stored: Mapping[str, Any], shipped: Mapping[str, Any]) -> lis
 
     A compatible edit keeps every stored content (same name, same definition) and every other key
     except descriptive text, so twins valid under the stored model stay valid and no label moves.
+    A Telemetry Object may gain fields: telemetry is not stored on twins, and a message may carry
+    any subset of an Object's fields, so every message valid before stays valid.
     """
     problems: list[str] = []
     descriptive = {"contents", "description", "comment"}  # displayName is stored on the Model node
@@ -278,9 +280,30 @@ def additions_only(stored: Mapping[str, Any], shipped: Mapping[str, Any]) -> lis
     shipped_contents = {c.get("name"): c for c in shipped.get("contents", []) if isinstance(c, Mapping)}
     for content in stored.get("contents", []):
         name = content.get("name") if isinstance(content, Mapping) else None
-        if shipped_contents.get(name) != content:
+        if shipped_contents.get(name) != content and not _telemetry_gains_fields(content, shipped_contents.get(name)):
             problems.append(f"content {name!r} removed or changed")
     return problems
+
+
+def _telemetry_gains_fields(stored: Mapping[str, Any], shipped: Any) -> bool:
+    """Whether ``shipped`` is the Telemetry ``stored`` with fields added to its Object schema (and nothing else)."""
+    if not isinstance(shipped, Mapping) or "Telemetry" not in _types(stored):
+        return False
+    old_schema, new_schema = stored.get("schema"), shipped.get("schema")
+    if not (isinstance(old_schema, Mapping) and isinstance(new_schema, Mapping)
+            and old_schema.get("@type") == new_schema.get("@type") == "Object"):
+        return False
+    if {k: v for k, v in stored.items() if k != "schema"} != {k: v for k, v in shipped.items() if k != "schema"}:
+        return False
+    if {k: v for k, v in old_schema.items() if k != "fields"} != {k: v for k, v in new_schema.items() if k != "fields"}:
+        return False
+    new_fields = {f.get("name"): f for f in new_schema.get("fields", []) if isinstance(f, Mapping)}
+    return all(new_fields.get(f.get("name")) == f for f in old_schema.get("fields", []) if isinstance(f, Mapping))
+
+
+def _types(content: Mapping[str, Any]) -> list[Any]:
+    kind = content.get("@type")
+    return kind if isinstance(kind, list) else [kind]
 
 
 def _compatible_refreshes(stored: Mapping[str, Any], shipped: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -113,6 +113,16 @@ def attach_points(settings: Settings) -> int:
         return bulk_create_relationships(driver, models, rows).written
 
 
+#: How often the demo's points are inferred from their live stream.
+INFERENCE_INTERVAL_S = 5.0
+
+
+async def infer_continuously(services: Any) -> None:
+    """Background job of ``gridtwin demo``: the measurement points' predictions every few seconds."""
+    await services.predictions.start_watch(MEASUREMENT_POINTS, INFERENCE_INTERVAL_S,
+                                           ("monitoring", "maintenance", "energy", "decision"))
+
+
 async def stream_physics(services: Any, grids: tuple[str, ...]) -> None:
     """Background job of ``gridtwin demo``: back-to-back real-time runs (1 Hz) on each grid, until cancelled."""
     import asyncio

@@ -32,13 +32,17 @@ class ModelCache:
         self._loaded: dict[str, tuple[Any, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str, loader: Callable[[Registry, int], T]) -> tuple[T, int]:
-        """The model and its version, loading the newest version on first use (a RegistryError when none)."""
+    def get(self, name: str, loader: Callable[[Registry, int], T], key: str | None = None) -> tuple[T, int]:
+        """The model and its version, loading the newest version on first use (a RegistryError when none).
+
+        ``key`` tells apart what one registry entry loads several ways (a per-grid estimator).
+        """
+        key = key or name
         with self._lock:
-            if name not in self._loaded:
+            if key not in self._loaded:
                 version = self.registry.load(name).version
-                self._loaded[name] = (loader(self.registry, version), version)
-            return self._loaded[name]
+                self._loaded[key] = (loader(self.registry, version), version)
+            return self._loaded[key]
 
     def reload(self) -> dict[str, int]:
         """Forget every loaded model; the next call reads the newest versions. Returns them by name."""
@@ -87,5 +91,6 @@ def forecast_grid_day(cache: ModelCache, driver: Any, models: Any, settings: Any
     history = demand_history(driver, models, settings, grid_id, day)
     days = np.vstack([history, np.zeros((1, SLOTS_PER_DAY))])  # the target row is never read (causal features)
     scale = float(history.mean())
-    values = forecaster.predict(days, [HISTORY_DAYS], scale)[0]
+    first_day = day.timetuple().tm_yday - 1 - HISTORY_DAYS  # the profile-year day the history starts on
+    values = forecaster.predict(days, [HISTORY_DAYS], scale, first_day)[0]
     return GridForecast(grid_id, day, [float(v) for v in values], version, scale)

@@ -72,10 +72,12 @@ def islands(network: Network, opened: Iterable[int]) -> list[np.ndarray]:
     return [np.array(group) for group in groups.values()]
 
 
-def feeding_branch(network: Network, node: int) -> int:
-    """The PGM id of the branch over which the source reaches ``node`` last (breadth first from the source).
+def supply_path(network: Network, node: int) -> list[int]:
+    """PGM ids of the branches over which the source reaches ``node``, from the source to the node.
 
-    In a radial feeder that is the branch whose opening isolates the node and everything behind it.
+    Breadth first from the first source in service: in a radial feeder the one path, in a meshed one
+    the path of fewest branches.  Why: what loads the node's supply (overload or failure risk of a
+    point) is every branch on this path, and the last one is the branch whose opening isolates it.
     """
     from scipy.sparse.csgraph import breadth_first_order
 
@@ -91,9 +93,21 @@ def feeding_branch(network: Network, node: int) -> int:
     if predecessors[target] < 0:
         raise PhysicsInputError("node", f"{node!r} is the source's node or not reached from it")
     a, b, ids = _edges(network, set())
-    parent = int(nodes[predecessors[target]])
-    match = ((a == parent) & (b == int(node))) | ((b == parent) & (a == int(node)))
-    return int(ids[np.flatnonzero(match)[0]])
+    path: list[int] = []
+    while predecessors[target] >= 0:
+        parent, child = int(nodes[predecessors[target]]), int(nodes[target])
+        match = ((a == parent) & (b == child)) | ((b == parent) & (a == child))
+        path.append(int(ids[np.flatnonzero(match)[0]]))
+        target = predecessors[target]
+    return path[::-1]
 
 
-__all__ = ["energised_nodes", "feeding_branch", "islands"]
+def feeding_branch(network: Network, node: int) -> int:
+    """The PGM id of the branch over which the source reaches ``node`` last (breadth first from the source).
+
+    In a radial feeder that is the branch whose opening isolates the node and everything behind it.
+    """
+    return supply_path(network, node)[-1]
+
+
+__all__ = ["energised_nodes", "feeding_branch", "islands", "supply_path"]

@@ -34,7 +34,7 @@ def _twin_of(sample: Sample) -> str:
 def _values_of(sample: Sample) -> Iterable[tuple[Hashable, Sample]]:
     """One part per telemetry value: a coalesced delivery holds the latest of each (twin, name)."""
     for name, value in sample.values.items():
-        yield (sample.twin, name), Sample(sample.twin, sample.time_ns, {name: value})
+        yield (sample.twin, sample.component, name), Sample(sample.twin, sample.time_ns, {name: value}, sample.component)
 
 
 class InProcessBroker(FanOut[Sample]):

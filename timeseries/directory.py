@@ -21,6 +21,8 @@ from dtdl.model import Interface
 #: The tags every series carries (docs/timeseries.md); a directory may add others through ``TwinInfo.tags``.
 TAG_TWIN = "twin"
 TAG_MODEL = "model"
+#: The tag of a component's telemetry (the measurement point's ``mlEngine`` predictions): its name in the twin.
+TAG_COMPONENT = "component"
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,13 +30,29 @@ class TwinInfo:
     """What the ingest needs to know about one twin.
 
     ``tags`` are *extra* tags a directory may add (none are set by the API: docs/timeseries.md); ``twin`` and
-    ``model`` tags are always added from ``twin_id`` and ``model``.
+    ``model`` tags are always added from ``twin_id`` and ``model``.  ``components`` are the interfaces of
+    the twin's DTDL Components by name: a message naming one (``"component": "mlEngine"``) is that
+    component's telemetry, stored under the component's model with a ``component`` tag.
     """
 
     twin_id: str
     model: str
     interface: Interface
     tags: Mapping[str, str] = field(default_factory=dict)
+    components: Mapping[str, Interface] = field(default_factory=dict)
+
+    def component(self, name: str) -> TwinInfo | None:
+        """The info of this twin's component ``name`` (its telemetry's series), or None if it has none."""
+        found = self._component_infos.get(name)
+        if found is None and name in self.components:
+            interface = self.components[name]
+            found = self._component_infos[name] = TwinInfo(self.twin_id, interface.dtmi, interface,
+                                                           {**self.tags, TAG_COMPONENT: name})
+        return found
+
+    @cached_property
+    def _component_infos(self) -> dict[str, TwinInfo]:
+        return {}
 
     @cached_property
     def line_prefix(self) -> str:

@@ -11,17 +11,17 @@ samples.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gridtwin.config import Settings
 from timeseries.broker import Broker
-from timeseries.directory import TwinDirectory
+from timeseries.directory import TwinDirectory, TwinInfo
 from timeseries.downsampler import Downsampler
 from timeseries.lineprotocol import PRECISIONS, Precision
-from timeseries.validation import Rejection, twin_ids_of, validate_batch
+from timeseries.validation import Rejection, ValidatedBatch, twin_ids_of, validate_batch
 from timeseries.writer import TelemetryWriter
 
 
@@ -78,7 +78,17 @@ class TelemetryIngest:
         if batch.lines:
             await self.writer.write(batch.lines)
             if self.downsampler is not None:
-                self.downsampler.add(batch.samples, batch.lines, twins)
+                self._downsample(batch, twins)
             if self.broker is not None:
                 self.broker.publish(batch.samples)
         return IngestResult(len(batch.lines), batch.rejections)
+
+    def _downsample(self, batch: ValidatedBatch, twins: Mapping[str, TwinInfo]) -> None:
+        """Fold the twins' own telemetry into the 1-minute aggregates; components' (predictions, a few per
+        minute) are stored raw only."""
+        assert self.downsampler is not None
+        if not batch.with_components:
+            self.downsampler.add(batch.samples, batch.lines, twins)
+            return
+        own = [i for i, sample in enumerate(batch.samples) if sample.component is None]
+        self.downsampler.add([batch.samples[i] for i in own], [batch.lines[i] for i in own], twins)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from influxdb_client import InfluxDBClient
 
 from gridtwin.config import Settings
-from timeseries.directory import TwinDirectory, TwinInfo, measurement_of
+from timeseries.directory import TAG_COMPONENT, TwinDirectory, TwinInfo, measurement_of
 from timeseries.lineprotocol import FIELD_SEPARATOR
 
 Aggregate = Literal["mean", "min", "max", "last", "sum", "count"]
@@ -36,6 +36,8 @@ _OR_CHAIN_LIMIT = 200
 #: Points one ``telemetry`` answer holds by default and at most; the limit is in the Flux query itself.
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
+#: Columns of a pivoted row that are not fields (Flux's own and the series' tags).
+_TAG_COLUMNS = frozenset({"result", "table", "twin", "model", "feeder", "substation", "agg", "ingester", TAG_COMPONENT})
 
 
 class QueryError(ValueError):
@@ -139,16 +141,25 @@ from(bucket: gt_bucket)
 
     # ------------------------------------------------------------------ latest values
 
-    async def latest(self, twin_ids: Collection[str], lookback: timedelta = timedelta(days=1)
-                     ) -> dict[str, dict[str, LatestValue]]:
-        """Latest value per twin and telemetry name within ``lookback`` (objects as dicts)."""
+    async def latest(self, twin_ids: Collection[str], lookback: timedelta = timedelta(days=1),
+                     component: str | None = None) -> dict[str, dict[str, LatestValue]]:
+        """Latest value per twin and telemetry name within ``lookback`` (objects as dicts).
+
+        The twins' own telemetry, or with ``component`` that of their component of this name
+        (``mlEngine``: the predictions), never both mixed.
+        """
         ids = sorted(set(twin_ids))
         if not ids:
             return {}
         twin_filter, params = _twin_filter(ids)
+        if component is None:
+            component_filter = f"not exists r.{TAG_COMPONENT}"
+        else:
+            component_filter, params["gt_component"] = f"r.{TAG_COMPONENT} == gt_component", component
         flux = f"""from(bucket: gt_bucket)
     |> range(start: gt_start)
     |> filter(fn: (r) => {twin_filter})
+    |> filter(fn: (r) => {component_filter})
     |> group(columns: ["twin", "_field"])
     |> last()
 """
@@ -168,6 +179,34 @@ from(bucket: gt_bucket)
             moment = max(row["_time"], current.time) if current is not None else row["_time"]
             per_twin[name] = LatestValue(moment, value)
         return result
+
+    async def recent_samples(self, twin_ids: Collection[str], lookback: timedelta
+                             ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """The raw samples of the twins' own telemetry in the last ``lookback``: twin -> [(time ns, fields)].
+
+        Fields are the stored keys (``voltage.phaseA``), one dict per instant, oldest first: what a
+        window of the live feature path is built from (the ML engine's batch path).
+        """
+        ids = sorted(set(twin_ids))
+        if not ids:
+            return {}
+        twin_filter, params = _twin_filter(ids)
+        flux = f"""from(bucket: gt_bucket)
+    |> range(start: gt_start)
+    |> filter(fn: (r) => {twin_filter})
+    |> filter(fn: (r) => not exists r.{TAG_COMPONENT})
+    |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+"""
+        params["gt_start"] = -_positive(lookback)
+        found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for row in await self._query(flux, params):
+            moment = row["_time"]
+            time_ns = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
+            fields = {k: v for k, v in row.items() if not k.startswith("_") and k not in _TAG_COLUMNS}
+            found.setdefault(row["twin"], []).append((time_ns, fields))
+        for samples in found.values():
+            samples.sort(key=lambda sample: sample[0])
+        return found
 
     # ------------------------------------------------------------------ many twins
 

@@ -1,6 +1,8 @@
 """Checking telemetry messages against their twins' DTDL interfaces, and encoding them.
 
-A message is ``{"twin": id, "time": epoch-or-RFC3339, "values": {telemetryName: value}}``.
+A message is ``{"twin": id, "time": epoch-or-RFC3339, "values": {telemetryName: value}}``, or with
+``"component": name`` the telemetry of one of the twin's DTDL Components (the measurement point's
+``mlEngine`` predictions), checked against the component's interface.
 Validation and encoding are one pass (the compiled encoders check types while they
 emit line protocol), and the function is pure: given the same messages and twin
 infos it returns the same lines, samples and rejections, so it is unit-tested
@@ -34,6 +36,7 @@ class Sample:
     twin: str
     time_ns: int
     values: Mapping[str, Any]
+    component: str | None = None
 
 
 @dataclass(slots=True)
@@ -44,6 +47,8 @@ class ValidatedBatch:
     samples: list[Sample] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    #: Some accepted message is a component's telemetry (samples with ``component`` set).
+    with_components: bool = False
 
 
 def twin_ids_of(messages: Sequence[Any]) -> set[str]:
@@ -76,6 +81,13 @@ def validate_batch(messages: Sequence[Any], twins: Mapping[str, TwinInfo],
                 "twin id must be a string" if type(twin) is not str else f"unknown twin {twin!r}")
             rejections.append(Rejection(index, twin if type(twin) is str else None, reason))
             continue
+        component = message.get("component")
+        if component is not None:
+            info = info.component(component) if type(component) is str else None
+            if info is None:
+                rejections.append(Rejection(index, twin, f"twin {twin!r} has no component {component!r}"))
+                continue
+            result.with_components = True
         try:
             time_ns = timestamp_ns(message.get("time"), precision) if "time" in message else _missing_time()
             values = message.get("values")
@@ -85,7 +97,7 @@ def validate_batch(messages: Sequence[Any], twins: Mapping[str, TwinInfo],
             rejections.append(Rejection(index, twin, str(error)))
             continue
         lines.append(f"{prefix}{fields} {time_ns}")
-        samples.append(Sample(twin, time_ns, values))
+        samples.append(Sample(twin, time_ns, values, component))
         indexes.append(index)
     return result
 

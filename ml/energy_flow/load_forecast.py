@@ -37,10 +37,11 @@ def split_days(total_days: int) -> tuple[np.ndarray, np.ndarray]:
     return days[~held_out], days[held_out]
 
 
-def features(history: np.ndarray, targets: np.ndarray, scale: float) -> np.ndarray:
+def features(history: np.ndarray, targets: np.ndarray, scale: float, first_day: int = 0) -> np.ndarray:
     """``(len(targets) * 96, len(FEATURES))``: for each target day, one row per slot.
 
     ``history`` is the series' ``(days, 96)`` matrix; only days before each target are read.
+    ``first_day`` is the profile-year day of ``history[0]`` (weekday and season of a served forecast).
     """
     y = history / scale
     rows = []
@@ -48,8 +49,8 @@ def features(history: np.ndarray, targets: np.ndarray, scale: float) -> np.ndarr
     for day in targets:
         past = y[day - HISTORY_DAYS:day]  # past[-1] is yesterday
         week = past[-7:]
-        weekday = (day + FIRST_WEEKDAY) % 7
-        angle = 2 * np.pi * day / 366.0
+        weekday = (first_day + day + FIRST_WEEKDAY) % 7
+        angle = 2 * np.pi * (first_day + day) / 366.0
         columns = [past[-1], past[-2], past[-3], past[-7], past[-14], week.mean(axis=0), week.std(axis=0),
                    (past[-7] + past[-14]) / 2, np.roll(past[-1], 1), np.roll(past[-1], -1),
                    np.full(SLOTS_PER_DAY, past[-1].mean()), np.full(SLOTS_PER_DAY, past[-1][-1]),
@@ -93,10 +94,11 @@ class LoadForecaster:
         model = Boosted.fit(np.vstack(matrices), np.concatenate(labels), FEATURES, parameters, seed=seed, threads=threads)
         return cls(model, scales)
 
-    def predict(self, days: np.ndarray, targets: Iterable[int], scale: float) -> np.ndarray:
-        """``(len(targets), 96)`` forecasts in the series' unit."""
+    def predict(self, days: np.ndarray, targets: Iterable[int], scale: float, first_day: int = 0) -> np.ndarray:
+        """``(len(targets), 96)`` forecasts in the series' unit (``first_day``: see :func:`features`)."""
         targets = list(targets)
-        return self.model.predict(features(days, np.asarray(targets), scale)).reshape(len(targets), SLOTS_PER_DAY) * scale
+        x = features(days, np.asarray(targets), scale, first_day)
+        return self.model.predict(x).reshape(len(targets), SLOTS_PER_DAY) * scale
 
     def to_bytes(self) -> bytes:
         return self.model.to_bytes()

@@ -21,7 +21,7 @@ from ml.registry import Artefact, Registry, RegistryError
 NAME = "energy_flow.technical_losses"
 
 
-def _file(code: str) -> str:
+def estimator_file(code: str) -> str:
     return f"model-{code.lower()}.ubj"
 
 
@@ -36,7 +36,7 @@ def train(registry: Registry, plan: Plan) -> Artefact:
     files, factors, digest = {}, {}, hashlib.sha256()
     for code in plan.load_codes:
         x, losses = _training_set(code, plan.training_seeds)
-        files[_file(code)] = Boosted.fit(x, losses / 1e3, tl.FEATURES, tl.PARAMETERS, seed=plan.training_seeds[0],
+        files[estimator_file(code)] = Boosted.fit(x, losses / 1e3, tl.FEATURES, tl.PARAMETERS, seed=plan.training_seeds[0],
                                          threads=plan.threads).to_bytes()
         factors[code] = tl.fit_loss_factor(x, losses)
         digest.update(x.tobytes() + losses.tobytes())
@@ -48,10 +48,10 @@ def evaluate(registry: Registry, plan: Plan) -> list[Row]:
     artefact = registry.load(NAME)
     rows = []
     for code in plan.load_codes:
-        if _file(code) not in artefact.files:
+        if estimator_file(code) not in artefact.files:
             raise RegistryError(f"{NAME} v{artefact.version} has no estimator for {code}; it was trained on "
                                 f"{', '.join(artefact.metadata['grids'])}")
-        estimator = Boosted.from_bytes(artefact.read(_file(code)), tl.FEATURES)
+        estimator = Boosted.from_bytes(artefact.read(estimator_file(code)), tl.FEATURES)
         factor = artefact.metadata["loss_factors"][code]
         year = tl.loss_year(code)
         test = held_out_steps(len(year.losses_w))

@@ -44,9 +44,9 @@ def evaluate(registry: Registry, plan: Plan) -> list[Row]:
         mean = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
         one = va.features(va.simulate(code, plan.test_seeds[0]))[0][:1]
         latency = percentile_ms(lambda: model.predict(one), 50)
-        rows.append(Row(NAME, f"{code} (unseen), 4 simulated weeks, seeds {','.join(map(str, plan.test_seeds))}",
+        rows.append(Row(NAME, f"{code} (unseen), 2 simulated hours at 1 s, seeds {','.join(map(str, plan.test_seeds))}",
                         "PR-AUC", mean["model"], "threshold rule (deviation > 10 %) as a score", mean["rule"],
                         lower_is_better=False, latency=f"{latency:.2f} ms p95 per sample",
                         note=f"F1 {mean['model_f1']:.3f} vs the rule's {mean['rule_f1']:.3f}; anomalous "
-                             f"{mean['positives']:.1%} of bus-steps (sags 5-30 %, outages)"))
+                             f"{mean['positives']:.1%} of point-seconds (sags 5-30 % of 1-20 s, outages of 10-120 s)"))
     return rows

@@ -35,9 +35,9 @@ FEATURES = ("loading_now", "mean_last_24h", "max_last_24h", "max_next_day_last_w
             "top_oil_6h_ago_c", "ambient_now_c", "ambient_mean_last_24h_c", "slot_sin", "slot_cos", "weekday")
 
 
-def ambient_c(steps: int) -> np.ndarray:
+def ambient_c(steps: int, first_position: int = 0) -> np.ndarray:
     """The stand-in ambient temperature per 15-minute step of the profile year (see the module doc)."""
-    t = np.arange(steps)
+    t = first_position + np.arange(steps)
     yearly = 10.0 - 10.0 * np.cos(2 * np.pi * (t / DAY - 15) / 366)
     daily = 4.0 * np.cos(2 * np.pi * (t % DAY - 60) / DAY)
     return yearly + daily
@@ -47,6 +47,29 @@ def thermal_year(loading: np.ndarray, ambient: np.ndarray) -> tuple[np.ndarray, 
     """``(steps, transformers)`` top oil and hot spot (°C) of each transformer over the year."""
     states = [transformer_thermal(np.nan_to_num(loading[:, k]), ambient, STEP_S) for k in range(loading.shape[1])]
     return np.column_stack([s.top_oil_c for s in states]), np.column_stack([s.hot_spot_c for s in states])
+
+
+#: Steps of history the inputs read before the step they describe (a week and a day).
+HISTORY_STEPS = WEEK + DAY
+
+
+def inputs(measured: np.ndarray, oil: np.ndarray, ambient: np.ndarray, rows: np.ndarray,
+           first_position: int = 0) -> np.ndarray:
+    """``(len(rows), transformers, FEATURES)`` from the measured loading and top oil and the ambient.
+
+    ``first_position``: the profile-year position of the first step (the time features). One function
+    for training samples and for inference on a grid's recent history.
+    """
+    ambient_2d = np.repeat(ambient[:, None], measured.shape[1], axis=1)
+    with np.errstate(invalid="ignore"):
+        columns = [measured, window(measured, -DAY + 1, DAY, np.mean), window(measured, -DAY + 1, DAY),
+                   window(measured, -WEEK + 1, DAY), oil, np.roll(oil, 24, axis=0), ambient_2d,
+                   window(ambient_2d, -DAY + 1, DAY, np.mean)]
+    index = first_position + np.asarray(rows)
+    times = [np.sin(2 * np.pi * (index % DAY) / DAY), np.cos(2 * np.pi * (index % DAY) / DAY),
+             ((index // DAY + FIRST_WEEKDAY) % 7).astype(float)]
+    per_time = [np.repeat(values[:, None], measured.shape[1], axis=1) for values in times]
+    return np.stack([c[rows] for c in columns] + per_time, axis=-1)
 
 
 def samples(code: str, loading: np.ndarray, seed: int) -> Samples:
@@ -60,18 +83,10 @@ def samples(code: str, loading: np.ndarray, seed: int) -> Samples:
     oil_names = [(f"{code}/transformer/{k}", "topOil") for k in range(loading.shape[1])]
     oil = layer.measure_many(oil_names, top_oil, np.arange(steps) * STEP_S, SensorSpec(accuracy_class=1.0),
                              stream=f"{code}/top-oil").values
-    ambient_2d = np.repeat(ambient[:, None], loading.shape[1], axis=1)
     with np.errstate(invalid="ignore"):
         hottest_next_day = window(hot_spot, 1, DAY)
-        columns = [measured, window(measured, -DAY + 1, DAY, np.mean), window(measured, -DAY + 1, DAY),
-                   window(measured, -WEEK + 1, DAY), oil, np.roll(oil, 24, axis=0), ambient_2d,
-                   window(ambient_2d, -DAY + 1, DAY, np.mean)]
-    index = np.arange(steps)
-    times = [np.sin(2 * np.pi * (index % DAY) / DAY), np.cos(2 * np.pi * (index % DAY) / DAY),
-             ((index // DAY + FIRST_WEEKDAY) % 7).astype(float)]
-    rows = np.arange(WEEK + DAY, steps - DAY, STRIDE)
-    per_time = [np.repeat(values[rows, None], loading.shape[1], axis=1) for values in times]
-    x = np.stack([c[rows] for c in columns] + per_time, axis=-1).reshape(-1, len(FEATURES))
+    rows = np.arange(HISTORY_STEPS, steps - DAY, STRIDE)
+    x = inputs(measured, oil, ambient, rows).reshape(-1, len(FEATURES))
     future = hottest_next_day[rows].reshape(-1)
     keep = np.isfinite(x).all(axis=1) & np.isfinite(future)
     blocks = np.repeat(held_out(steps)[rows, None], loading.shape[1], axis=1).reshape(-1)

@@ -44,25 +44,41 @@ class Samples:
     baselines: dict[str, np.ndarray]
 
 
-def samples(loading: np.ndarray, measured: np.ndarray) -> Samples:
-    """Samples of every element every :data:`STRIDE` steps with a week of history and a full horizon."""
-    steps = len(loading)
+def inputs(measured: np.ndarray, rows: np.ndarray, first_position: int = 0) -> np.ndarray:
+    """``(len(rows), elements, FEATURES)`` at the given steps of a loading history.
+
+    ``first_position`` is the profile-year position (quarter-hour of the year) of the history's first
+    step, so the time features of a history served live are those training saw for the same slot.
+    One function for training samples and for inference on a grid's recent history.
+    """
     with np.errstate(invalid="ignore"):
-        future = window(loading, 1, HORIZON_STEPS)
         columns = {"loading_now": measured, "loading_1h_ago": np.roll(measured, 4, axis=0),
                    "max_last_24h": window(measured, -DAY + 1, DAY),
                    "max_window_yesterday": window(measured, -DAY + 1, HORIZON_STEPS),
                    "max_window_last_week": window(measured, -WEEK + 1, HORIZON_STEPS)}
     columns["rating_margin_now"] = 1.0 - measured
-    index = np.arange(steps)
+    index = first_position + np.asarray(rows)
+    elements = measured.shape[1]
     time_columns = {"slot_sin": np.sin(2 * np.pi * (index % DAY) / DAY), "slot_cos": np.cos(2 * np.pi * (index % DAY) / DAY),
                     "weekday": ((index // DAY + FIRST_WEEKDAY) % 7).astype(float),
                     "day_sin": np.sin(2 * np.pi * index / DAY / 366), "day_cos": np.cos(2 * np.pi * index / DAY / 366)}
-    rows = np.arange(WEEK + DAY, steps - HORIZON_STEPS, STRIDE)
-    elements = loading.shape[1]
     per_element = [columns[name][rows] for name in FEATURES[:6]]
-    per_time = [np.repeat(time_columns[name][rows, None], elements, axis=1) for name in FEATURES[6:]]
-    x = np.stack(per_element + per_time, axis=-1).reshape(-1, len(FEATURES))
+    per_time = [np.repeat(time_columns[name][:, None], elements, axis=1) for name in FEATURES[6:]]
+    return np.stack(per_element + per_time, axis=-1)
+
+
+#: Steps of history the inputs read before the step they describe (a week and a day).
+HISTORY_STEPS = WEEK + DAY
+
+
+def samples(loading: np.ndarray, measured: np.ndarray) -> Samples:
+    """Samples of every element every :data:`STRIDE` steps with a week of history and a full horizon."""
+    steps = len(loading)
+    with np.errstate(invalid="ignore"):
+        future = window(loading, 1, HORIZON_STEPS)
+    rows = np.arange(HISTORY_STEPS, steps - HORIZON_STEPS, STRIDE)
+    elements = loading.shape[1]
+    x = inputs(measured, rows).reshape(-1, len(FEATURES))
     y = (future[rows] > 1.0).reshape(-1)
     keep = np.isfinite(x).all(axis=1) & np.isfinite(future[rows].reshape(-1))
     blocks = np.repeat(held_out(steps)[rows, None], elements, axis=1).reshape(-1)

@@ -6,7 +6,8 @@ Runs: two hours at 1 s of an area whose imbalance wanders (an Ornstein-Uhlenbeck
 step every 5 s) and, a few times per run, loses a generator of 1-4 % of its size and gets it back
 minutes later.  The frequency meter reports with 1 mHz noise.  Inputs: the measured deviation
 from 50 Hz now and 1, 2, 5, 10, 20, 30, 60 s before, the rate of change over 1 s and 5 s and the
-mean of the last minute.  Baseline: persistence (the frequency now).  Areas differ by mix
+mean of the last minute, as the shared feature path (``ml.features``) computes them from a
+point's ``frequency.value``.  Baseline: persistence (the frequency now).  Areas differ by mix
 (inertia, droop); the test areas' mixes are not among the training ones.
 """
 
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ml.features.compute import FREQUENCY_LAGS_S, Windows, columns_of, point_features
+from ml.features.signals import COLUMN, SIGNALS
+from ml.features.windows import windows_from_history
 from physics.frequency import FrequencyParameters, from_generation_mix, simulate
 
 HORIZON_S = 60
-LAGS_S = (0, 1, 2, 5, 10, 20, 30, 60)
-FEATURES = tuple(f"deviation_mhz_{lag}s_ago" for lag in LAGS_S) + ("rocof_1s_mhz_s", "rocof_5s_mhz_s",
-                                                                    "mean_last_60s_mhz")
+#: The point's frequency features of the shared feature path (what the live stream computes too).
+FEATURES = tuple(f"frequency_deviation_mhz_{lag}s_ago" for lag in FREQUENCY_LAGS_S) + (
+    "frequency_rocof_1s_mhz_s", "frequency_rocof_5s_mhz_s", "frequency_mean_60s_mhz")
 PARAMETERS = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.05, "subsample": 0.8,
               "objective": "reg:absoluteerror", "tree_method": "hist"}
 DURATION_S = 7200
@@ -66,12 +70,16 @@ def simulate_run(parameters: FrequencyParameters, seed: int) -> FrequencyRun:
 
 
 def samples(run: FrequencyRun, f0_hz: float = 50.0, stride: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, persistence) in mHz of deviation from ``f0_hz``; y is the true deviation 60 s ahead."""
-    deviation = (run.measured_hz - f0_hz) * 1000.0
+    """(x, y, persistence) in mHz of deviation from ``f0_hz``; y is the true deviation 60 s ahead.
+
+    x comes from the feature path: the measured frequency as a point's ``frequency.value``.
+    """
+    seconds = np.arange(len(run.measured_hz), dtype=np.int64)
+    rows = np.full((len(seconds), len(SIGNALS)), np.nan)
+    rows[:, COLUMN["frequency.value"]] = run.measured_hz
+    ends = np.arange(max(FREQUENCY_LAGS_S), len(seconds) - HORIZON_S, stride)
+    windows = Windows(windows_from_history(seconds, rows, ends), np.full(len(ends), 230.0),
+                      np.full(len(ends), f0_hz), ends)
+    x = point_features(windows)[:, columns_of(FEATURES)]
     truth = (run.true_hz - f0_hz) * 1000.0
-    rows = np.arange(max(LAGS_S), len(deviation) - HORIZON_S, stride)
-    columns = [deviation[rows - lag] for lag in LAGS_S]
-    columns += [deviation[rows] - deviation[rows - 1], (deviation[rows] - deviation[rows - 5]) / 5.0,
-                np.array([deviation[r - 59:r + 1].mean() for r in rows])]
-    x = np.column_stack(columns)
-    return x, truth[rows + HORIZON_S], deviation[rows]
+    return x, truth[ends + HORIZON_S], x[:, 0]

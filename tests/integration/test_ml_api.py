@@ -61,7 +61,7 @@ def test_the_forecast_of_a_stored_grid_is_the_offline_forecast(gql: GraphQLClien
     days = grid_series(CODE, cache_dir=settings.cache_dir / "ml").days[CODE]  # type: ignore[attr-defined]
     history = days[181:195]
     offline = job.load(Registry.of_profile(settings.state_path)).predict(  # type: ignore[attr-defined]
-        np.vstack([history, np.zeros((1, 96))]), [14], float(history.mean()))[0]
+        np.vstack([history, np.zeros((1, 96))]), [14], float(history.mean()), 181)[0]  # history starts on day 181
     assert np.allclose(got["valuesMw"], offline, rtol=1e-5, atol=1e-9)
     assert abs(np.mean(got["valuesMw"]) - days[195].mean()) < 0.5 * days[195].mean()  # a forecast, not noise
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ml.features.compute import FREQUENCY_LAGS_S
 from ml.monitoring import frequency_forecast as ff
 from ml.plan import SMALL
 from ml.registry import Registry
@@ -13,7 +14,7 @@ def test_samples_read_the_past_and_label_the_future() -> None:
     run = ff.simulate_run(ff.area(ff.TEST_MIXES[0]), seed=3)
     x, y, persistence = ff.samples(run, stride=1)
     row = 100
-    t = max(ff.LAGS_S) + row
+    t = max(FREQUENCY_LAGS_S) + row
     assert np.isclose(y[row], (run.true_hz[t + ff.HORIZON_S] - 50.0) * 1000)
     assert np.isclose(persistence[row], (run.measured_hz[t] - 50.0) * 1000) and np.isclose(x[row, 0], persistence[row])
     assert not np.isclose(run.measured_hz, run.true_hz).all()  # the meter adds noise

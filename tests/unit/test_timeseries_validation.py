@@ -71,3 +71,33 @@ def test_unrepresentable_twin_id_is_a_rejection_not_a_crash() -> None:
     twins = {"bad\n": TwinInfo("bad\n", MEASUREMENT_POINT, IFACE)}
     result = validate_batch([{"twin": "bad\n", "time": T0, "values": {"frequency": 50.0}}], twins, "ms")
     assert not result.lines and "line break" in result.rejections[0].reason
+
+
+def _with_ml_engine() -> dict[str, TwinInfo]:
+    """The measurement point as the graph directory describes it: with its mlEngine component's interface."""
+    from graph.models_store import builtin_documents, parse_models
+
+    engine = parse_models(builtin_documents()).interfaces["dtmi:gridtwin:MLEngine;1"]
+    return {"mp-1": TwinInfo("mp-1", MEASUREMENT_POINT, IFACE, {"feeder": "F1"}, components={"mlEngine": engine})}
+
+
+def test_a_components_telemetry_is_checked_against_its_interface_and_tagged_with_its_name() -> None:
+    twins = _with_ml_engine()
+    prediction = {"twin": "mp-1", "component": "mlEngine", "time": T0,
+                  "values": {"monitoringPredictions": {"voltageAnomaly": 0.25, "frequencyForecast": 49.98}}}
+    result = validate_batch([prediction, message(),
+                             {**prediction, "component": "engine"},
+                             {**prediction, "values": {"voltage": {"phaseA": 230.0}}},
+                             {**message(), "component": "mlEngine"}], twins, "ms")
+    assert result.indexes == [0, 1] and result.with_components
+    assert result.lines[0].startswith("dtmi:gridtwin:MLEngine,component=mlEngine,feeder=F1,"
+                                      "model=dtmi:gridtwin:MLEngine;1,twin=mp-1 ")
+    assert "monitoringPredictions.voltageAnomaly=0.25" in result.lines[0]
+    assert result.samples[0].component == "mlEngine" and result.samples[1].component is None
+    reasons = {r.index: r.reason for r in result.rejections}
+    assert reasons[2] == "twin 'mp-1' has no component 'engine'"
+    assert "unknown telemetry 'voltage'" in reasons[3] and "unknown telemetry" in reasons[4]
+
+
+def test_a_batch_of_own_telemetry_has_no_components() -> None:
+    assert not validate_batch([message()], _with_ml_engine(), "ms").with_components

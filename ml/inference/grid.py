@@ -1,0 +1,178 @@
+"""The models that read the recent history of the grid a point measures in, at 15-minute resolution.
+
+Overload risk (every line and transformer on the point's supply path), equipment failure risk
+(the transformer supplying it), technical losses (the grid's, from its substation's P, Q and U)
+and the load forecast (the loads at the point's bus, next quarter-hour) each read the same
+:class:`GridHistory` through the input builders their training used (``ovl.inputs``,
+``fr.inputs``, ``tl.features``, ``load_forecast.features``), at the profile-year positions of
+the history's steps, so a served input is built exactly as a training sample was.
+
+A grid's answer is the same for every point of it within one quarter-hour, so
+:func:`grid_answers` runs once per grid and slot and the engine caches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ml.boosted import Boosted
+from ml.data.load_series import SLOTS_PER_DAY
+from ml.energy_flow import technical_losses as tl
+from ml.inference.outputs import OUTPUT_OF_MODEL, ModulePrediction, Output
+from ml.maintenance import failure_risk as fr
+from ml.maintenance import overload_risk as ovl
+from ml.registry import Registry, RegistryError
+from ml.serving import ModelCache
+from physics.thermal import transformer_thermal
+
+OVERLOAD = "maintenance.overload_risk"
+FAILURE = "maintenance.equipment_failure_risk"
+LOSSES = "energy_flow.technical_losses"
+LOAD = "energy_flow.load_forecast"
+MODEL_FILE = "model.ubj"
+
+
+@dataclass
+class GridHistory:
+    """A grid's last 14 days and today up to now, per quarter-hour, as its power flow gives them.
+
+    ``first_position`` is the profile-year quarter-hour of row 0 (whole days: row 0 is a midnight);
+    the last row is the quarter-hour of now.  ``loading`` is per unit of rating, columns
+    ``branch_twins``; ``head`` the substation's P (W), Q (var) and voltage (pu).
+    """
+
+    grid_id: str
+    #: Where the grid came from (``simbench:<code>``), when known: a per-grid estimator trained on it applies.
+    source: str | None
+    first_position: int
+    branch_twins: tuple[str, ...]
+    transformer_columns: tuple[int, ...]
+    loading: np.ndarray
+    head: np.ndarray
+    #: point -> columns of the branches from the source to its bus; the transformer column nearest the point.
+    point_paths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    point_transformer: dict[str, int | None] = field(default_factory=dict)
+    #: point -> demand (W) of the loads at its bus per row.
+    point_demand_w: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def last_row(self) -> int:
+        return len(self.loading) - 1
+
+
+@dataclass
+class GridAnswers:
+    """Per point of the grid: its maintenance and energy fields and what could not be answered."""
+
+    by_point: dict[str, dict[str, ModulePrediction]]
+
+
+def _boosted(name: str, features: tuple[str, ...], file_name: str = MODEL_FILE):
+    def load(registry: Registry, version: int) -> Boosted:
+        return Boosted.from_bytes(registry.load(name, version).read(file_name), features)
+    return load
+
+
+def _overload(model: Boosted, history: GridHistory) -> np.ndarray:
+    """P(overload within 4 h) of every branch now."""
+    x = ovl.inputs(history.loading, np.array([history.last_row]), history.first_position)[0]
+    return model.predict(x)
+
+
+def _failure(model: Boosted, history: GridHistory) -> np.ndarray:
+    """P(hot spot > 120 °C within a day) of every transformer now, top oil from IEC 60076-7 on the history."""
+    columns = list(history.transformer_columns)
+    loading = np.nan_to_num(history.loading[:, columns])
+    ambient = fr.ambient_c(len(loading), history.first_position)
+    oil = np.column_stack([transformer_thermal(loading[:, k], ambient, fr.STEP_S).top_oil_c
+                           for k in range(len(columns))])
+    return model.predict(fr.inputs(loading, oil, ambient, np.array([history.last_row]), history.first_position)[0])
+
+
+def _losses_kw(model: Boosted, history: GridHistory) -> float:
+    x = tl.features(history.head[-1:], history.first_position + history.last_row)
+    return float(model.predict(x)[0])
+
+
+def _next_quarter_kw(forecaster, demand_w: np.ndarray, history: GridHistory) -> float:
+    """The day-ahead model's value for the quarter-hour after now, from the 14 whole days before its day."""
+    from ml.energy_flow.load_forecast import HISTORY_DAYS
+
+    days = demand_w[: len(demand_w) // SLOTS_PER_DAY * SLOTS_PER_DAY].reshape(-1, SLOTS_PER_DAY) / 1e6
+    next_row = history.last_row + 1
+    target_day, slot = divmod(next_row, SLOTS_PER_DAY)
+    if target_day < HISTORY_DAYS or len(days) < target_day:
+        return float("nan")
+    past = days[target_day - HISTORY_DAYS:target_day]
+    scale = float(past.mean()) or 1.0
+    matrix = np.vstack([past, np.zeros((1, SLOTS_PER_DAY))])
+    first_day = history.first_position // SLOTS_PER_DAY + target_day - HISTORY_DAYS
+    return float(forecaster.predict(matrix, [HISTORY_DAYS], scale, first_day)[0][slot] * 1000.0)
+
+
+def _answer(cache: ModelCache, name: str, loader, compute, history: GridHistory,
+            answers: dict[str, dict[str, ModulePrediction]], key: str | None = None) -> None:
+    """Run one model for the grid and hand each point its value (or the reason there is none)."""
+    output: Output = OUTPUT_OF_MODEL[name]
+    try:
+        model, version = cache.get(name, loader, key)
+        per_point = compute(model)
+    except (RegistryError, ValueError, KeyError) as error:
+        reason = str(error).strip("'\"")
+        for modules in answers.values():
+            modules[output.module].missing(output, reason)
+        return
+    for point, modules in answers.items():
+        value = per_point(point)
+        if value is None or not np.isfinite(value):
+            modules[output.module].missing(output, "no element of this point's supply answers it")
+        else:
+            modules[output.module].put(output, value, version)
+
+
+def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
+    """The maintenance and energy fields of every point of ``history``'s grid, now."""
+    from ml.jobs import load_forecast as load_job
+
+    answers = {point: {"maintenance": ModulePrediction("maintenance"), "energy": ModulePrediction("energy")}
+               for point in history.point_paths}
+
+    def overload(model: Boosted):
+        risk = _overload(model, history)
+        return lambda point: max((risk[c] for c in history.point_paths[point]), default=None)
+
+    def failure(model: Boosted):
+        risk = dict(zip(history.transformer_columns, _failure(model, history))) if history.transformer_columns else {}
+        return lambda point: risk.get(history.point_transformer.get(point))
+
+    def losses(model: Boosted):
+        value = _losses_kw(model, history)
+        return lambda point: value
+
+    def load(forecaster):
+        return lambda point: _next_quarter_kw(forecaster, history.point_demand_w[point], history) \
+            if point in history.point_demand_w else None
+
+    _answer(cache, OVERLOAD, _boosted(OVERLOAD, ovl.FEATURES), overload, history, answers)
+    _answer(cache, FAILURE, _boosted(FAILURE, fr.FEATURES), failure, history, answers)
+    names = (history.grid_id,) + ((history.source.partition(":")[2],) if history.source else ())
+    _answer(cache, LOSSES, _losses_loader(names), losses, history, answers, key=f"{LOSSES}/{'/'.join(names)}")
+    _answer(cache, LOAD, load_job.load, load, history, answers)
+    return GridAnswers(answers)
+
+
+def _losses_loader(names: tuple[str, ...]):
+    """The technical-losses estimator trained for this grid: by its id, else by the source it was imported from
+    (one estimator per grid: the losses are the network's own)."""
+    from ml.jobs.technical_losses import estimator_file
+
+    def load(registry: Registry, version: int) -> Boosted:
+        artefact = registry.load(LOSSES, version)
+        for name in names:
+            if estimator_file(name) in artefact.files:
+                return Boosted.from_bytes(artefact.read(estimator_file(name)), tl.FEATURES)
+        raise RegistryError(f"{LOSSES} v{version} has no estimator for grid {' or '.join(map(repr, names))}; it was "
+                            f"trained on {', '.join(artefact.metadata.get('grids', []))}")
+    return load

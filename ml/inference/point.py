@@ -1,0 +1,81 @@
+"""The models that read a point's own one-second stream: voltage anomaly now, frequency a minute ahead.
+
+Both take their inputs from the shared feature path (:func:`ml.features.compute.point_features`,
+computed once per batch): the live engine's ring buffers and a window read back from InfluxDB give
+the same numbers.  The voltage anomaly model's peer features are medians over the points of the
+same grid inferred together (a sag moves them all, an instrument's outlier one), so a batch is
+grouped by grid before it is scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ml.boosted import Boosted
+from ml.features.compute import FEATURES, Windows, columns_of
+from ml.inference.outputs import OUTPUT_OF_MODEL, PointPrediction
+from ml.monitoring import frequency_forecast as ff
+from ml.monitoring import voltage_anomaly as va
+from ml.registry import Registry, RegistryError
+from ml.serving import ModelCache
+
+ANOMALY = "monitoring.voltage_anomaly"
+FREQUENCY = "monitoring.frequency_forecast"
+MODEL_FILE = "model.ubj"
+#: A point whose newest sample is older than this has no "now" to score: its fields are left out.
+STALE_S = 10.0
+
+
+class StaleModel(ValueError):
+    """A stored model was trained on other features than this code computes."""
+
+
+def loader(name: str, features: tuple[str, ...]) -> Callable[[Registry, int], Boosted]:
+    """How the cache loads a boosted model, refusing one whose recorded features are not ``features``."""
+    def load(registry: Registry, version: int) -> Boosted:
+        artefact = registry.load(name, version)
+        if tuple(artefact.metadata.get("features", ())) != features:
+            raise StaleModel(f"{name} v{version} was trained on other features than this code computes: "
+                             "train it again (gridtwin ml train)")
+        return Boosted.from_bytes(artefact.read(MODEL_FILE), features)
+    return load
+
+
+def _score_anomaly(model: Boosted, features: np.ndarray, grids: Sequence[str]) -> np.ndarray:
+    own = features[:, columns_of(va.OWN_FEATURES)]
+    inputs = np.empty((len(own), len(va.FEATURES)))
+    for grid in set(grids):
+        members = [i for i, g in enumerate(grids) if g == grid]
+        inputs[members] = va.with_peers(own[members])
+    return model.predict(inputs)
+
+
+def infer(cache: ModelCache, windows: Windows, features: np.ndarray, grids: Sequence[str],
+          predictions: Sequence[PointPrediction]) -> None:
+    """Fill the monitoring fields these models answer into ``predictions`` (row i is point i)."""
+    fresh = features[:, FEATURES.index("age_of_last_sample_s")] <= STALE_S
+    for name, features_of, score in ((ANOMALY, va.FEATURES, lambda m: _score_anomaly(m, features, grids)),
+                                     (FREQUENCY, ff.FEATURES, lambda m: m.predict(features[:, columns_of(ff.FEATURES)]))):
+        output = OUTPUT_OF_MODEL[name]
+        asked = [p for p in predictions if output.module in p.modules]
+        if not asked:
+            continue
+        try:
+            model, version = cache.get(name, loader(name, features_of))
+        except (RegistryError, StaleModel) as error:  # said per field; the other models still answer
+            for prediction in asked:
+                prediction.modules[output.module].missing(output, str(error))
+            continue
+        values = score(model)
+        for row, prediction in enumerate(predictions):
+            module = prediction.modules.get(output.module)
+            if module is None:
+                continue
+            if not fresh[row] or not np.isfinite(values[row]):
+                module.missing(output, f"no sample of the point in the last {STALE_S:.0f} s")
+            elif name == FREQUENCY:
+                module.put(output, windows.nominal_hz[row] + values[row] / 1000.0, version)
+            else:
+                module.put(output, values[row], version)
