@@ -231,7 +231,7 @@ class PredictionMutation:
             raise _bad_twins(error) from error
         except ValueError as error:
             raise ClientError(str(error), "BAD_USER_INPUT", [{"pointer": "/twinIds", "message": str(error)}]) from error
-        return _watch_state(watch) if twin_ids else None
+        return _watch_state(watch)
 
 
 @strawberry.type

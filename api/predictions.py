@@ -137,20 +137,21 @@ class PredictionService:
 
     # ------------------------------------------------------------------ continuous
 
-    async def start_watch(self, twin_ids: Sequence[str], interval_s: float, modules: tuple[str, ...]) -> Watch:
+    async def start_watch(self, twin_ids: Sequence[str], interval_s: float, modules: tuple[str, ...]) -> Watch | None:
         """Replace what is watched (an empty list stops it); the points are resolved before anything starts."""
         if len(twin_ids) > MAX_WATCHED:
             raise ValueError(f"{len(twin_ids)} points; at most {MAX_WATCHED} are inferred continuously per process")
         inputs = await asyncio.to_thread(point_inputs, self._driver, self._models(), list(twin_ids)) if twin_ids else []
         await self.stop_watch()
-        self.watch = Watch(tuple(twin_ids), interval_s, modules)
-        if inputs:
-            from ml.features.windows import LiveWindows
+        if not inputs:
+            return None
+        from ml.features.windows import LiveWindows
 
-            live = LiveWindows(MAX_WATCHED)
-            subscription = self._broker.subscribe(list(twin_ids), max_queue=1024, policy="coalesce")
-            self._tasks = [asyncio.create_task(_fill(subscription, live)),
-                           asyncio.create_task(self._loop(self.watch, inputs, live))]
+        self.watch = Watch(tuple(twin_ids), interval_s, modules)
+        live = LiveWindows(MAX_WATCHED)
+        subscription = self._broker.subscribe(list(twin_ids), max_queue=1024, policy="coalesce")
+        self._tasks = [asyncio.create_task(_fill(subscription, live)),
+                       asyncio.create_task(self._loop(self.watch, inputs, live))]
         return self.watch
 
     async def stop_watch(self) -> None:

@@ -68,6 +68,10 @@ CALLS: dict[str, str] = {
     "mlModels": "{ mlModels { name } }",
     "forecastLoad": f'mutation {{ forecastLoad(gridId: "{NOBODY}") {{ gridId }} }}',
     "reloadMlModels": "mutation { reloadMlModels { name } }",
+    "runInference": f'mutation {{ runInference(twinIds: ["{NOBODY}"]) {{ twinId }} }}',
+    "latestPredictions": f'{{ latestPredictions(twinIds: ["{NOBODY}"]) {{ twinId }} }}',
+    "continuousInference": "{ continuousInference { passes } }",
+    "setContinuousInference": f'mutation {{ setContinuousInference(twinIds: ["{NOBODY}"]) {{ passes }} }}',
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 
