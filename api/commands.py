@@ -119,7 +119,7 @@ async def _run_inference(info: GraphQLInfo, twin: Any, payload: Any) -> None:
     from api.prediction_operations import infer_points
     from ml.inference.outputs import checked_modules
 
-    await infer_points(info, [twin.id], checked_modules(payload))
+    await infer_points(info, [twin.id], checked_modules(payload))  # stored and streamed; the command answers nothing
 
 
 async def _reload_models(info: GraphQLInfo, twin: Any, payload: Any) -> int:

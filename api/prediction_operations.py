@@ -146,7 +146,7 @@ def _bad_twins(error: NotAPoint) -> ClientError:
     return ClientError(str(error), "BAD_USER_INPUT", [{"pointer": "/twinIds", "message": str(error)}])
 
 
-async def infer_points(info: GraphQLInfo, twin_ids: list[str], modules: tuple[str, ...]) -> list[Any]:
+async def infer_points(info: GraphQLInfo, twin_ids: list[str], modules: tuple[str, ...]) -> Any:  # BatchPrediction
     """Resolve the points, read their last minute from InfluxDB, run the engine, store and stream the answers."""
     from ml.features.windows import history_rows, windows_from_history
 
@@ -212,8 +212,8 @@ class PredictionMutation:
         if not 1 <= len(twin_ids) <= MAX_INFERENCE_TWINS:
             raise ClientError(f"give 1 to {MAX_INFERENCE_TWINS} twin ids, not {len(twin_ids)}", "BAD_USER_INPUT",
                               [{"pointer": "/twinIds", "message": "count out of range"}])
-        predictions = await infer_points(info, [str(i) for i in twin_ids], _modules(modules))
-        return [from_engine(p) for p in predictions]
+        batch = await infer_points(info, [str(i) for i in twin_ids], _modules(modules))
+        return [from_engine(p) for p in batch.points()]
 
     @strawberry.mutation(description="Infer these measurement points continuously from their live stream, every "
                                      "`intervalSeconds` (an empty list stops it). Replaces what was watched.",

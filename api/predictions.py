@@ -116,24 +116,26 @@ class PredictionService:
 
     # ------------------------------------------------------------------ one pass
 
-    async def publish(self, predictions: Sequence[Any], inputs: Sequence[Any]) -> IngestResult:
-        """Store and stream predictions (MLEngine telemetry), then their alerts."""
+    async def publish(self, batch: Any, inputs: Sequence[Any]) -> IngestResult:
+        """Store and stream a batch of predictions (MLEngine telemetry), then the alerts it raises."""
+        import numpy as np
+
         from ml.inference.alerts import alerts_of
 
-        messages = [m for m in (p.message() for p in predictions) if m is not None]
+        messages = await asyncio.to_thread(batch.messages)
         result = await self._ingest(messages) if messages else IngestResult(0, [])
         for rejected in result.rejected:
             log.error("a prediction was rejected by the MLEngine model: %s", rejected.reason)
-        nominal = {i.twin_id: i.nominal_hz for i in inputs}
-        raised = [a for p in predictions for a in alerts_of(p, nominal.get(p.twin_id, 50.0))]
+        raised = alerts_of(batch, np.array([i.nominal_hz for i in inputs], dtype=float))
         if raised:
             self.alerts.publish(raised)
         return result
 
-    async def run_once(self, inputs: Sequence[Any], samples: Any, end_s: int, modules: tuple[str, ...]) -> list[Any]:
-        predictions = await asyncio.to_thread(self.engine.infer, inputs, samples, end_s, modules)
-        await self.publish(predictions, inputs)
-        return predictions
+    async def run_once(self, inputs: Sequence[Any], samples: Any, end_s: int, modules: tuple[str, ...]) -> Any:
+        """One engine pass in a worker thread; its batch is stored and streamed before it is returned."""
+        batch = await asyncio.to_thread(self.engine.infer, inputs, samples, end_s, modules)
+        await self.publish(batch, inputs)
+        return batch
 
     # ------------------------------------------------------------------ continuous
 

@@ -72,34 +72,46 @@ def islands(network: Network, opened: Iterable[int]) -> list[np.ndarray]:
     return [np.array(group) for group in groups.values()]
 
 
-def supply_path(network: Network, node: int) -> list[int]:
-    """PGM ids of the branches over which the source reaches ``node``, from the source to the node.
+def supply_paths(network: Network, nodes: Iterable[int]) -> dict[int, list[int]]:
+    """PGM ids of the branches over which the source reaches each of ``nodes``, from the source to the node.
 
-    Breadth first from the first source in service: in a radial feeder the one path, in a meshed one
-    the path of fewest branches.  Why: what loads the node's supply (overload or failure risk of a
-    point) is every branch on this path, and the last one is the branch whose opening isolates it.
+    Breadth first from the first source in service, once for all nodes: in a radial feeder the one
+    path, in a meshed one the path of fewest branches.  Why: what loads a node's supply (overload or
+    failure risk of a point) is every branch on this path, and the last one is the branch whose
+    opening isolates it.  A node the source does not reach, or the source's own node, raises.
     """
     from scipy.sparse.csgraph import breadth_first_order
 
-    graph, position, nodes = _graph(network, set())
-    if int(node) not in position:
-        raise PhysicsInputError("node", f"{node!r} is not a node of the network")
+    graph, position, node_ids = _graph(network, set())
     source = network.input_data["source"]
     start = [position[int(n)] for n, status in zip(source["node"], source["status"]) if status == 1]
     if not start:
         raise PhysicsInputError("source", "no source is in service")
     _, predecessors = breadth_first_order(graph, start[0], directed=False, return_predecessors=True)
-    target = position[int(node)]
-    if predecessors[target] < 0:
-        raise PhysicsInputError("node", f"{node!r} is the source's node or not reached from it")
     a, b, ids = _edges(network, set())
-    path: list[int] = []
-    while predecessors[target] >= 0:
-        parent, child = int(nodes[predecessors[target]]), int(nodes[target])
-        match = ((a == parent) & (b == child)) | ((b == parent) & (a == child))
-        path.append(int(ids[np.flatnonzero(match)[0]]))
-        target = predecessors[target]
-    return path[::-1]
+    branch_of = {}
+    for from_node, to_node, branch in zip(a.tolist(), b.tolist(), ids.tolist()):
+        branch_of.setdefault((from_node, to_node), branch)
+        branch_of.setdefault((to_node, from_node), branch)
+    paths: dict[int, list[int]] = {}
+    for node in nodes:
+        if int(node) not in position:
+            raise PhysicsInputError("node", f"{node!r} is not a node of the network")
+        target = position[int(node)]
+        if predecessors[target] < 0:
+            raise PhysicsInputError("node", f"{node!r} is the source's node or not reached from it")
+        path: list[int] = []
+        while predecessors[target] >= 0:
+            parent = predecessors[target]
+            path.append(branch_of[(int(node_ids[parent]), int(node_ids[target]))])
+            target = parent
+        paths[int(node)] = path[::-1]
+    return paths
+
+
+def supply_path(network: Network, node: int) -> list[int]:
+    """:func:`supply_paths` of one node."""
+    return supply_paths(network, [node])[int(node)]
 
 
 def feeding_branch(network: Network, node: int) -> int:
@@ -110,4 +122,4 @@ def feeding_branch(network: Network, node: int) -> int:
     return supply_path(network, node)[-1]
 
 
-__all__ = ["energised_nodes", "feeding_branch", "islands", "supply_path"]
+__all__ = ["energised_nodes", "feeding_branch", "islands", "supply_path", "supply_paths"]

@@ -42,28 +42,37 @@ class Windows:
 
     @cached_property
     def filled(self) -> np.ndarray:
-        """Samples carried forward over gaps (leading gaps stay NaN)."""
-        values = self.samples
+        """``(signals, n, WINDOW_SAMPLES)``: samples carried forward over gaps (leading gaps stay NaN), one
+        contiguous block per signal (every feature reads whole signals)."""
+        values = np.ascontiguousarray(self.samples.transpose(2, 0, 1))
         present = ~np.isnan(values)
-        index = np.where(present, np.arange(values.shape[1])[None, :, None], 0)
-        np.maximum.accumulate(index, axis=1, out=index)
-        filled = np.take_along_axis(values, index, axis=1)
-        seen = np.maximum.accumulate(present, axis=1)
-        return np.where(seen, filled, np.nan)
+        index = np.where(present, np.arange(values.shape[2])[None, None, :], 0)
+        np.maximum.accumulate(index, axis=2, out=index)
+        filled = np.take_along_axis(values, index, axis=2)
+        filled[~np.maximum.accumulate(present, axis=2)] = np.nan
+        return filled
 
     def raw(self, name: str) -> np.ndarray:
         return self.samples[:, :, COLUMN[name]]
 
     def series(self, name: str) -> np.ndarray:
-        """``(n, WINDOW_SAMPLES)`` of one signal, carried forward, in the feature's unit."""
-        values = self.filled[:, :, COLUMN[name]]
+        """``(n, WINDOW_SAMPLES)`` of one signal, carried forward, in the feature's unit (computed once)."""
+        cached = self._series.get(name)
+        if cached is not None:
+            return cached
+        values = self.filled[COLUMN[name]]
         if name.startswith("voltage."):
-            return values / self.nominal_v[:, None]
-        if name == "frequency.value":
-            return (values - self.nominal_hz[:, None]) * 1000.0
-        if name.startswith(("activePower.", "reactivePower.")):
-            return values / 1000.0
+            values = values / self.nominal_v[:, None]
+        elif name == "frequency.value":
+            values = (values - self.nominal_hz[:, None]) * 1000.0
+        elif name.startswith(("activePower.", "reactivePower.")):
+            values = values / 1000.0
+        self._series[name] = values
         return values
+
+    @cached_property
+    def _series(self) -> dict[str, np.ndarray]:
+        return {}
 
     def now(self, name: str) -> np.ndarray:
         return self.series(name)[:, -1]

@@ -9,10 +9,12 @@ steady-state deviation of the synchronous area is 200 mHz).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ml.inference.outputs import OUTPUTS, PointPrediction
+import numpy as np
+
+from ml.inference.outputs import OUTPUTS, BatchPrediction
 
 
 class Severity(enum.IntEnum):
@@ -28,14 +30,14 @@ class Rule:
     warning: float
     critical: float
     describe: str
-    #: The quantity compared with the limits (the value itself, or its distance from nominal).
-    measure: Callable[[float, float], float] = lambda value, nominal_hz: value
+    #: The quantity compared with the limits (the value itself, or its distance from nominal), per array.
+    measure: Callable[[np.ndarray, np.ndarray], np.ndarray] = lambda value, nominal_hz: value
 
 
 RULES: tuple[Rule, ...] = (
     Rule("monitoring", "voltageAnomaly", 0.5, 0.9, "voltage anomaly probability {value:.2f}"),
     Rule("monitoring", "frequencyForecast", 0.1, 0.2, "frequency forecast {value:.3f} Hz in 60 s",
-         lambda value, nominal_hz: abs(value - nominal_hz)),
+         lambda value, nominal_hz: np.abs(value - nominal_hz)),
     Rule("maintenance", "overloadRisk", 0.5, 0.9, "overload within 4 h on the supply path, probability {value:.2f}"),
     Rule("maintenance", "equipmentFailureRisk", 0.5, 0.9,
          "supplying transformer's hot spot above 120 °C within a day, probability {value:.2f}"),
@@ -54,18 +56,20 @@ class Alert:
     model_version: int | None
 
 
-def alerts_of(prediction: PointPrediction, nominal_hz: float = 50.0) -> Iterator[Alert]:
-    """The alerts a prediction raises (none below every rule's warning limit)."""
+def alerts_of(batch: BatchPrediction, nominal_hz: np.ndarray | float = 50.0) -> list[Alert]:
+    """The alerts a batch of predictions raises (none below every rule's warning limit)."""
+    raised = []
     for rule in RULES:
-        module = prediction.modules.get(rule.module)
-        value = module.values.get(rule.field) if module is not None else None
-        if value is None:
+        output = next(o for o in OUTPUTS if o.module == rule.module and o.field == rule.field)
+        values = batch.values.get(output.model)
+        if values is None or not batch.asked(output):
             continue
-        measured = rule.measure(value, nominal_hz)
-        severity = Severity.CRITICAL if measured >= rule.critical else (
-            Severity.WARNING if measured >= rule.warning else None)
-        if severity is None:
-            continue
-        model = next(o.model for o in OUTPUTS if o.module == rule.module and o.field == rule.field)
-        yield Alert(prediction.twin_id, prediction.time_ns, rule.module, rule.field, value, severity,
-                    f"{prediction.twin_id}: {rule.describe.format(value=value)}", module.versions.get(model))
+        with np.errstate(invalid="ignore"):
+            measured = np.nan_to_num(rule.measure(values, np.asarray(nominal_hz, dtype=float)), nan=-np.inf)
+        for row in np.flatnonzero(measured >= rule.warning):
+            severity = Severity.CRITICAL if measured[row] >= rule.critical else Severity.WARNING
+            value = float(values[row])
+            twin_id = batch.twin_ids[row]
+            raised.append(Alert(twin_id, batch.time_ns, rule.module, rule.field, value, severity,
+                                f"{twin_id}: {rule.describe.format(value=value)}", batch.versions.get(output.model)))
+    return raised

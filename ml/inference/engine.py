@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ml.catalogue import entry
+from ml.catalogue import MODELS
 from ml.features.compute import Windows, point_features
 from ml.inference import point
 from ml.inference.grid import GridAnswers, GridHistory, grid_answers
-from ml.inference.outputs import OUTPUTS, PointPrediction, empty_prediction
+from ml.inference.outputs import OUTPUTS, BatchPrediction
 from ml.serving import ModelCache
 
 #: Models a point's fields come from that the point models and grid models above do not serve.
@@ -31,6 +31,7 @@ SERVED_ELSEWHERE = {
     "decision.dispatch": "a grid's day schedule (an LP), not a per-point value yet",
 }
 GRID_MODULES = ("maintenance", "energy")
+BUILT = frozenset(model.name for model in MODELS if model.built)
 
 
 @dataclass(frozen=True)
@@ -62,49 +63,38 @@ class InferenceEngine:
         self.stats = EngineStats()
 
     def infer(self, points: Sequence[PointInput], samples: np.ndarray, end_s: int,
-              modules: tuple[str, ...]) -> list[PointPrediction]:
+              modules: tuple[str, ...]) -> BatchPrediction:
         """The predictions of ``points`` whose windows (``(n, 61, signals)``) end at second ``end_s``."""
         started = time.perf_counter()
-        predictions = [empty_prediction(p.twin_id, end_s * 1_000_000_000, modules) for p in points]
+        batch = BatchPrediction([p.twin_id for p in points], end_s * 1_000_000_000, modules)
         if "monitoring" in modules and points:
             windows = Windows(samples, np.array([p.nominal_v for p in points], dtype=float),
                               np.array([p.nominal_hz for p in points], dtype=float), np.full(len(points), end_s))
-            point.infer(self.cache, windows, point_features(windows), [p.grid_id or p.twin_id for p in points],
-                        predictions)
+            point.infer(self.cache, windows, point_features(windows), [p.grid_id or p.twin_id for p in points], batch)
         if any(m in modules for m in GRID_MODULES):
             now = datetime.fromtimestamp(end_s, tz=timezone.utc)
-            for grid_id in {p.grid_id for p in points}:
-                members = [(p, pr) for p, pr in zip(points, predictions) if p.grid_id == grid_id]
-                self._merge_grid(grid_id, now, members)
-        for prediction in predictions:
-            _name_the_rest(prediction)
+            grids = np.array([p.grid_id or "" for p in points], dtype=object)
+            for grid_id in set(grids.tolist()):
+                self._merge_grid(grid_id, now, batch, np.flatnonzero(grids == grid_id))
+        _name_the_rest(batch)
         with self._lock:
             self.stats.inferences += len(points)
             self.stats.total_ms += (time.perf_counter() - started) * 1000.0
-        return predictions
+        return batch
 
     def forget(self) -> None:
         """Drop the grid answers (after a reload of the models or a change of a grid)."""
         with self._lock:
             self._answers.clear()
 
-    def _merge_grid(self, grid_id: str | None, now: datetime, members: list[tuple[PointInput, PointPrediction]]) -> None:
+    def _merge_grid(self, grid_id: str, now: datetime, batch: BatchPrediction, rows: np.ndarray) -> None:
         answers = self._grid(grid_id, now) if grid_id else "the point is not connectedTo a bus of a stored grid"
-        for point_input, prediction in members:
-            for module in GRID_MODULES:
-                target = prediction.modules.get(module)
-                if target is None:
-                    continue
-                found = answers.by_point.get(point_input.twin_id) if isinstance(answers, GridAnswers) else None
-                if found is None:
-                    reason = answers if isinstance(answers, str) else "the point is not in its grid's history"
-                    for output in OUTPUTS:
-                        if output.module == module and entry(output.model).built:
-                            target.missing(output, reason)
-                    continue
-                target.values.update(found[module].values)
-                target.versions.update(found[module].versions)
-                target.unavailable.update(found[module].unavailable)
+        if isinstance(answers, GridAnswers):
+            answers.merge_into(batch, rows)
+            return
+        for output in OUTPUTS:
+            if output.module in GRID_MODULES and batch.asked(output) and output.model in BUILT:
+                batch.missing(output, answers, rows)
 
     def _grid(self, grid_id: str, now: datetime) -> GridAnswers | str:
         """The grid's answers for ``now``'s quarter-hour, computed once per slot (a failure is kept as its reason)."""
@@ -124,13 +114,12 @@ class InferenceEngine:
         return found
 
 
-def _name_the_rest(prediction: PointPrediction) -> None:
-    """Every field of the asked modules that has neither a value nor a reason gets its reason."""
+def _name_the_rest(batch: BatchPrediction) -> None:
+    """Every asked field that no model filled anywhere gets its reason, once for the batch."""
     for output in OUTPUTS:
-        module = prediction.modules.get(output.module)
-        if module is None or output.field in module.values or output.model in module.unavailable:
+        if not batch.asked(output) or output.model in batch.values or output.model in batch.reasons:
             continue
-        if not entry(output.model).built:
-            module.missing(output, "not built yet (docs/ml.md)")
-        else:
-            module.missing(output, SERVED_ELSEWHERE.get(output.model, "not answered for this point"))
+        if output.model in batch.point_reasons:
+            continue
+        batch.missing(output, "not built yet (docs/ml.md)" if output.model not in BUILT else
+                      SERVED_ELSEWHERE.get(output.model, "not answered for this point"))

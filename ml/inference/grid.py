@@ -20,7 +20,7 @@ import numpy as np
 from ml.boosted import Boosted
 from ml.data.load_series import SLOTS_PER_DAY
 from ml.energy_flow import technical_losses as tl
-from ml.inference.outputs import OUTPUT_OF_MODEL, ModulePrediction, Output
+from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
 from ml.maintenance import failure_risk as fr
 from ml.maintenance import overload_risk as ovl
 from ml.registry import Registry, RegistryError
@@ -32,6 +32,7 @@ FAILURE = "maintenance.equipment_failure_risk"
 LOSSES = "energy_flow.technical_losses"
 LOAD = "energy_flow.load_forecast"
 MODEL_FILE = "model.ubj"
+GRID_MODELS = (OVERLOAD, FAILURE, LOSSES, LOAD)
 
 
 @dataclass
@@ -64,9 +65,33 @@ class GridHistory:
 
 @dataclass
 class GridAnswers:
-    """Per point of the grid: its maintenance and energy fields and what could not be answered."""
+    """What the grid models answer for the grid's points: per model, a value per point, the version,
+    or why the model has no answer for the grid (``reasons``) or for a point (``point_reasons``)."""
 
-    by_point: dict[str, dict[str, ModulePrediction]]
+    values: dict[str, dict[str, float]] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    point_reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def merge_into(self, batch: BatchPrediction, rows: np.ndarray) -> None:
+        """Copy this grid's answers into ``batch`` at ``rows`` (the batch's points of this grid)."""
+        twin_ids = [batch.twin_ids[r] for r in rows]
+        for name in GRID_MODELS:
+            output = OUTPUT_OF_MODEL[name]
+            if not batch.asked(output):
+                continue
+            if name in self.reasons:
+                batch.missing(output, self.reasons[name], rows)
+                continue
+            per_point = self.values.get(name, {})
+            values = np.array([per_point.get(t, np.nan) for t in twin_ids], dtype=float)
+            batch.put(output, rows, values, self.versions[name])
+            lacking = rows[np.isnan(values)]
+            if len(lacking):
+                own = self.point_reasons.get(name, {})
+                for row in lacking:
+                    batch.missing(output, own.get(batch.twin_ids[row], "no element of this point's supply answers it"),
+                                  np.array([row]))
 
 
 def _boosted(name: str, features: tuple[str, ...], file_name: str = MODEL_FILE):
@@ -112,32 +137,28 @@ def _next_quarter_kw(forecaster, demand_w: np.ndarray, history: GridHistory) -> 
     return float(forecaster.predict(matrix, [HISTORY_DAYS], scale, first_day)[0][slot] * 1000.0)
 
 
-def _answer(cache: ModelCache, name: str, loader, compute, history: GridHistory,
-            answers: dict[str, dict[str, ModulePrediction]], key: str | None = None) -> None:
-    """Run one model for the grid and hand each point its value (or the reason there is none)."""
-    output: Output = OUTPUT_OF_MODEL[name]
+def _answer(cache: ModelCache, name: str, loader, compute, history: GridHistory, answers: GridAnswers,
+            key: str | None = None) -> None:
+    """Run one model for the grid and keep each point's value (or the reason there is none)."""
     try:
         model, version = cache.get(name, loader, key)
         per_point = compute(model)
     except (RegistryError, ValueError, KeyError) as error:
-        reason = str(error).strip("'\"")
-        for modules in answers.values():
-            modules[output.module].missing(output, reason)
+        answers.reasons[name] = str(error).strip("'\"")
         return
-    for point, modules in answers.items():
+    answers.versions[name] = version
+    values = answers.values.setdefault(name, {})
+    for point in history.point_paths:
         value = per_point(point)
-        if value is None or not np.isfinite(value):
-            modules[output.module].missing(output, "no element of this point's supply answers it")
-        else:
-            modules[output.module].put(output, value, version)
+        if value is not None and np.isfinite(value):
+            values[point] = float(value)
 
 
 def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
     """The maintenance and energy fields of every point of ``history``'s grid, now."""
     from ml.jobs import load_forecast as load_job
 
-    answers = {point: {"maintenance": ModulePrediction("maintenance"), "energy": ModulePrediction("energy")}
-               for point in history.point_paths}
+    answers = GridAnswers()
 
     def overload(model: Boosted):
         risk = _overload(model, history)
@@ -152,15 +173,28 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
         return lambda point: value
 
     def load(forecaster):
-        return lambda point: _next_quarter_kw(forecaster, history.point_demand_w[point], history) \
-            if point in history.point_demand_w else None
+        by_series: dict[int, float] = {}  # points on one bus share its demand series: one forecast per bus
+
+        def of(point: str) -> float | None:
+            demand = history.point_demand_w.get(point)
+            if demand is None:
+                return None
+            if id(demand) not in by_series:
+                by_series[id(demand)] = _next_quarter_kw(forecaster, demand, history)
+            return by_series[id(demand)]
+        return of
 
     _answer(cache, OVERLOAD, _boosted(OVERLOAD, ovl.FEATURES), overload, history, answers)
     _answer(cache, FAILURE, _boosted(FAILURE, fr.FEATURES), failure, history, answers)
     names = (history.grid_id,) + ((history.source.partition(":")[2],) if history.source else ())
     _answer(cache, LOSSES, _losses_loader(names), losses, history, answers, key=f"{LOSSES}/{'/'.join(names)}")
     _answer(cache, LOAD, load_job.load, load, history, answers)
-    return GridAnswers(answers)
+    for point in history.point_paths:
+        if point not in history.point_demand_w:
+            answers.point_reasons.setdefault(LOAD, {})[point] = "no load at the point's bus"
+        if not history.point_paths[point]:
+            answers.point_reasons.setdefault(OVERLOAD, {})[point] = "the point measures at the source's own bus"
+    return answers
 
 
 def _losses_loader(names: tuple[str, ...]):

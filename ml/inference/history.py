@@ -19,7 +19,7 @@ from ml.data.load_series import SLOTS_PER_DAY
 from ml.energy_flow.load_forecast import HISTORY_DAYS
 from ml.inference.grid import GridHistory
 from physics.network import Network, PhysicsInputError
-from physics.topology import supply_path
+from physics.topology import supply_paths
 
 STEP_S = 900
 BRANCHES = ("line", "transformer")
@@ -93,15 +93,18 @@ def history_of_run(grid_id: str, network: Network, inputs: Any, points: dict[str
     history = GridHistory(grid_id, source, first_position, tuple(twins), tuple(transformers), loading, head)
     column_of = {pgm_id: k for k, pgm_id in enumerate(ids)}
     transformer_columns = set(transformers)
-    for point, bus_key in points.items():
-        node = network.pgm_ids(bus_key)[0]
+    node_of = {point: network.pgm_ids(bus_key)[0] for point, bus_key in points.items()}
+    per_node: dict[int, tuple[tuple[int, ...], np.ndarray | None]] = {}
+    for node in set(node_of.values()):  # points share buses: each bus's path and demand once
         try:
-            path = tuple(column_of[b] for b in supply_path(network, node) if b in column_of)
+            path = tuple(column_of[b] for b in supply_paths(network, [node])[node] if b in column_of)
         except PhysicsInputError:  # the source's own node: nothing supplies it but the upstream grid
             path = ()
+        per_node[node] = (path, _demand_at(inputs, network, node))
+    for point, node in node_of.items():
+        path, demand = per_node[node]
         history.point_paths[point] = path
         history.point_transformer[point] = next((c for c in reversed(path) if c in transformer_columns), None)
-        demand = _demand_at(inputs, network, node)
         if demand is not None:
             history.point_demand_w[point] = demand
     return history

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 #: The MLEngine's module names (its ``runInference`` command's enum) and the catalogue's.
 MODULES = {"monitoring": "monitoring", "maintenance": "maintenance", "energy": "energy_flow", "decision": "decision"}
 TELEMETRY = {module: f"{module}Predictions" for module in MODULES}
@@ -52,7 +54,7 @@ OUTPUTS: tuple[Output, ...] = (
 OUTPUT_OF_MODEL = {output.model: output for output in OUTPUTS}
 
 
-@dataclass
+@dataclass(slots=True)
 class ModulePrediction:
     """One module's answer at one point: field values, the model versions used, and what is missing why."""
 
@@ -61,15 +63,8 @@ class ModulePrediction:
     versions: dict[str, int] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
 
-    def put(self, output: Output, value: float, version: int) -> None:
-        self.values[output.field] = float(value)
-        self.versions[output.model] = version
 
-    def missing(self, output: Output, reason: str) -> None:
-        self.unavailable.setdefault(output.model, reason)
-
-
-@dataclass
+@dataclass(slots=True)
 class PointPrediction:
     """Every requested module's answer at one point and instant."""
 
@@ -77,16 +72,78 @@ class PointPrediction:
     time_ns: int
     modules: dict[str, ModulePrediction]
 
-    def message(self) -> dict[str, Any] | None:
-        """The MLEngine component telemetry message of this prediction (None when no field has a value)."""
-        values = {TELEMETRY[name]: dict(module.values) for name, module in self.modules.items() if module.values}
-        if not values:
-            return None
-        return {"twin": self.twin_id, "component": "mlEngine", "time": self.time_ns, "values": values}
 
+@dataclass
+class BatchPrediction:
+    """The answers of a batch of points at one instant, one array per field (NaN: not answered).
 
-def empty_prediction(twin_id: str, time_ns: int, modules: tuple[str, ...]) -> PointPrediction:
-    return PointPrediction(twin_id, time_ns, {module: ModulePrediction(module) for module in modules})
+    Columnar because a batch holds up to 10,000 points and most of what is said about them is said
+    once (which model version answered; why a field is empty for all of them); a point's own reason
+    (no recent sample) is kept per row.  :meth:`point` and :meth:`messages` give per-point views.
+    """
+
+    twin_ids: list[str]
+    time_ns: int
+    modules: tuple[str, ...]
+    values: dict[str, np.ndarray] = field(default_factory=dict)         # model -> (n,)
+    versions: dict[str, int] = field(default_factory=dict)              # model -> version that answered
+    reasons: dict[str, str] = field(default_factory=dict)               # model -> why its empty rows are empty
+    point_reasons: dict[str, dict[int, str]] = field(default_factory=dict)  # model -> row -> reason
+
+    def column(self, output: Output) -> np.ndarray:
+        found = self.values.get(output.model)
+        if found is None:
+            found = self.values[output.model] = np.full(len(self.twin_ids), np.nan)
+        return found
+
+    def put(self, output: Output, rows: Any, values: np.ndarray, version: int) -> None:
+        """Values of ``output`` at ``rows`` (an index array or a slice), from model ``version``."""
+        self.column(output)[rows] = values
+        self.versions[output.model] = version
+
+    def missing(self, output: Output, reason: str, rows: Any = None) -> None:
+        """Why ``output`` is empty: at ``rows`` only (a point's own reason), or wherever it is (None)."""
+        if rows is None:
+            self.reasons.setdefault(output.model, reason)
+            return
+        per_row = self.point_reasons.setdefault(output.model, {})
+        for row in np.atleast_1d(np.arange(len(self.twin_ids))[rows]):
+            per_row.setdefault(int(row), reason)
+
+    def asked(self, output: Output) -> bool:
+        return output.module in self.modules
+
+    def point(self, row: int) -> PointPrediction:
+        modules = {name: ModulePrediction(name) for name in self.modules}
+        for output in OUTPUTS:
+            module = modules.get(output.module)
+            if module is None:
+                continue
+            values = self.values.get(output.model)
+            if values is not None and np.isfinite(values[row]):
+                module.values[output.field] = float(values[row])
+                module.versions[output.model] = self.versions[output.model]
+                continue
+            reason = self.point_reasons.get(output.model, {}).get(row) or self.reasons.get(output.model)
+            module.unavailable[output.model] = reason or "not answered for this point"
+        return PointPrediction(self.twin_ids[row], self.time_ns, modules)
+
+    def points(self) -> list[PointPrediction]:
+        return [self.point(row) for row in range(len(self.twin_ids))]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The MLEngine component telemetry messages of the batch (a point with no value has none)."""
+        columns = [(TELEMETRY[o.module], o.field, self.values[o.model]) for o in OUTPUTS if o.model in self.values]
+        found = []
+        for row, twin_id in enumerate(self.twin_ids):
+            values: dict[str, dict[str, float]] = {}
+            for telemetry, name, column in columns:
+                value = column[row]
+                if value == value:  # not NaN
+                    values.setdefault(telemetry, {})[name] = float(value)
+            if values:
+                found.append({"twin": twin_id, "component": "mlEngine", "time": self.time_ns, "values": values})
+        return found
 
 
 def checked_modules(modules: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.boosted import Boosted
 from ml.features.compute import FEATURES, Windows, columns_of
-from ml.inference.outputs import OUTPUT_OF_MODEL, PointPrediction
+from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
 from ml.monitoring import frequency_forecast as ff
 from ml.monitoring import voltage_anomaly as va
 from ml.registry import Registry, RegistryError
@@ -53,29 +53,23 @@ def _score_anomaly(model: Boosted, features: np.ndarray, grids: Sequence[str]) -
 
 
 def infer(cache: ModelCache, windows: Windows, features: np.ndarray, grids: Sequence[str],
-          predictions: Sequence[PointPrediction]) -> None:
-    """Fill the monitoring fields these models answer into ``predictions`` (row i is point i)."""
-    fresh = features[:, FEATURES.index("age_of_last_sample_s")] <= STALE_S
+          batch: BatchPrediction) -> None:
+    """Fill the monitoring fields these models answer into ``batch`` (row i is point i)."""
+    stale = ~(features[:, FEATURES.index("age_of_last_sample_s")] <= STALE_S)
     for name, features_of, score in ((ANOMALY, va.FEATURES, lambda m: _score_anomaly(m, features, grids)),
                                      (FREQUENCY, ff.FEATURES, lambda m: m.predict(features[:, columns_of(ff.FEATURES)]))):
         output = OUTPUT_OF_MODEL[name]
-        asked = [p for p in predictions if output.module in p.modules]
-        if not asked:
+        if not batch.asked(output):
             continue
         try:
             model, version = cache.get(name, loader(name, features_of))
         except (RegistryError, StaleModel) as error:  # said per field; the other models still answer
-            for prediction in asked:
-                prediction.modules[output.module].missing(output, str(error))
+            batch.missing(output, str(error))
             continue
-        values = score(model)
-        for row, prediction in enumerate(predictions):
-            module = prediction.modules.get(output.module)
-            if module is None:
-                continue
-            if not fresh[row] or not np.isfinite(values[row]):
-                module.missing(output, f"no sample of the point in the last {STALE_S:.0f} s")
-            elif name == FREQUENCY:
-                module.put(output, windows.nominal_hz[row] + values[row] / 1000.0, version)
-            else:
-                module.put(output, values[row], version)
+        values = np.asarray(score(model), dtype=float)
+        if name == FREQUENCY:
+            values = windows.nominal_hz + values / 1000.0
+        values[stale] = np.nan
+        batch.put(output, slice(None), values, version)
+        if stale.any():
+            batch.missing(output, f"no sample of the point in the last {STALE_S:.0f} s", stale)

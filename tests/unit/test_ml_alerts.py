@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ml.inference.alerts import Severity, alerts_of
-from ml.inference.outputs import ModulePrediction, PointPrediction
+from ml.inference.outputs import OUTPUTS, BatchPrediction
 
 
-def _prediction(**values: float) -> PointPrediction:
-    monitoring = ModulePrediction("monitoring", {k: v for k, v in values.items() if k in ("voltageAnomaly",
-                                                                                        "frequencyForecast")},
-                                  {"monitoring.voltage_anomaly": 3})
-    maintenance = ModulePrediction("maintenance", {k: v for k, v in values.items() if k == "overloadRisk"})
-    return PointPrediction("mp", 1, {"monitoring": monitoring, "maintenance": maintenance})
+def _prediction(**values: float) -> BatchPrediction:
+    batch = BatchPrediction(["mp"], 1, ("monitoring", "maintenance"))
+    for output in OUTPUTS:
+        if output.field in values:
+            batch.put(output, slice(None), np.array([values[output.field]]), 3)
+    return batch
 
 
 def test_probabilities_alert_at_half_and_are_critical_at_nine_tenths() -> None:

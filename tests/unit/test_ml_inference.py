@@ -62,7 +62,7 @@ def test_a_sag_seen_by_the_points_is_an_anomaly_and_normal_seconds_are_not(regis
     points = [PointInput(f"p{k}", "g", nominal_v=1.0) for k in range(len(run.measured))]
     for end, expected in ((sag_end, True), (normal_end, False)):
         samples = np.stack([windows_from_history(seconds, run.rows[k], [end])[0] for k in range(len(points))])
-        found = engine.infer(points, samples, end, ("monitoring",))
+        found = engine.infer(points, samples, end, ("monitoring",)).points()
         scores = [p.modules["monitoring"].values["voltageAnomaly"] for p in found]
         assert all((s > 0.5) == expected for s in scores), (end, scores)
 
@@ -77,7 +77,8 @@ def test_the_frequency_forecast_is_the_models_on_the_same_features_in_hertz(regi
     rows[:, COLUMN["voltage.average"]] = 230.0  # a live point reports its voltage too: it is fresh
     end = 500
     engine = InferenceEngine(ModelCache(registry), lambda grid, now: pytest.fail("no grid model asked"))
-    found = engine.infer([PointInput("p", None)], windows_from_history(seconds, rows, [end]), end, ("monitoring",))[0]
+    found = engine.infer([PointInput("p", None)], windows_from_history(seconds, rows, [end]), end,
+                         ("monitoring",)).point(0)
     expected = 50.0 + model.predict(x[end - 60:end - 59])[0] / 1000.0  # ff.samples starts at the 60th second
     assert found.modules["monitoring"].values["frequencyForecast"] == pytest.approx(expected)
     assert found.modules["monitoring"].versions["monitoring.frequency_forecast"] == 1
@@ -87,8 +88,9 @@ def test_the_frequency_forecast_is_the_models_on_the_same_features_in_hertz(regi
 def test_a_point_without_samples_gets_reasons_and_no_numbers(registry: Registry) -> None:
     engine = InferenceEngine(ModelCache(registry), lambda grid, now: pytest.fail("not attached"))
     samples = np.full((1, WINDOW_SAMPLES, len(SIGNALS)), np.nan)
-    found = engine.infer([PointInput("silent", None)], samples, 1_767_225_600, ("monitoring", "maintenance"))[0]
-    assert found.modules["monitoring"].values == {} and found.message() is None
+    batch = engine.infer([PointInput("silent", None)], samples, 1_767_225_600, ("monitoring", "maintenance"))
+    found = batch.point(0)
+    assert found.modules["monitoring"].values == {} and batch.messages() == []
     assert "no sample" in found.modules["monitoring"].unavailable["monitoring.voltage_anomaly"]
     assert "not connectedTo" in found.modules["maintenance"].unavailable["maintenance.overload_risk"]
 
@@ -96,34 +98,33 @@ def test_a_point_without_samples_gets_reasons_and_no_numbers(registry: Registry)
 def test_grid_answers_are_the_models_on_the_grids_history(registry: Registry) -> None:
     far, near = _buses(2)
     history = _history(15, 200, {"mp-far": far, "mp-near": near})
-    answers = grid_answers(ModelCache(registry), history).by_point
+    answers = grid_answers(ModelCache(registry), history)
     overload = Boosted.from_bytes(registry.load("maintenance.overload_risk").read("model.ubj"), ovl.FEATURES)
     risk = overload.predict(ovl.inputs(history.loading, np.array([history.last_row]), history.first_position)[0])
     for point in ("mp-far", "mp-near"):
         path = history.point_paths[point]
         assert path and history.point_transformer[point] == path[0]  # the LV grid's transformer comes first
-        values = answers[point]["maintenance"].values
-        assert values["overloadRisk"] == pytest.approx(max(risk[list(path)]))
-        assert 0.0 <= values["equipmentFailureRisk"] <= 1.0
-        energy = answers[point]["energy"].values
-        losses = energy["energyLoss"]
+        assert answers.values["maintenance.overload_risk"][point] == pytest.approx(max(risk[list(path)]))
+        assert 0.0 <= answers.values["maintenance.equipment_failure_risk"][point] <= 1.0
+        losses = answers.values["energy_flow.technical_losses"][point]
         assert 0.0 < losses < 0.2 * abs(history.head[-1, 0]) / 1e3 + 1.0  # kW: a share of what the feeder carries
-    assert answers["mp-far"]["energy"].values["energyLoss"] == answers["mp-near"]["energy"].values["energyLoss"]
+    losses = answers.values["energy_flow.technical_losses"]
+    assert losses["mp-far"] == losses["mp-near"] and not answers.reasons
 
 
 def test_the_next_quarter_hours_load_forecast_tracks_the_buses_demand(registry: Registry) -> None:
     buses = _buses(6)
     history = _history(15, 120, {f"mp{k}": bus for k, bus in enumerate(buses)})
-    answers = grid_answers(ModelCache(registry), history).by_point
+    forecasts = grid_answers(ModelCache(registry), history).values["energy_flow.load_forecast"]
     with_load = [p for p in history.point_demand_w if history.point_demand_w[p][:1440].mean() > 0]
     assert with_load, "some of these buses have loads"
     for point in with_load:
-        forecast_kw = answers[point]["energy"].values["loadForecast"]
+        forecast_kw = forecasts[point]
         typical_kw = history.point_demand_w[point][-7 * 96:].mean() / 1e3
         assert 0.2 * typical_kw < forecast_kw < 5 * typical_kw, (point, forecast_kw, typical_kw)
     without = [p for p in history.point_paths if p not in history.point_demand_w]
     for point in without:
-        assert "loadForecast" not in answers[point]["energy"].values
+        assert point not in forecasts
 
 
 def test_the_feature_path_feeds_every_point_model_from_one_computation() -> None:
@@ -143,3 +144,20 @@ def test_modules_are_checked_by_name() -> None:
     from ml.catalogue import MODELS
 
     assert sorted(o.model for o in OUTPUTS) == sorted(m.name for m in MODELS if m.module != "gnn")
+
+
+def test_a_batch_says_once_what_holds_for_all_and_per_point_what_holds_for_one() -> None:
+    from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
+
+    anomaly = OUTPUT_OF_MODEL["monitoring.voltage_anomaly"]
+    batch = BatchPrediction(["a", "b"], 7, ("monitoring",))
+    batch.put(anomaly, slice(None), np.array([0.25, np.nan]), 4)
+    batch.missing(anomaly, "no sample of the point in the last 10 s", np.array([False, True]))
+    batch.missing(OUTPUT_OF_MODEL["monitoring.phase_imbalance"], "not built yet (docs/ml.md)")
+    a, b = batch.points()
+    assert a.modules["monitoring"].values == {"voltageAnomaly": 0.25}
+    assert a.modules["monitoring"].versions == {"monitoring.voltage_anomaly": 4}
+    assert b.modules["monitoring"].unavailable["monitoring.voltage_anomaly"].startswith("no sample")
+    assert b.modules["monitoring"].unavailable["monitoring.phase_imbalance"] == "not built yet (docs/ml.md)"
+    assert batch.messages() == [{"twin": "a", "component": "mlEngine", "time": 7,
+                                 "values": {"monitoringPredictions": {"voltageAnomaly": 0.25}}}]
