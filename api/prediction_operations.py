@@ -23,10 +23,10 @@ from api.auth import Permission
 from api.context import GraphQLInfo
 from api.errors import ClientError
 from api.permissions import requires
-from api.predictions import WINDOW_LOOKBACK, NotAPoint, point_inputs
+from api.predictions import WINDOW_LOOKBACK, point_inputs
 from api.telemetry import _deliveries, _queried
 from api.telemetry_bounds import checked_twin_count
-from ml.inference.outputs import MODULES, OUTPUTS, TELEMETRY, checked_modules  # plain tables: no numpy, no xgboost
+from ml.inference.outputs import MODULES, OUTPUTS, TELEMETRY, NotAPoint, checked_modules  # tables: no xgboost
 
 MAX_INFERENCE_TWINS = 1_000
 MIN_INTERVAL_S = 1.0

@@ -33,47 +33,17 @@ from timeseries.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
-MEASUREMENT_POINT = "dtmi:gridtwin:GridMeasurementPoint;1"
 MAX_WATCHED = 10_000
 DEFAULT_INTERVAL_S = 5.0
 WINDOW_LOOKBACK = timedelta(seconds=62)
 
 Ingest = Callable[[Sequence[dict[str, Any]]], Awaitable[IngestResult]]
 
-POINTS = """
-UNWIND $ids AS id
-MATCH (p:Twin {id: id})
-OPTIONAL MATCH (p)-[:CONNECTED_TO]->(b:Twin) WHERE b.gridId IS NOT NULL
-WITH p, head(collect(b)) AS bus
-RETURN p.id AS id, p.model AS model, p.`gridStandard.nominalVoltage` AS nominal_v,
-       p.`gridStandard.nominalFrequency` AS nominal_hz, bus.gridId AS grid, bus.nominalVoltage AS bus_kv
-"""
-
-
-class NotAPoint(ValueError):
-    """A twin asked for inference is unknown or not a measurement point (it has no MLEngine)."""
-
-    def __init__(self, twin_id: str, why: str) -> None:
-        super().__init__(f"{twin_id!r} {why}")
-        self.twin_id = twin_id
-
-
 def point_inputs(driver: Any, models: Any, twin_ids: Sequence[str]) -> list[Any]:  # -> list[PointInput]
-    """The points' grids and nominal values, in the order asked; NotAPoint names the first that is none."""
-    from ml.inference.engine import PointInput
+    """``ml.inference.points.point_inputs``, imported on first use (start-up imports no ML code)."""
+    from ml.inference.points import point_inputs as read
 
-    records, _, _ = driver.execute_query(POINTS, ids=list(twin_ids))
-    found = {r["id"]: r for r in records}
-    inputs = []
-    for twin_id in twin_ids:
-        record = found.get(twin_id)
-        if record is None:
-            raise NotAPoint(twin_id, "is not a twin")
-        if not models.is_a(record["model"], MEASUREMENT_POINT):
-            raise NotAPoint(twin_id, f"is a {record['model']}, not a GridMeasurementPoint (it has no mlEngine)")
-        nominal_v = record["nominal_v"] or (record["bus_kv"] * 1000.0 / 3 ** 0.5 if record["bus_kv"] else 230.0)
-        inputs.append(PointInput(twin_id, record["grid"], float(nominal_v), float(record["nominal_hz"] or 50.0)))
-    return inputs
+    return read(driver, models, twin_ids)
 
 
 @dataclass

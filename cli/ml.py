@@ -8,6 +8,7 @@ and prints the table docs/ml.md records (``--markdown`` prints it as Markdown).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -103,6 +104,37 @@ def evaluate(plan: PlanOption = "full", model: ModelOption = None,
     for row in rows:
         table.add_row(*row.cells())
     console.print(table)
+
+
+@ml_app.command("dataset")
+def dataset(run_id: Annotated[str, typer.Argument(help="a stored simulation run (`gridtwin simulate` or startSimulation)")],
+            output: Annotated[Path, typer.Option("--output", "-o", help="the .npz file to write")],
+            stride: Annotated[int, typer.Option("--stride", help="seconds between rows")] = 1) -> None:
+    """A dataset from a stored run: its points' telemetry read back from InfluxDB through the point feature
+    path, labelled from the run's recorded ground truth (ml/data/stored_runs.py)."""
+    import asyncio
+
+    from graph import db as graph_db
+    from graph.errors import NotFoundError
+    from graph.models_store import load_model_set
+    from ml.data.stored_runs import describe, run_dataset
+    from timeseries.directory import InMemoryTwinDirectory
+    from timeseries.queries import TelemetryQueries
+
+    settings = get_settings()
+    queries = TelemetryQueries.from_settings(settings, InMemoryTwinDirectory())
+    try:
+        with graph_db.open_driver(settings) as driver:
+            found = asyncio.run(run_dataset(driver, load_model_set(driver), queries, run_id, stride))
+    except NotFoundError as error:
+        err_console.print(f"{error}", markup=False)
+        raise typer.Exit(2) from error
+    finally:
+        queries.close()
+    found.save(output)
+    summary = describe(found)
+    console.print(f"{output}: {summary['rows']} rows of {summary['points']} points x {summary['features']} "
+                  f"features from run {run_id} ({summary['grid']}); labels {summary['labels']}", markup=False)
 
 
 @ml_app.command("list")

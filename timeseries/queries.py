@@ -182,22 +182,27 @@ from(bucket: gt_bucket)
 
     async def recent_samples(self, twin_ids: Collection[str], lookback: timedelta
                              ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
-        """The raw samples of the twins' own telemetry in the last ``lookback``: twin -> [(time ns, fields)].
+        """:meth:`samples_in` the last ``lookback`` (the ML engine's window of a point)."""
+        return await self.samples_in(twin_ids, -_positive(lookback), None)
 
-        Fields are the stored keys (``voltage.phaseA``), one dict per instant, oldest first: what a
-        window of the live feature path is built from (the ML engine's batch path).
+    async def samples_in(self, twin_ids: Collection[str], start: datetime | timedelta,
+                         stop: datetime | timedelta | None) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """The raw samples of the twins' own telemetry in ``[start, stop)``: twin -> [(time ns, fields)].
+
+        Fields are the stored keys (``voltage.phaseA``), one dict per instant, oldest first: what the
+        windows of the point feature path are cut from (live inference and datasets of stored runs).
         """
         ids = sorted(set(twin_ids))
         if not ids:
             return {}
         twin_filter, params = _twin_filter(ids)
         flux = f"""from(bucket: gt_bucket)
-    |> range(start: gt_start)
+    |> range(start: gt_start, stop: gt_stop)
     |> filter(fn: (r) => {twin_filter})
     |> filter(fn: (r) => not exists r.{TAG_COMPONENT})
     |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
 """
-        params["gt_start"] = -_positive(lookback)
+        params.update({"gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0))})
         found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for row in await self._query(flux, params):
             moment = row["_time"]

@@ -21,7 +21,7 @@ from ml.catalogue import MODELS
 from ml.features.compute import Windows, point_features
 from ml.inference import point
 from ml.inference.grid import GridAnswers, GridHistory, grid_answers
-from ml.inference.outputs import OUTPUTS, BatchPrediction
+from ml.inference.outputs import OUTPUTS, BatchPrediction, PointInput
 from ml.serving import ModelCache
 
 #: Models a point's fields come from that the point models and grid models above do not serve.
@@ -32,16 +32,6 @@ SERVED_ELSEWHERE = {
 }
 GRID_MODULES = ("maintenance", "energy")
 BUILT = frozenset(model.name for model in MODELS if model.built)
-
-
-@dataclass(frozen=True)
-class PointInput:
-    """A point to infer: the grid it measures in (None when not attached) and its nominal values."""
-
-    twin_id: str
-    grid_id: str | None
-    nominal_v: float = 230.0
-    nominal_hz: float = 50.0
 
 
 @dataclass

@@ -54,6 +54,24 @@ OUTPUTS: tuple[Output, ...] = (
 OUTPUT_OF_MODEL = {output.model: output for output in OUTPUTS}
 
 
+@dataclass(frozen=True)
+class PointInput:
+    """A point to infer: the grid it measures in (None when not attached) and its nominal values."""
+
+    twin_id: str
+    grid_id: str | None
+    nominal_v: float = 230.0
+    nominal_hz: float = 50.0
+
+
+class NotAPoint(ValueError):
+    """A twin asked for inference is unknown or not a measurement point (it has no MLEngine)."""
+
+    def __init__(self, twin_id: str, why: str) -> None:
+        super().__init__(f"{twin_id!r} {why}")
+        self.twin_id = twin_id
+
+
 @dataclass(slots=True)
 class ModulePrediction:
     """One module's answer at one point: field values, the model versions used, and what is missing why."""

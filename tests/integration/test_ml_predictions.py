@@ -187,3 +187,68 @@ def test_continuous_inference_streams_predictions_of_the_live_stream(gql: GraphQ
         finally:
             assert gql.data(watch, {"ids": []}, tokens["operator"])["setContinuousInference"] is None
     assert gql.data("{ continuousInference { passes } }", token=tokens["analyst"])["continuousInference"] is None
+
+
+START_RUN = """mutation($g: String!, $s: [ScenarioInput!]!, $start: DateTime!) {
+  startSimulation(gridId: $g, scenarios: $s, steps: 180, stepSeconds: 1, start: $start, seed: 5) { id } }"""
+
+
+def test_a_stored_runs_dataset_has_the_live_streams_features_and_the_recorded_labels(
+        gql: GraphQLClient, tokens: dict[str, str], grid_id: str, point: str, settings: object,
+        neo4j_driver: neo4j.Driver, models: object) -> None:
+    """The run's point telemetry as the broker streamed it (nested Objects) and as InfluxDB returns it (flat
+    fields) give the same features; the labels are the recorded sag's seconds."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    import numpy as np
+
+    from ml.data.stored_runs import run_dataset
+    from ml.features.compute import FEATURES, Windows, point_features
+    from ml.features.windows import LiveWindows
+    from timeseries.directory import InMemoryTwinDirectory
+    from timeseries.queries import TelemetryQueries
+
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    sag = [{"kind": "normal"}, {"kind": "voltageSag", "parameters": {"depth": 0.3, "start_step": 100,
+                                                                       "duration_steps": 10}}]
+    live = LiveWindows()
+    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['viewer']}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "t", "type": "subscribe", "payload": {
+            "query": "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { coalesced samples } }",
+            "variables": {"ids": [point]}}})
+        time.sleep(0.3)
+        run_id = gql.data(START_RUN, {"g": grid_id, "s": sag, "start": start.isoformat()},
+                          tokens["operator"])["startSimulation"]["id"]
+        received = 0
+        while received < 170:  # the point's samples as the broker streams them (a few are lost by the sensors)
+            batch = _next(ws, "t")["data"]["telemetry"]
+            assert not batch["coalesced"]
+            for sample in batch["samples"]:
+                moment = datetime.fromisoformat(sample["time"])
+                live.push(point, int(moment.timestamp() * 1e9) // 1000 * 1000, sample["values"])
+                received += 1
+    deadline = time.monotonic() + 60
+    while gql.data("query($id: ID!) { simulation(id: $id) { status } }", {"id": run_id},
+                   tokens["operator"])["simulation"]["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    queries = TelemetryQueries.from_settings(settings, InMemoryTwinDirectory())  # type: ignore[arg-type]
+    try:
+        dataset = asyncio.run(run_dataset(neo4j_driver, models, queries, run_id))
+    finally:
+        queries.close()
+    first = int(start.timestamp())
+    mine = dataset.twin_ids == point
+    assert mine.sum() == 180 and dataset.x.shape[1] == len(FEATURES)
+    labelled = dataset.times_s[mine & dataset.labels["voltage_anomaly"]]
+    assert labelled.tolist() == list(range(first + 100, first + 110))  # the recorded sag, second by second
+    now = dataset.x[mine][:, FEATURES.index("voltage_average_now")]
+    assert np.nanmax(now[100:110]) < 0.8 < np.nanmin(now[70:100])
+    ends = [first + 179]  # the ring holds the last minute the stream sent
+    rows = [np.flatnonzero(mine & (dataset.times_s == end))[0] for end in ends]
+    live_features = point_features(Windows(np.stack([live.windows([point], end)[0] for end in ends]),
+                                           np.full(1, 230.0), np.full(1, 50.0), np.array(ends)))
+    np.testing.assert_allclose(dataset.x[rows], live_features, rtol=1e-9, equal_nan=True)
