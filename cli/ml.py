@@ -164,7 +164,7 @@ def demo_training(points_grid: str) -> Training:
     """
     return (("energy_flow.load_forecast", "full", None), ("monitoring.voltage_anomaly", "small", None),
             ("monitoring.frequency_forecast", "small", None), ("maintenance.overload_risk", "small", None),
-            ("maintenance.equipment_failure_risk", "small", None),
+            ("maintenance.equipment_failure_risk", "small", None), ("maintenance.power_quality_index", "small", None),
             ("energy_flow.technical_losses", "small", points_grid))
 
 

@@ -1,7 +1,7 @@
 """The models that read the recent history of the grid a point measures in, at 15-minute resolution.
 
 Overload risk (every line and transformer on the point's supply path), equipment failure risk
-(the transformer supplying it), technical losses (the grid's, from its substation's P, Q and U)
+(the transformer supplying it), the power-quality index (its bus's voltage band), technical losses (the grid's, from its substation's P, Q and U)
 and the load forecast (the loads at the point's bus, next quarter-hour) each read the same
 :class:`GridHistory` through the input builders their training used (``ovl.inputs``,
 ``fr.inputs``, ``tl.features``, ``load_forecast.features``), at the profile-year positions of
@@ -23,6 +23,7 @@ from ml.energy_flow import technical_losses as tl
 from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
 from ml.maintenance import failure_risk as fr
 from ml.maintenance import overload_risk as ovl
+from ml.maintenance import power_quality_index as pqi
 from ml.registry import Registry, RegistryError
 from ml.serving import ModelCache
 from physics.thermal import transformer_thermal
@@ -31,8 +32,9 @@ OVERLOAD = "maintenance.overload_risk"
 FAILURE = "maintenance.equipment_failure_risk"
 LOSSES = "energy_flow.technical_losses"
 LOAD = "energy_flow.load_forecast"
+QUALITY = "maintenance.power_quality_index"
 MODEL_FILE = "model.ubj"
-GRID_MODELS = (OVERLOAD, FAILURE, LOSSES, LOAD)
+GRID_MODELS = (OVERLOAD, FAILURE, QUALITY, LOSSES, LOAD)
 
 
 @dataclass
@@ -52,6 +54,9 @@ class GridHistory:
     transformer_columns: tuple[int, ...]
     loading: np.ndarray
     head: np.ndarray
+    #: ``(steps, nodes)`` bus voltages in pu; ``point_node``: point -> its bus's column.
+    u_pu: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    point_node: dict[str, int] = field(default_factory=dict)
     #: point -> columns of the branches from the source to its bus; the transformer column nearest the point.
     point_paths: dict[str, tuple[int, ...]] = field(default_factory=dict)
     point_transformer: dict[str, int | None] = field(default_factory=dict)
@@ -116,6 +121,13 @@ def _failure(model: Boosted, history: GridHistory) -> np.ndarray:
     return model.predict(fr.inputs(loading, oil, ambient, np.array([history.last_row]), history.first_position)[0])
 
 
+def _quality_index(model: Boosted, history: GridHistory) -> np.ndarray:
+    """Per bus: 100 × P(voltage within ±5 % for the next 4 h), from its band usage over the history."""
+    usage = pqi.band_usage(history.u_pu)
+    x = ovl.inputs(usage, np.array([history.last_row]), history.first_position)[0]
+    return 100.0 * (1.0 - model.predict(x))
+
+
 def _losses_kw(model: Boosted, history: GridHistory) -> float:
     x = tl.features(history.head[-1:], history.first_position + history.last_row)
     return float(model.predict(x)[0])
@@ -168,6 +180,10 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
         risk = dict(zip(history.transformer_columns, _failure(model, history))) if history.transformer_columns else {}
         return lambda point: risk.get(history.point_transformer.get(point))
 
+    def quality(model: Boosted):
+        index = _quality_index(model, history)
+        return lambda point: index[history.point_node[point]] if point in history.point_node else None
+
     def losses(model: Boosted):
         value = _losses_kw(model, history)
         return lambda point: value
@@ -186,6 +202,7 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
 
     _answer(cache, OVERLOAD, _boosted(OVERLOAD, ovl.FEATURES), overload, history, answers)
     _answer(cache, FAILURE, _boosted(FAILURE, fr.FEATURES), failure, history, answers)
+    _answer(cache, QUALITY, _boosted(QUALITY, pqi.FEATURES), quality, history, answers)
     names = (history.grid_id,) + ((history.source.partition(":")[2],) if history.source else ())
     _answer(cache, LOSSES, _losses_loader(names), losses, history, answers, key=f"{LOSSES}/{'/'.join(names)}")
     _answer(cache, LOAD, load_job.load, load, history, answers)

@@ -90,7 +90,7 @@ def history_of_run(grid_id: str, network: Network, inputs: Any, points: dict[str
     p, q = (np.asarray(sources[a]) for a in ("p", "q"))
     p, q = (v.reshape(len(v), -1).sum(axis=1) for v in (p, q))
     head = np.column_stack([p, q, u[:, substation_node(network)]])
-    history = GridHistory(grid_id, source, first_position, tuple(twins), tuple(transformers), loading, head)
+    history = GridHistory(grid_id, source, first_position, tuple(twins), tuple(transformers), loading, head, u)
     column_of = {pgm_id: k for k, pgm_id in enumerate(ids)}
     transformer_columns = set(transformers)
     node_of = {point: network.pgm_ids(bus_key)[0] for point, bus_key in points.items()}
@@ -102,6 +102,7 @@ def history_of_run(grid_id: str, network: Network, inputs: Any, points: dict[str
             path = ()
         per_node[node] = (path, _demand_at(inputs, network, node))
     for point, node in node_of.items():
+        history.point_node[point] = int(network.positions("node", [node])[0])
         path, demand = per_node[node]
         history.point_paths[point] = path
         history.point_transformer[point] = next((c for c in reversed(path) if c in transformer_columns), None)

@@ -38,7 +38,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("maintenance", "overloadRisk", "maintenance.overload_risk",
            "highest probability of a line or transformer on the point's supply path loaded above 100 % "
            "within 4 h, 0-1"),
-    Output("maintenance", "powerQualityIndex", "maintenance.power_quality_index", "EN 50160 compliance, 0-100"),
+    Output("maintenance", "powerQualityIndex", "maintenance.power_quality_index",
+           "100 × probability that the point's bus stays inside the ±5 % voltage band for the next 4 h, 0-100"),
     Output("maintenance", "voltageSag", "maintenance.voltage_sag_prediction", "probability of a sag, 0-1"),
     Output("energy", "loadForecast", "energy_flow.load_forecast",
            "demand of the loads at the point's bus in the next quarter-hour, kW (day-ahead model)"),

@@ -21,6 +21,7 @@ JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
         "energy_flow.technical_losses": "ml.jobs.technical_losses",
         "maintenance.overload_risk": "ml.jobs.overload_risk",
         "maintenance.equipment_failure_risk": "ml.jobs.failure_risk",
+        "maintenance.power_quality_index": "ml.jobs.power_quality_index",
         "decision.reactive_power": "ml.jobs.reactive_power",
         "decision.dispatch": "ml.jobs.dispatch",
         "gnn.state_estimation": "ml.jobs.state_estimation"}

@@ -16,6 +16,7 @@ from ml.inference.engine import InferenceEngine, PointInput
 from ml.inference.grid import grid_answers
 from ml.inference.history import history_of_run
 from ml.maintenance import overload_risk as ovl
+from ml.maintenance import power_quality_index as pqi
 from ml.monitoring import frequency_forecast as ff
 from ml.monitoring import voltage_anomaly as va
 from ml.plan import SMALL
@@ -25,8 +26,8 @@ from physics.timeseries import StepInputs, apply_profiles
 
 STRESSED = SMALL.overload_codes[0]  # an LV grid whose lines and transformer do overload in its year
 POINT_MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast")
-GRID_MODELS = ("maintenance.overload_risk", "maintenance.equipment_failure_risk", "energy_flow.technical_losses",
-               "energy_flow.load_forecast")
+GRID_MODELS = ("maintenance.overload_risk", "maintenance.equipment_failure_risk", "maintenance.power_quality_index",
+               "energy_flow.technical_losses", "energy_flow.load_forecast")
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +101,17 @@ def test_grid_answers_are_the_models_on_the_grids_history(registry: Registry) ->
     history = _history(15, 200, {"mp-far": far, "mp-near": near})
     answers = grid_answers(ModelCache(registry), history)
     overload = Boosted.from_bytes(registry.load("maintenance.overload_risk").read("model.ubj"), ovl.FEATURES)
+    quality = Boosted.from_bytes(registry.load("maintenance.power_quality_index").read("model.ubj"), pqi.FEATURES)
     risk = overload.predict(ovl.inputs(history.loading, np.array([history.last_row]), history.first_position)[0])
     for point in ("mp-far", "mp-near"):
         path = history.point_paths[point]
         assert path and history.point_transformer[point] == path[0]  # the LV grid's transformer comes first
         assert answers.values["maintenance.overload_risk"][point] == pytest.approx(max(risk[list(path)]))
         assert 0.0 <= answers.values["maintenance.equipment_failure_risk"][point] <= 1.0
+        usage = pqi.band_usage(history.u_pu)
+        x = ovl.inputs(usage, np.array([history.last_row]), history.first_position)[0][history.point_node[point]]
+        expected = 100.0 * (1.0 - quality.predict(x[None, :])[0])
+        assert answers.values["maintenance.power_quality_index"][point] == pytest.approx(expected, rel=1e-5)
         losses = answers.values["energy_flow.technical_losses"][point]
         assert 0.0 < losses < 0.2 * abs(history.head[-1, 0]) / 1e3 + 1.0  # kW: a share of what the feeder carries
     losses = answers.values["energy_flow.technical_losses"]
