@@ -78,6 +78,13 @@ MODULE_TYPES: dict[str, type] = {module: _module_type(module) for module in MODU
 MonitoringPredictions, MaintenancePredictions, EnergyPredictions, DecisionPredictions = MODULE_TYPES.values()
 
 
+@strawberry.type(description="The engine's runtime statistics stored with a prediction (MLEngine.inferenceMetrics).")
+class InferenceMetrics:
+    total_inferences: int = strawberry.field(description="Points inferred by this API process since it started.")
+    average_inference_time: float = strawberry.field(description="Mean time per point and pass, milliseconds.")
+    active_models: int = strawberry.field(description="Models loaded from the registry.")
+
+
 @strawberry.type(description="A measurement point's predictions at one instant (its mlEngine component's telemetry).")
 class PointPredictions:
     twin_id: strawberry.ID
@@ -86,6 +93,7 @@ class PointPredictions:
     maintenance: Optional[MaintenancePredictions] = None  # type: ignore[valid-type]
     energy: Optional[EnergyPredictions] = None  # type: ignore[valid-type]
     decision: Optional[DecisionPredictions] = None  # type: ignore[valid-type]
+    metrics: Optional[InferenceMetrics] = None
 
 
 @strawberry.type(description="A predicted value past an alert limit (ml/inference/alerts.py).")
@@ -132,6 +140,11 @@ def from_stored(twin_id: str, time_ns: int, values: Mapping[str, Any]) -> PointP
         if isinstance(fields, dict):
             known = {f: float(v) for f, v in fields.items() if f in _FIELDS[name] and isinstance(v, (int, float))}
             modules[name] = MODULE_TYPES[name](**known)
+    metrics = values.get("inferenceMetrics")
+    if isinstance(metrics, dict) and {"totalInferences", "averageInferenceTime", "activeModels"} <= set(metrics):
+        modules["metrics"] = InferenceMetrics(total_inferences=int(metrics["totalInferences"]),
+                                              average_inference_time=float(metrics["averageInferenceTime"]),
+                                              active_models=int(metrics["activeModels"]))
     return PointPredictions(twin_id=twin_id, time=_time(time_ns), **modules)
 
 

@@ -93,6 +93,11 @@ class PredictionService:
         from ml.inference.alerts import alerts_of
 
         messages = await asyncio.to_thread(batch.messages)
+        stats = self.engine.stats
+        metrics = {"totalInferences": stats.inferences, "averageInferenceTime": stats.average_ms,
+                   "activeModels": self.cache.loaded}
+        for message in messages:  # the engine's own telemetry (MLEngine.inferenceMetrics) beside each prediction
+            message["values"]["inferenceMetrics"] = metrics
         result = await self._ingest(messages) if messages else IngestResult(0, [])
         for rejected in result.rejected:
             log.error("a prediction was rejected by the MLEngine model: %s", rejected.reason)

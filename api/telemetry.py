@@ -178,6 +178,7 @@ class TelemetryQuery:
     @strawberry.field(description="Latest value of every telemetry of the given twins (last 24 h).",
                      permission_classes=[requires(Permission.read_telemetry)])
     async def latest_telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> list[LatestTelemetry]:
+        checked_twin_count(len(twin_ids), "twinIds")
         found = await _queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids]))
         return [LatestTelemetry(twin_id=twin, name=name, time=value.time, value=value.value)
                 for twin, values in sorted(found.items()) for name, value in sorted(values.items())]

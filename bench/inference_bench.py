@@ -32,7 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 GRID = "1-MV-semiurb--0-sw"
-MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast", "maintenance.overload_risk",
+MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast", "monitoring.power_quality_disturbance",
+          "maintenance.overload_risk",
           "maintenance.equipment_failure_risk", "maintenance.power_quality_index", "energy_flow.technical_losses",
           "energy_flow.load_forecast")
 ALL = ("monitoring", "maintenance", "energy", "decision")

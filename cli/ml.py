@@ -163,6 +163,7 @@ def demo_training(points_grid: str) -> Training:
     technical losses for the grid the points measure in (the estimator is per grid).
     """
     return (("energy_flow.load_forecast", "full", None), ("monitoring.voltage_anomaly", "small", None),
+            ("monitoring.power_quality_disturbance", "small", None),
             ("monitoring.frequency_forecast", "small", None), ("maintenance.overload_risk", "small", None),
             ("maintenance.equipment_failure_risk", "small", None), ("maintenance.power_quality_index", "small", None),
             ("energy_flow.technical_losses", "small", points_grid))

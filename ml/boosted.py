@@ -24,12 +24,14 @@ class Boosted:
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, features: Sequence[str], parameters: Mapping[str, Any], *,
             seed: int = 0, threads: int | None = None) -> Boosted:
-        """Regression or, with a ``binary:`` objective, classification (the prediction is the probability)."""
+        """Regression or, with a ``binary:`` / ``multi:`` objective, classification (the prediction is the
+        probability; per class, ``(n, classes)``, for ``multi:softprob``)."""
         import xgboost
 
         if x.shape[1] != len(features):
             raise ValueError(f"{x.shape[1]} feature columns for {len(features)} feature names")
-        kind = xgboost.XGBClassifier if str(parameters.get("objective", "")).startswith("binary:") else xgboost.XGBRegressor
+        classifies = str(parameters.get("objective", "")).startswith(("binary:", "multi:"))
+        kind = xgboost.XGBClassifier if classifies else xgboost.XGBRegressor
         model = kind(**parameters, random_state=seed, n_jobs=threads)
         model.fit(x, y.astype(int) if kind is xgboost.XGBClassifier else y)
         return cls(model.get_booster(), tuple(features))

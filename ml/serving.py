@@ -44,6 +44,11 @@ class ModelCache:
                 self._loaded[key] = (loader(self.registry, version), version)
             return self._loaded[key]
 
+    @property
+    def loaded(self) -> int:
+        """How many models are loaded now (the MLEngine's ``activeModels``)."""
+        return len(self._loaded)
+
     def reload(self) -> dict[str, int]:
         """Forget every loaded model; the next call reads the newest versions. Returns them by name."""
         with self._lock:

@@ -182,15 +182,21 @@ class ScenarioContext:
 
     def power_mw(self, keys: Sequence[str], step: int, attribute: str = "p_specified") -> float:
         """Power (MW; Mvar for ``q_specified``) the step inputs give the elements at a step, all parts and phases."""
-        total = 0.0
-        for key in keys:
-            for pgm_id in self.network.pgm_ids(key):
-                component = self.network.component_of(pgm_id)
-                column = self.inputs.values(component, attribute)
-                position = self.network.positions(component, [pgm_id])[0]
-                status = self.inputs.values(component, "status")[step, position]
-                total += float(np.sum(column[step, position])) * float(status) / 1e6
-        return total
+        return element_power_mw(self.network, self.inputs, keys, step, attribute)
+
+
+def element_power_mw(network: Network, inputs: StepInputs, keys: Sequence[str], step: int,
+                     attribute: str = "p_specified") -> float:
+    """Power (MW; Mvar for ``q_specified``) the step inputs give the elements at a step, all parts and phases."""
+    total = 0.0
+    for key in keys:
+        for pgm_id in network.pgm_ids(key):
+            component = network.component_of(pgm_id)
+            column = inputs.values(component, attribute)
+            position = network.positions(component, [pgm_id])[0]
+            status = inputs.values(component, "status")[step, position]
+            total += float(np.sum(column[step, position])) * float(status) / 1e6
+    return total
 
 
 def check_int(owner: str, name: str, value: Any, minimum: int) -> int:

@@ -8,22 +8,67 @@ re-exported by :mod:`physics.scenarios` with the other kinds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from physics.frequency import FrequencyParameters, simulate
-from physics.harmonics import SIX_PULSE_SPECTRUM, HarmonicSource, harmonic_voltages
-from physics.network import PhysicsInputError
+from physics.harmonics import SIX_PULSE_SPECTRUM, HarmonicResult, HarmonicSource, harmonic_voltages
+from physics.network import Network, PhysicsInputError
 from physics.plan import (GroundTruthEvent, HarmonicInjection, Modification, Scenario, ScenarioContext, check_int,
-                          check_keys, check_number)
+                          check_keys, check_number, element_power_mw)
+from physics.timeseries import StepInputs
 
 
 def _bus_of(ctx: ScenarioContext, key: str) -> int:
     """The pandapower bus index of an appliance (its PGM node's key is ``bus/<index>``)."""
     return int(ctx.network.keys[ctx.network.node_of(key)].partition("/")[2])
+
+
+def injection_harmonics(network: Network, inputs: StepInputs, injections: Sequence[HarmonicInjection],
+                        step: int) -> HarmonicResult | None:
+    """The harmonic voltages the injections cause with their loads' power at ``step`` (None without a pandapower net)."""
+    if network.net is None or not injections:
+        return None
+    sources = []
+    for injection in injections:
+        p_mw = element_power_mw(network, inputs, [injection.element], step)
+        q_mvar = element_power_mw(network, inputs, [injection.element], step, "q_specified")
+        sources.append(HarmonicSource(injection.bus, float(np.hypot(p_mw, q_mvar)) * injection.nonlinear_share,
+                                      dict(injection.spectrum)))
+    return harmonic_voltages(network.net, sources)
+
+
+def thd_by_node(network: Network, inputs: StepInputs, injections: Sequence[HarmonicInjection], start: int, end: int,
+                solved: dict[tuple[int, int], HarmonicResult | None] | None = None) -> dict[int, np.ndarray]:
+    """Voltage THD (%) per node position over steps ``start .. end - 1`` where injections are active.
+
+    Injections that share a window are solved together once, with their loads' power at the window's
+    first step (``solved`` keeps those results between the chunks of a run); a node no injection
+    reaches is absent.  Overlapping windows are combined as the root sum of squares of their THDs.
+    """
+    solved = {} if solved is None else solved
+    windows: dict[tuple[int, int], list[HarmonicInjection]] = {}
+    for injection in injections:
+        if injection.start_step < end and injection.end_step > start:
+            windows.setdefault((injection.start_step, injection.end_step), []).append(injection)
+    squares: dict[int, np.ndarray] = {}
+    for (first, last), members in windows.items():
+        if (first, last) not in solved:
+            solved[(first, last)] = injection_harmonics(network, inputs, members, first)
+        result = solved[(first, last)]
+        if result is None:
+            continue
+        steps = slice(max(first, start) - start, min(last, end) - start)
+        for bus, thd in zip(result.buses.tolist(), result.thd_percent.tolist()):
+            try:
+                position = int(network.positions("node", network.pgm_ids(f"bus/{int(bus)}")[:1])[0])
+            except PhysicsInputError:  # a pandapower bus the PGM network folded away (behind a closed switch)
+                continue
+            squares.setdefault(position, np.zeros(end - start))[steps] += thd * thd
+    return {position: np.sqrt(values) for position, values in squares.items()}
 
 
 @dataclass(frozen=True)
@@ -48,15 +93,10 @@ class HarmonicDistortion(Scenario):
 
     def _thd(self, ctx: ScenarioContext, loads: tuple[str, ...], step: int) -> float:
         """The worst bus THD (%) with the loads' power at the first step (NaN without a pandapower net)."""
-        if ctx.network.net is None:
-            return float("nan")
-        sources = []
-        for key in loads:
-            p_mw = ctx.power_mw([key], step)
-            q_mvar = ctx.power_mw([key], step, "q_specified")
-            sources.append(HarmonicSource(_bus_of(ctx, key), float(np.hypot(p_mw, q_mvar)) * self.nonlinear_share,
-                                          dict(self.spectrum)))
-        return float(np.max(harmonic_voltages(ctx.network.net, sources).thd_percent))
+        injections = [HarmonicInjection(key, _bus_of(ctx, key), step, step + 1, self.nonlinear_share,
+                                        dict(self.spectrum)) for key in loads]
+        result = injection_harmonics(ctx.network, ctx.inputs, injections, step)
+        return float("nan") if result is None else float(np.max(result.thd_percent))
 
     def build(self, ctx: ScenarioContext) -> None:
         start, end = self.window(ctx.inputs.steps)

@@ -32,7 +32,7 @@ from physics.frequency import FrequencyParameters, frequency_at
 from physics.network import Network, PhysicsInputError
 from physics.plan import GroundTruthEvent, Plan
 from physics.scenarios import compose, scenario_from
-from physics.scenario_system import GeneratorLoss
+from physics.scenario_system import GeneratorLoss, thd_by_node
 from physics.sensors import SensorLayer
 from physics.timeseries import MAX_STEPS, StepInputs, apply_profiles, run_time_series
 
@@ -111,6 +111,8 @@ class PreparedRun:
     asymmetric: bool
     #: Measurement points outside the grid's twins that measure at one of its buses: point -> bus key.
     points: dict[str, str] = field(default_factory=dict)
+    #: Harmonic injections' solutions by window, kept across the run's chunks (one harmonic study per window).
+    harmonics_solved: dict[tuple[int, int], Any] = field(default_factory=dict)
 
     def events(self) -> list[GroundTruthEvent]:
         return list(self.plan.events)
@@ -139,8 +141,10 @@ class PreparedRun:
         window = self.inputs.window(start, end)
         result = run_time_series(window, symmetric=not self.asymmetric)
         step_s = self.request.step_seconds
+        thd = thd_by_node(self.network, self.inputs, self.plan.harmonic_injections, start, end,
+                          self.harmonics_solved) if self.points and self.plan.harmonic_injections else None
         exact = twin_series(self.network, result, step_seconds=step_s, grid_twin=self.grid_twin,
-                            frequency_hz=self.frequency[start:end], points=self.points)
+                            frequency_hz=self.frequency[start:end], points=self.points, thd_percent=thd)
         series = keep_declared(exact, self.declared)
         times_ns = self.request.times_ns(range(start, end))
         errors = [f"step {start + int(s)}: {message}" for s, message in zip(result.failed_steps, result.errors)]

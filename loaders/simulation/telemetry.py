@@ -12,7 +12,7 @@ the same mapping it checks.  Pure: arrays in, :class:`TwinSeries` and ingest mes
 | transformer ``p``/``q`` of both sides, ``loading`` | PowerTransformer | ``loading`` kVA (larger side), ``loadingPercent``, ``oilTemperature``, ``windingTemperature`` (hot spot), ``agingRate`` |
 | sym/asym_load, sym/asym_gen, source ``p``/``q`` | EnergyConsumer, BatteryUnit, StaticGenerator, ExternalNetworkInjection | ``measuredActivePower`` kW, ``measuredReactivePower`` kvar (summed over the PGM parts of one element) |
 | energy balance, frequency model | ElectricalGrid | ``losses`` kW, ``frequency`` Hz |
-| the bus a point is ``connectedTo``, the appliances on it | GridMeasurementPoint | ``voltage.phaseA..C/average`` V phase-to-neutral, ``current.*`` A, ``activePower.*`` W and ``reactivePower.*`` var (net load of the bus: loads minus generation, a third per phase), ``frequency.value/deviation`` Hz, ``powerQuality.powerFactor/imbalance`` |
+| the bus a point is ``connectedTo``, the appliances on it | GridMeasurementPoint | ``voltage.phaseA..C/average`` V phase-to-neutral (per phase from the asymmetric calculation), ``current.*`` A, ``activePower.*`` W and ``reactivePower.*`` var (net load of the bus: loads minus generation, a third per phase), ``frequency.value/deviation`` Hz, ``powerQuality.powerFactor``, ``powerQuality.imbalance`` (% voltage unbalance of the phases), ``powerQuality.thd`` (% voltage THD of harmonic injections, ``physics.harmonics``) |
 
 Object telemetry is carried flattened (``voltage.phaseA``) and nested again by :func:`messages`.
 
@@ -178,27 +178,47 @@ def _net_load_at(result: TimeSeriesResult, network: Network, node: int) -> tuple
     return p, q
 
 
+def _phase_voltages(result: TimeSeriesResult, position: int) -> np.ndarray:
+    """``(steps, 3)`` phase-to-neutral voltage magnitudes (V) at a node: the asymmetric calculation's own, or the
+    symmetric one's line-to-line value / √3 on every phase."""
+    u = result.output["node"]["u"]
+    if u.ndim == 3:
+        return np.abs(u[:, position, :])
+    return np.repeat((u[:, position] / math.sqrt(3.0))[:, None], 3, axis=1)
+
+
+def voltage_unbalance_percent(phases: np.ndarray) -> np.ndarray:
+    """(max - min) / mean of the three phase magnitudes, in % (the magnitude estimate of IEC 61000-4-30's
+    unbalance, which needs angles for the exact negative-sequence ratio)."""
+    mean = phases.mean(axis=1)
+    spread = phases.max(axis=1) - phases.min(axis=1)
+    return np.divide(100.0 * spread, mean, out=np.zeros_like(mean), where=mean > 0)
+
+
 def _measurement_points(collect: _Collector, result: TimeSeriesResult, points: Mapping[str, str],
-                        frequency_hz: np.ndarray | None, nominal_hz: float) -> None:
-    """GridMeasurementPoint telemetry at the bus each point is connected to (``points``: point -> bus key)."""
+                        frequency_hz: np.ndarray | None, nominal_hz: float,
+                        thd_percent: Mapping[int, np.ndarray] | None = None) -> None:
+    """GridMeasurementPoint telemetry at the bus each point is connected to (``points``: point -> bus key).
+
+    Voltages per phase are the calculation's (equal phases in a symmetric run); ``thd_percent`` is the
+    voltage THD per node position where a harmonic injection is active (0 elsewhere)."""
     network = collect.network
-    u = _column(result, "node", "u", "mean")
-    if u is None:
+    if "u" not in result.output.get("node", {}):
         return
-    line_to_line = 1.0 if result.symmetric else math.sqrt(3.0)
     rows = {int(pgm_id): position for position, pgm_id in enumerate(result.ids("node"))}
     for point, bus_key in points.items():
         node = network.pgm_ids(bus_key)[0]
-        phase_v = u[:, rows[node]] * line_to_line / math.sqrt(3.0)
+        phases = _phase_voltages(result, rows[node])
         p, q = _net_load_at(result, network, node)
         apparent = np.hypot(p, q)
-        current = np.divide(apparent, 3.0 * phase_v, out=np.zeros_like(apparent), where=phase_v > 0)
-        for phase in ("phaseA", "phaseB", "phaseC"):
-            collect.put(point, f"voltage.{phase}", phase_v)
+        average_v = phases.mean(axis=1)
+        current = np.divide(apparent, 3.0 * average_v, out=np.zeros_like(apparent), where=average_v > 0)
+        for k, phase in enumerate(("phaseA", "phaseB", "phaseC")):
+            collect.put(point, f"voltage.{phase}", phases[:, k])
             collect.put(point, f"current.{phase}", current)
             collect.put(point, f"activePower.{phase}", p / 3.0)
             collect.put(point, f"reactivePower.{phase}", q / 3.0)
-        collect.put(point, "voltage.average", phase_v)
+        collect.put(point, "voltage.average", average_v)
         collect.put(point, "current.average", current)
         collect.put(point, "activePower.total", p)
         collect.put(point, "reactivePower.total", q)
@@ -207,19 +227,23 @@ def _measurement_points(collect: _Collector, result: TimeSeriesResult, points: M
         collect.put(point, "frequency.deviation", frequency - nominal_hz)
         collect.put(point, "powerQuality.powerFactor",
                     np.divide(np.abs(p), apparent, out=np.ones_like(apparent), where=apparent > 0))
-        collect.put(point, "powerQuality.imbalance", np.zeros(len(p)))  # a symmetric calculation: balanced
+        collect.put(point, "powerQuality.imbalance", voltage_unbalance_percent(phases))
+        thd = (thd_percent or {}).get(rows[node])
+        collect.put(point, "powerQuality.thd", np.zeros(len(p)) if thd is None else np.asarray(thd, dtype=float))
 
 
 def twin_series(network: Network, result: TimeSeriesResult, *, step_seconds: float, grid_twin: str | None = None,
                 frequency_hz: np.ndarray | None = None, ambient_c: float = 20.0,
-                points: Mapping[str, str] | None = None) -> dict[str, TwinSeries]:
+                points: Mapping[str, str] | None = None,
+                thd_percent: Mapping[int, np.ndarray] | None = None) -> dict[str, TwinSeries]:
     """Every twin's telemetry over the run, keyed by twin id (see the table in the module docstring).
 
-    ``points`` maps measurement points outside the grid's own twins to the bus key they measure at.
+    ``points`` maps measurement points outside the grid's own twins to the bus key they measure at;
+    ``thd_percent`` (node position -> per-step voltage THD in %) is what harmonic injections cause.
     """
     collect = _Collector(network)
     if points:
-        _measurement_points(collect, result, points, frequency_hz, network.f_hz)
+        _measurement_points(collect, result, points, frequency_hz, network.f_hz, thd_percent)
     _nodes(collect, result)
     _lines(collect, result, step_seconds, ambient_c)
     _transformers(collect, result, step_seconds, ambient_c)

@@ -30,7 +30,8 @@ class Output:
 OUTPUTS: tuple[Output, ...] = (
     Output("monitoring", "voltageAnomaly", "monitoring.voltage_anomaly",
            "probability that the point's voltage is disturbed now (sag, outage), 0-1"),
-    Output("monitoring", "harmonicAnalysis", "monitoring.power_quality_disturbance", "disturbance severity, 0-1"),
+    Output("monitoring", "harmonicAnalysis", "monitoring.power_quality_disturbance",
+           "probability that the grid is in a harmonic disturbance now, from the point's THD and its peers', 0-1"),
     Output("monitoring", "frequencyForecast", "monitoring.frequency_forecast", "system frequency 60 s ahead, Hz"),
     Output("monitoring", "phaseImbalance", "monitoring.phase_imbalance", "phase-imbalance severity, 0-1"),
     Output("maintenance", "equipmentFailureRisk", "maintenance.equipment_failure_risk",

@@ -1,4 +1,4 @@
-"""The models that read a point's own one-second stream: voltage anomaly now, frequency a minute ahead.
+"""The models that read a point's own one-second stream: voltage anomaly and disturbance class now, frequency a minute ahead.
 
 Both take their inputs from the shared feature path (:func:`ml.features.compute.point_features`,
 computed once per batch): the live engine's ring buffers and a window read back from InfluxDB give
@@ -17,12 +17,14 @@ from ml.boosted import Boosted
 from ml.features.compute import FEATURES, Windows, columns_of
 from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
 from ml.monitoring import frequency_forecast as ff
+from ml.monitoring import power_quality_disturbance as pqd
 from ml.monitoring import voltage_anomaly as va
 from ml.registry import Registry, RegistryError
 from ml.serving import ModelCache
 
 ANOMALY = "monitoring.voltage_anomaly"
 FREQUENCY = "monitoring.frequency_forecast"
+DISTURBANCE = "monitoring.power_quality_disturbance"
 MODEL_FILE = "model.ubj"
 #: A point whose newest sample is older than this has no "now" to score: its fields are left out.
 STALE_S = 10.0
@@ -43,21 +45,36 @@ def loader(name: str, features: tuple[str, ...]) -> Callable[[Registry, int], Bo
     return load
 
 
-def _score_anomaly(model: Boosted, features: np.ndarray, grids: Sequence[str]) -> np.ndarray:
-    own = features[:, columns_of(va.OWN_FEATURES)]
-    inputs = np.empty((len(own), len(va.FEATURES)))
+def _grouped(features: np.ndarray, own_names: tuple[str, ...], with_peers, grids: Sequence[str]) -> np.ndarray:
+    """A peer-reading model's inputs: each point's own features and the medians over its grid's points."""
+    own = features[:, columns_of(own_names)]
+    inputs = None
     for grid in set(grids):
         members = [i for i, g in enumerate(grids) if g == grid]
-        inputs[members] = va.with_peers(own[members])
-    return model.predict(inputs)
+        part = with_peers(own[members])
+        if inputs is None:
+            inputs = np.empty((len(own), part.shape[1]))
+        inputs[members] = part
+    return inputs if inputs is not None else np.empty((0, 0))
+
+
+def _models(features: np.ndarray, windows: Windows, grids: Sequence[str]):
+    """(model name, its feature names, how it scores the batch) of every point model."""
+    return (
+        (ANOMALY, va.FEATURES,
+         lambda m: m.predict(_grouped(features, va.OWN_FEATURES, va.with_peers, grids))),
+        (DISTURBANCE, pqd.FEATURES,  # the probability of the harmonics class: the MLEngine's harmonicAnalysis
+         lambda m: m.predict(_grouped(features, pqd.OWN_FEATURES, pqd.with_peers, grids))[:, pqd.CLASSES.index("harmonics")]),
+        (FREQUENCY, ff.FEATURES,  # the forecast deviation in mHz, reported in Hz
+         lambda m: windows.nominal_hz + m.predict(features[:, columns_of(ff.FEATURES)]) / 1000.0),
+    )
 
 
 def infer(cache: ModelCache, windows: Windows, features: np.ndarray, grids: Sequence[str],
           batch: BatchPrediction) -> None:
     """Fill the monitoring fields these models answer into ``batch`` (row i is point i)."""
     stale = ~(features[:, FEATURES.index("age_of_last_sample_s")] <= STALE_S)
-    for name, features_of, score in ((ANOMALY, va.FEATURES, lambda m: _score_anomaly(m, features, grids)),
-                                     (FREQUENCY, ff.FEATURES, lambda m: m.predict(features[:, columns_of(ff.FEATURES)]))):
+    for name, features_of, score in _models(features, windows, grids):
         output = OUTPUT_OF_MODEL[name]
         if not batch.asked(output):
             continue
@@ -67,8 +84,6 @@ def infer(cache: ModelCache, windows: Windows, features: np.ndarray, grids: Sequ
             batch.missing(output, str(error))
             continue
         values = np.asarray(score(model), dtype=float)
-        if name == FREQUENCY:
-            values = windows.nominal_hz + values / 1000.0
         values[stale] = np.nan
         batch.put(output, slice(None), values, version)
         if stale.any():

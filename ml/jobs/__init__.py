@@ -15,6 +15,7 @@ from ml.registry import Artefact, Registry
 
 #: Registry name -> the job module that trains and evaluates it (every built catalogue model has one).
 JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
+        "monitoring.power_quality_disturbance": "ml.jobs.power_quality_disturbance",
         "monitoring.frequency_forecast": "ml.jobs.frequency_forecast",
         "energy_flow.load_forecast": "ml.jobs.load_forecast",
         "energy_flow.power_flow_optimisation": "ml.jobs.power_flow_optimisation",

@@ -126,6 +126,10 @@ def test_a_point_is_inferred_from_its_stored_minute_and_the_answer_is_stored_and
     latest = gql.data(LATEST, {"ids": [point]}, tokens["analyst"])["latestPredictions"]
     assert latest == [{"twinId": point, "time": sag["time"], "monitoring": {"voltageAnomaly": sag["monitoring"][
         "voltageAnomaly"]}}]
+    metrics = gql.data("query($ids: [ID!]!) { latestPredictions(twinIds: $ids) { metrics { totalInferences "
+                       "averageInferenceTime activeModels } } }", {"ids": [point]}, tokens["analyst"])
+    stored = metrics["latestPredictions"][0]["metrics"]
+    assert stored["totalInferences"] >= 2 and stored["averageInferenceTime"] > 0 and stored["activeModels"] >= 2
 
 
 def test_analysts_read_predictions_and_only_operators_infer(gql: GraphQLClient, tokens: dict[str, str],

@@ -25,7 +25,7 @@ from ml.serving import ModelCache
 from physics.timeseries import StepInputs, apply_profiles
 
 STRESSED = SMALL.overload_codes[0]  # an LV grid whose lines and transformer do overload in its year
-POINT_MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast")
+POINT_MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast", "monitoring.power_quality_disturbance")
 GRID_MODELS = ("maintenance.overload_risk", "maintenance.equipment_failure_risk", "maintenance.power_quality_index",
                "energy_flow.technical_losses", "energy_flow.load_forecast")
 
@@ -66,6 +66,23 @@ def test_a_sag_seen_by_the_points_is_an_anomaly_and_normal_seconds_are_not(regis
         found = engine.infer(points, samples, end, ("monitoring",)).points()
         scores = [p.modules["monitoring"].values["voltageAnomaly"] for p in found]
         assert all((s > 0.5) == expected for s in scores), (end, scores)
+
+
+def test_a_harmonic_disturbance_seen_by_the_points_is_named_and_quiet_seconds_are_not(registry: Registry) -> None:
+    from ml.monitoring import power_quality_disturbance as pqd
+
+    run = pqd.simulate(SMALL.se_test_codes[0], seed=22)
+    seconds = np.arange(pqd.RUN_S)
+    harmonic = np.flatnonzero(run.label == pqd.CLASSES.index("harmonics"))
+    quiet = np.flatnonzero(run.label == 0)
+    engine = InferenceEngine(ModelCache(registry), lambda grid, now: pytest.fail("no grid model asked"))
+    points = [PointInput(f"p{k}", "g", nominal_v=1.0) for k in range(len(run.rows))]
+    found = {}
+    for name, end in (("harmonic", int(harmonic[len(harmonic) // 2])), ("quiet", int(quiet[len(quiet) // 2]))):
+        samples = np.stack([windows_from_history(seconds, run.rows[k], [end])[0] for k in range(len(points))])
+        batch = engine.infer(points, samples, end, ("monitoring",))
+        found[name] = batch.values["monitoring.power_quality_disturbance"]
+    assert np.median(found["harmonic"]) > 0.5 > np.median(found["quiet"]), found
 
 
 def test_the_frequency_forecast_is_the_models_on_the_same_features_in_hertz(registry: Registry) -> None:
