@@ -59,15 +59,17 @@ def _registry():
 
 
 def _windows(points: int, end_s: int) -> np.ndarray:
+    """Windows in which every signal of the point is reported every second (the worst case for the features)."""
     from ml.features.compute import WINDOW_SAMPLES
-    from ml.features.signals import COLUMN, SIGNALS
+    from ml.features.signals import SIGNALS
 
     rng = np.random.default_rng(0)
-    samples = np.full((points, WINDOW_SAMPLES, len(SIGNALS)), np.nan)
-    for name in ("voltage.phaseA", "voltage.phaseB", "voltage.phaseC", "voltage.average"):
-        samples[:, :, COLUMN[name]] = rng.normal(230.0, 0.5, (points, WINDOW_SAMPLES))
-    samples[:, :, COLUMN["frequency.value"]] = 50.0 + rng.normal(0, 0.01, (points, WINDOW_SAMPLES))
-    samples[:, :, COLUMN["activePower.total"]] = rng.normal(3000.0, 50.0, (points, WINDOW_SAMPLES))
+    typical = {"voltage": 230.0, "current": 4.3, "activePower": 1000.0, "reactivePower": 300.0, "frequency": 50.0,
+               "powerQuality": 1.0}
+    samples = np.empty((points, WINDOW_SAMPLES, len(SIGNALS)))
+    for column, name in enumerate(SIGNALS):
+        level = typical[name.split(".")[0]] * (0.001 if name == "frequency.deviation" else 1.0)
+        samples[:, :, column] = level * (1 + rng.normal(0, 0.002, (points, WINDOW_SAMPLES)))
     return samples
 
 
