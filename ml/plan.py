@@ -31,6 +31,9 @@ class Plan:
     #: Case seeds: each draws its own sensor placement, profile steps, load deviations and noise.
     training_seeds: tuple[int, ...]
     test_seeds: tuple[int, ...]
+    #: LV grids whose loads the demand-response clusters are fitted on, and grids they are scored on.
+    cluster_training_codes: tuple[str, ...] = ("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw")
+    cluster_test_codes: tuple[str, ...] = ("1-LV-rural2--0-sw", "1-LV-rural3--0-sw", "1-LV-semiurb5--0-sw")
     se_fractions: tuple[float, ...] = (0.2, 0.1, 0.05)
     gnn_epochs: int = 30
     threads: int = 2
@@ -72,6 +75,8 @@ SMALL = Plan(
     se_test_samples=60,
     training_seeds=(0, 1, 2),
     test_seeds=(10,),
+    cluster_training_codes=("1-LV-semiurb4--0-sw",),
+    cluster_test_codes=("1-LV-urban6--0-sw",),
     se_fractions=(0.2,),
     gnn_epochs=8,
 )
