@@ -34,6 +34,8 @@ class Plan:
     #: LV grids whose loads the demand-response clusters are fitted on, and grids they are scored on.
     cluster_training_codes: tuple[str, ...] = ("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw")
     cluster_test_codes: tuple[str, ...] = ("1-LV-rural2--0-sw", "1-LV-rural3--0-sw", "1-LV-semiurb5--0-sw")
+    #: LV grids whose uneven phase connections the balancing optimiser rotates.
+    balancing_codes: tuple[str, ...] = ("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw")
     se_fractions: tuple[float, ...] = (0.2, 0.1, 0.05)
     gnn_epochs: int = 30
     threads: int = 2
@@ -77,6 +79,7 @@ SMALL = Plan(
     test_seeds=(10,),
     cluster_training_codes=("1-LV-semiurb4--0-sw",),
     cluster_test_codes=("1-LV-urban6--0-sw",),
+    balancing_codes=("1-LV-rural1--0-sw",),
     se_fractions=(0.2,),
     gnn_epochs=8,
 )

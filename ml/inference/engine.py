@@ -29,6 +29,7 @@ SERVED_ELSEWHERE = {
     "energy_flow.power_flow_optimisation": "a grid's tap schedule (gridtwin ml evaluate), not a per-point value yet",
     "decision.reactive_power": "a grid's inverter power factors per step, not a per-point value yet",
     "decision.dispatch": "a grid's day schedule (an LP), not a per-point value yet",
+    "decision.phase_balancing": "a grid's reconnection moves (gridtwin ml evaluate), not a per-point value yet",
     "energy_flow.demand_response_clusters": "a load-shape cluster per load (gridtwin ml evaluate), not a kW per "
                                             "point yet",
 }

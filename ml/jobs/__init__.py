@@ -26,6 +26,7 @@ JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
         "maintenance.power_quality_index": "ml.jobs.power_quality_index",
         "decision.reactive_power": "ml.jobs.reactive_power",
         "decision.dispatch": "ml.jobs.dispatch",
+        "decision.phase_balancing": "ml.jobs.phase_balancing",
         "gnn.state_estimation": "ml.jobs.state_estimation"}
 #: Jobs that read the grids' profile cache.
 _CACHED = {"energy_flow.load_forecast"}
