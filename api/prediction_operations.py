@@ -254,12 +254,14 @@ class PredictionSubscription:
     async def predictions(self, info: GraphQLInfo,
                           twin_ids: list[strawberry.ID]) -> AsyncGenerator[PointPredictions, None]:
         checked_twin_count(len(twin_ids), "twinIds")
-        subscription = info.context.services.telemetry.broker.subscribe([str(i) for i in twin_ids])
+        from timeseries.broker import component_key
+
+        subscription = info.context.services.telemetry.broker.subscribe(
+            [component_key(str(i), "mlEngine") for i in twin_ids])
         async for delivery in _deliveries(subscription):
             merged: dict[tuple[str, int], dict[str, Any]] = {}
             for sample in delivery.items:  # a coalesced delivery holds one value per sample: merge them back
-                if sample.component == "mlEngine":
-                    merged.setdefault((sample.twin, sample.time_ns), {}).update(sample.values)
+                merged.setdefault((sample.twin, sample.time_ns), {}).update(sample.values)
             for (twin_id, time_ns), values in merged.items():
                 yield from_stored(twin_id, time_ns, values)
 

@@ -159,7 +159,8 @@ class PredictionService:
 
 
 async def _fill(subscription: Any, live: Any) -> None:
-    """Fold the watched points' accepted samples into their rings (their components' are not features)."""
+    """Fold the watched points' accepted samples into their rings (a subscription to their ids carries their
+    own telemetry only, never their ML engine's predictions)."""
     from gridtwin.fanout import SubscriptionClosed
 
     with contextlib.suppress(SubscriptionClosed):
@@ -167,7 +168,6 @@ async def _fill(subscription: Any, live: Any) -> None:
             while True:
                 delivery = await subscription.get()
                 for sample in delivery.items:
-                    if sample.component is None:
-                        live.push(sample.twin, sample.time_ns, sample.values)
+                    live.push(sample.twin, sample.time_ns, sample.values)
         finally:
             subscription.close()

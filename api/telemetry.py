@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
-from dataclasses import replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
@@ -261,12 +260,8 @@ class TelemetrySubscription:
 
 
 async def _stream(subscription: SampleSubscription) -> AsyncGenerator[TelemetryBatch, None]:
-    """The twins' own telemetry; their components' (the ML engine's predictions) is the ``predictions`` stream."""
+    """The twins' own telemetry (the broker keys their components' apart: the ``predictions`` stream)."""
     async for update in _deliveries(subscription):
-        if any(sample.component is not None for sample in update.items):
-            update = replace(update, items=tuple(s for s in update.items if s.component is None))
-            if not update.items:
-                continue
         yield _batch(update)
 
 

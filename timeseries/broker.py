@@ -14,7 +14,7 @@ from typing import Protocol
 from gridtwin.fanout import Delivery, FanOut, FanOutSubscription, SubscriptionClosed
 from timeseries.validation import Sample
 
-__all__ = ["Broker", "InProcessBroker", "SampleSubscription", "SubscriptionClosed", "Update"]
+__all__ = ["Broker", "InProcessBroker", "SampleSubscription", "SubscriptionClosed", "Update", "component_key"]
 
 #: What a telemetry subscriber receives: samples of its twins, in publish order unless coalesced.
 Update = Delivery[Sample]
@@ -27,8 +27,19 @@ class Broker(Protocol):
         ...
 
 
-def _twin_of(sample: Sample) -> str:
-    return sample.twin
+#: Between a twin id and a component name in a fan-out key: a control character, which no twin id holds.
+COMPONENT_SEPARATOR = "\x1f"
+
+
+def component_key(twin_id: str, component: str) -> str:
+    """The key a component's samples are published under (a ``predictions`` subscriber listens to it)."""
+    return f"{twin_id}{COMPONENT_SEPARATOR}{component}"
+
+
+def _key_of(sample: Sample) -> str:
+    """A twin's own samples under its id, its components' under :func:`component_key`: a ``telemetry``
+    subscriber of the twin never receives its ML engine's predictions, and needs no filter to skip them."""
+    return sample.twin if sample.component is None else component_key(sample.twin, sample.component)
 
 
 def _values_of(sample: Sample) -> Iterable[tuple[Hashable, Sample]]:
@@ -38,7 +49,7 @@ def _values_of(sample: Sample) -> Iterable[tuple[Hashable, Sample]]:
 
 
 class InProcessBroker(FanOut[Sample]):
-    """Telemetry fan-out inside one API process, keyed by twin id."""
+    """Telemetry fan-out inside one API process, keyed by twin id (components: :func:`component_key`)."""
 
     def __init__(self) -> None:
-        super().__init__(_twin_of, _values_of)
+        super().__init__(_key_of, _values_of)

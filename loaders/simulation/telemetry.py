@@ -32,6 +32,7 @@ import numpy as np
 from physics.network import Network
 from physics.sensors import SensorLayer, SensorSpec
 from physics.thermal import conductor_temperature, transformer_thermal
+from physics.unbalance import magnitude_unbalance_percent
 from physics.timeseries import TimeSeriesResult
 
 APPLIANCES = ("sym_load", "asym_load", "sym_gen", "asym_gen", "source")
@@ -187,14 +188,6 @@ def _phase_voltages(result: TimeSeriesResult, position: int) -> np.ndarray:
     return np.repeat((u[:, position] / math.sqrt(3.0))[:, None], 3, axis=1)
 
 
-def voltage_unbalance_percent(phases: np.ndarray) -> np.ndarray:
-    """(max - min) / mean of the three phase magnitudes, in % (the magnitude estimate of IEC 61000-4-30's
-    unbalance, which needs angles for the exact negative-sequence ratio)."""
-    mean = phases.mean(axis=1)
-    spread = phases.max(axis=1) - phases.min(axis=1)
-    return np.divide(100.0 * spread, mean, out=np.zeros_like(mean), where=mean > 0)
-
-
 def _measurement_points(collect: _Collector, result: TimeSeriesResult, points: Mapping[str, str],
                         frequency_hz: np.ndarray | None, nominal_hz: float,
                         thd_percent: Mapping[int, np.ndarray] | None = None) -> None:
@@ -227,7 +220,7 @@ def _measurement_points(collect: _Collector, result: TimeSeriesResult, points: M
         collect.put(point, "frequency.deviation", frequency - nominal_hz)
         collect.put(point, "powerQuality.powerFactor",
                     np.divide(np.abs(p), apparent, out=np.ones_like(apparent), where=apparent > 0))
-        collect.put(point, "powerQuality.imbalance", voltage_unbalance_percent(phases))
+        collect.put(point, "powerQuality.imbalance", magnitude_unbalance_percent(phases))
         thd = (thd_percent or {}).get(rows[node])
         collect.put(point, "powerQuality.thd", np.zeros(len(p)) if thd is None else np.asarray(thd, dtype=float))
 

@@ -60,3 +60,19 @@ def year_flow(code: str) -> Any:
     inputs = StepInputs(network, min(len(table) for table in tables.values()))
     apply_profiles(inputs, tables)
     return run_time_series(inputs, outputs=YEAR_OUTPUTS)
+
+
+def held_profile_inputs(network: Network, profiles: Any, first_quarter: int, seconds: int,
+                        quarter_s: int = 900) -> Any:
+    """``seconds`` one-second steps from profile quarter-hour ``first_quarter``, each quarter-hour's value held,
+    as the real-time simulator holds them (a ``physics.timeseries.StepInputs``)."""
+    from physics.timeseries import StepInputs, apply_profiles
+
+    quarters = StepInputs(network, -(-seconds // quarter_s))
+    apply_profiles(quarters, profile_tables(profiles), start=first_quarter)
+    inputs = StepInputs(network, seconds)
+    inputs.columns = {component: {name: np.repeat(values, quarter_s, axis=0)[:seconds]
+                                  for name, values in attributes.items()}
+                      for component, attributes in quarters.columns.items()}
+    return inputs
+

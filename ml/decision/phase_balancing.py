@@ -21,6 +21,7 @@ import numpy as np
 from ml.data.grids import grid_network, profile_tables
 from physics.network import Network
 from physics.timeseries import StepInputs, apply_profiles, run_time_series
+from physics.unbalance import vuf_percent
 
 UNBALANCED_SHARE = 0.3
 #: Uneven connections a case draws from (per-phase shares of a load's power, summing to 3).
@@ -28,7 +29,6 @@ CONNECTIONS = ((3.0, 0.0, 0.0), (1.5, 1.5, 0.0), (2.0, 1.0, 0.0))
 PASSES = 2
 #: Up to this many uneven loads (3^6 = 729 scenarios, one batch) every combination is solved.
 EXHAUSTIVE_LOADS = 6
-_A = np.exp(2j * np.pi / 3)
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,8 @@ class Balancing:
 
 
 def worst_vuf_percent(u_pu: np.ndarray, u_angle: np.ndarray) -> np.ndarray:
-    """Per scenario: the highest |V2| / |V1| over the energised buses, in % (``(scenarios, nodes, 3)`` inputs)."""
-    v = u_pu * np.exp(1j * u_angle)
-    positive = (v[..., 0] + _A * v[..., 1] + _A ** 2 * v[..., 2]) / 3.0
-    negative = (v[..., 0] + _A ** 2 * v[..., 1] + _A * v[..., 2]) / 3.0
-    ratio = np.divide(np.abs(negative), np.abs(positive), out=np.zeros(positive.shape), where=np.abs(positive) > 1e-6)
-    return 100.0 * ratio.max(axis=1)
+    """Per scenario: the highest |V2| / |V1| over the buses, in % (``(scenarios, nodes, 3)`` inputs)."""
+    return vuf_percent(u_pu, u_angle).max(axis=1)
 
 
 def _positions(network: Network, key: str) -> list[int]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ml.boosted import Boosted
 from ml.features.compute import FEATURES, Windows, columns_of
+from ml.features.peers import grouped_inputs
 from ml.inference.outputs import OUTPUT_OF_MODEL, BatchPrediction
 from ml.monitoring import frequency_forecast as ff
 from ml.monitoring import power_quality_disturbance as pqd
@@ -45,26 +46,14 @@ def loader(name: str, features: tuple[str, ...]) -> Callable[[Registry, int], Bo
     return load
 
 
-def _grouped(features: np.ndarray, own_names: tuple[str, ...], with_peers, grids: Sequence[str]) -> np.ndarray:
-    """A peer-reading model's inputs: each point's own features and the medians over its grid's points."""
-    own = features[:, columns_of(own_names)]
-    inputs = None
-    for grid in set(grids):
-        members = [i for i, g in enumerate(grids) if g == grid]
-        part = with_peers(own[members])
-        if inputs is None:
-            inputs = np.empty((len(own), part.shape[1]))
-        inputs[members] = part
-    return inputs if inputs is not None else np.empty((0, 0))
-
-
 def _models(features: np.ndarray, windows: Windows, grids: Sequence[str]):
     """(model name, its feature names, how it scores the batch) of every point model."""
     return (
         (ANOMALY, va.FEATURES,
-         lambda m: m.predict(_grouped(features, va.OWN_FEATURES, va.with_peers, grids))),
+         lambda m: m.predict(grouped_inputs(features, grids, va.OWN_FEATURES, va.PEERED))),
         (DISTURBANCE, pqd.FEATURES,  # the probability of the harmonics class: the MLEngine's harmonicAnalysis
-         lambda m: m.predict(_grouped(features, pqd.OWN_FEATURES, pqd.with_peers, grids))[:, pqd.CLASSES.index("harmonics")]),
+         lambda m: m.predict(grouped_inputs(features, grids, pqd.OWN_FEATURES, pqd.PEERED))[
+             :, pqd.CLASSES.index("harmonics")]),
         (FREQUENCY, ff.FEATURES,  # the forecast deviation in mHz, reported in Hz
          lambda m: windows.nominal_hz + m.predict(features[:, columns_of(ff.FEATURES)]) / 1000.0),
     )

@@ -24,16 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.data.grids import grid_network, profile_tables
-from ml.features.compute import WINDOW_SAMPLES, Windows, columns_of, point_features
+from ml.data.grids import grid_network, held_profile_inputs
+from ml.features.compute import WINDOW_SAMPLES
+from ml.features.peers import peer_names, run_inputs
 from ml.features.signals import COLUMN, PHASES, SIGNALS
-from ml.features.windows import windows_from_history
 from ml.gnn.cases import choose_measured
-from loaders.simulation.telemetry import voltage_unbalance_percent
+from physics.unbalance import magnitude_unbalance_percent
 from physics.scenario_system import thd_by_node
 from physics.scenarios import HarmonicDistortion, PhaseUnbalance, VoltageSag, compose
 from physics.sensors import SensorLayer, SensorSpec
-from physics.timeseries import StepInputs, apply_profiles, run_time_series
+from physics.timeseries import run_time_series
 
 CLASSES = ("none", "sag", "harmonics", "unbalance")
 EVENT_CLASS = {"voltageSag": 1, "harmonicDistortion": 2, "unbalance": 3, "phaseLoss": 3}
@@ -45,7 +45,7 @@ OWN_FEATURES = ("voltage_average_now", "voltage_average_change_1s", "voltage_ave
                 "powerQuality_imbalance_mean_60s", "powerQuality_imbalance_max_60s", "powerQuality_thd_now",
                 "powerQuality_thd_mean_60s", "powerQuality_thd_max_60s", "missing_seconds_60s")
 PEERED = ("powerQuality_thd_now", "powerQuality_imbalance_now", "voltage_average_change_1s")
-FEATURES = OWN_FEATURES + tuple(f"peers_median_{name}" for name in PEERED)
+FEATURES = OWN_FEATURES + peer_names(PEERED)
 PARAMETERS = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.05, "subsample": 0.8,
               "objective": "multi:softprob", "tree_method": "hist"}
 VOLTAGE = SensorSpec(accuracy_class=0.2, missing_probability=0.01, outlier_probability=0.002, outlier_scale=0.15)
@@ -84,13 +84,10 @@ def _scenarios(rng: np.random.Generator, loads: list[str]) -> list:
 
 def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> DisturbanceRun:
     """Two hours of the asymmetric grid at 1 s with seeded disturbances, its points' readings and ground truth."""
-    network = grid_network(code)[0].asymmetric()
-    profiles = grid_network(code)[1]
+    base, profiles = grid_network(code)
+    network = base.asymmetric()
     rng = np.random.default_rng([seed, sum(code.encode()), 61000])
-    quarters = StepInputs(network, RUN_S // QUARTER_S)
-    apply_profiles(quarters, profile_tables(profiles), start=int(rng.integers(0, 366 * 96 - RUN_S // QUARTER_S)))
-    inputs = StepInputs(network, RUN_S)
-    inputs.columns = {c: {n: np.repeat(v, QUARTER_S, axis=0) for n, v in a.items()} for c, a in quarters.columns.items()}
+    inputs = held_profile_inputs(network, profiles, int(rng.integers(0, 366 * 96 - RUN_S // QUARTER_S)), RUN_S)
     plan = compose(network, inputs, _scenarios(rng, network.element_keys("load")), seed=seed)
     u = np.abs(np.nan_to_num(run_time_series(inputs, symmetric=False, outputs={"node": ["u_pu"]}).values("node", "u_pu")))
     thd = thd_by_node(network, inputs, plan.harmonic_injections, 0, RUN_S)
@@ -110,7 +107,7 @@ def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> Disturbanc
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a second whose three samples were all lost
             rows[point, :, COLUMN["voltage.average"]] = np.nanmean(three, axis=1)
-        rows[point, :, COLUMN["powerQuality.imbalance"]] = voltage_unbalance_percent(np.nan_to_num(three, nan=1.0))
+        rows[point, :, COLUMN["powerQuality.imbalance"]] = magnitude_unbalance_percent(np.nan_to_num(three, nan=1.0))
         rows[point, :, COLUMN["powerQuality.thd"]] = thd_read[:, point]
     label = np.zeros(RUN_S, dtype=np.int64)
     for event in plan.events:
@@ -119,25 +116,10 @@ def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> Disturbanc
     return DisturbanceRun(code, rows, label)
 
 
-def with_peers(own: np.ndarray) -> np.ndarray:
-    """``(points, OWN + peers)``: each point's own features and the medians of :data:`PEERED` over the points."""
-    positions = [OWN_FEATURES.index(name) for name in PEERED]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        peers = np.nanmedian(own[:, positions], axis=0)
-    return np.hstack([own, np.repeat(peers[None, :], len(own), axis=0)])
-
-
 def features(run: DisturbanceRun) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of every point every :data:`STRIDE_S` seconds after the first minute."""
     ends = np.arange(WINDOW_SAMPLES, RUN_S, STRIDE_S)
-    seconds = np.arange(RUN_S)
-    own = np.stack([point_features(Windows(windows_from_history(seconds, run.rows[p], ends), np.ones(len(ends)),
-                                           np.full(len(ends), 50.0), ends))[:, columns_of(OWN_FEATURES)]
-                    for p in range(len(run.rows))], axis=1)
-    x = np.concatenate([with_peers(own[i]) for i in range(len(ends))])
-    y = np.repeat(run.label[ends], len(run.rows))
-    return x, y
+    return run_inputs(run.rows, ends, OWN_FEATURES, PEERED), np.repeat(run.label[ends], len(run.rows))
 
 
 def rule(x: np.ndarray) -> np.ndarray:

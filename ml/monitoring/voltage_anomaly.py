@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.data.grids import grid_network, profile_tables
-from ml.features.compute import WINDOW_SAMPLES, Windows, columns_of, point_features
+from ml.data.grids import grid_network, held_profile_inputs
+from ml.features.compute import WINDOW_SAMPLES
+from ml.features.peers import peer_names, run_inputs
 from ml.features.signals import COLUMN, PHASES, SIGNALS
-from ml.features.windows import windows_from_history
 from ml.gnn.cases import choose_measured
 from physics.scenarios import Outage, VoltageSag, compose
 from physics.sensors import SensorLayer, SensorSpec
-from physics.timeseries import StepInputs, apply_profiles, run_time_series
+from physics.timeseries import run_time_series
 
 RUN_S = 7200
 QUARTER_S = 900
@@ -39,7 +39,7 @@ OWN_FEATURES = ("voltage_average_now", "voltage_average_change_1s", "voltage_ave
                 "voltage_seconds_outside_10pct", "voltage_unbalance", "missing_seconds_60s", "age_of_last_sample_s")
 #: Own features whose median over the grid's points is a peer feature.
 PEERED = ("voltage_average_change_1s", "voltage_average_deviation_from_median_8s")
-FEATURES = OWN_FEATURES + tuple(f"peers_median_{name}" for name in PEERED)
+FEATURES = OWN_FEATURES + peer_names(PEERED)
 PARAMETERS = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.05, "subsample": 0.8,
               "objective": "binary:logistic", "tree_method": "hist"}
 THRESHOLD = 0.1
@@ -65,19 +65,6 @@ def _scenarios(rng: np.random.Generator) -> list:
     return found
 
 
-def _inputs(code: str, rng: np.random.Generator) -> StepInputs:
-    """Two hours at 1 s from a random quarter-hour of the profile year, each quarter-hour's value held."""
-    network, profiles = grid_network(code)
-    quarters = RUN_S // QUARTER_S
-    first = int(rng.integers(0, 366 * 96 - quarters))
-    quarter_inputs = StepInputs(network, quarters)
-    apply_profiles(quarter_inputs, profile_tables(profiles), start=first)
-    inputs = StepInputs(network, RUN_S)
-    inputs.columns = {component: {name: np.repeat(values, QUARTER_S, axis=0) for name, values in attributes.items()}
-                      for component, attributes in quarter_inputs.columns.items()}
-    return inputs
-
-
 def _truth(network, plan, steps: int) -> np.ndarray:
     truth = np.zeros((steps, len(network.input_data["node"])), dtype=bool)
     node_of_key = {key: network.positions("node", [i])[0] for i, key in network.keys.items()
@@ -93,9 +80,9 @@ def _truth(network, plan, steps: int) -> np.ndarray:
 
 def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> AnomalyRun:
     """Two hours of the grid at 1 s with seeded sags and outages, its points' voltages and ground truth."""
-    network, _ = grid_network(code)
+    network, profiles = grid_network(code)
     rng = np.random.default_rng([seed, sum(code.encode()), 50160])
-    inputs = _inputs(code, rng)
+    inputs = held_profile_inputs(network, profiles, int(rng.integers(0, 366 * 96 - RUN_S // QUARTER_S)), RUN_S)
     plan = compose(network, inputs, _scenarios(rng), seed=seed)
     u = np.nan_to_num(run_time_series(inputs, outputs={"node": ["u_pu"]}).values("node", "u_pu"))
     measured = choose_measured(network, measured_fraction, rng)
@@ -113,32 +100,10 @@ def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> AnomalyRun
     return AnomalyRun(code, measured, rows, _truth(network, plan, RUN_S)[:, measured])
 
 
-def with_peers(own: np.ndarray) -> np.ndarray:
-    """``(points, OWN + peers)``: each point's own features and the grid's medians of :data:`PEERED`."""
-    positions = [OWN_FEATURES.index(name) for name in PEERED]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no point reported the feature
-        peers = np.nanmedian(own[:, positions], axis=0)
-    return np.hstack([own, np.repeat(peers[None, :], len(own), axis=0)])
-
-
-def point_inputs(windows: Windows) -> np.ndarray:
-    """The model's inputs for the points of one grid at one instant (their windows end together)."""
-    own = point_features(windows)[:, columns_of(OWN_FEATURES)]
-    return with_peers(own)
-
-
 def features(run: AnomalyRun) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of every measured point every :data:`STRIDE_S` seconds after the first minute."""
     ends = np.arange(WINDOW_SAMPLES, RUN_S, STRIDE_S)
-    seconds = np.arange(RUN_S)
-    points = len(run.measured)
-    own = np.stack([point_features(Windows(windows_from_history(seconds, run.rows[p], ends), np.ones(len(ends)),
-                                           np.full(len(ends), 50.0), ends))[:, columns_of(OWN_FEATURES)]
-                    for p in range(points)], axis=1)  # (ends, points, own)
-    x = np.concatenate([with_peers(own[i]) for i in range(len(ends))])
-    y = run.anomalous[ends].reshape(-1)
-    return x, y
+    return run_inputs(run.rows, ends, OWN_FEATURES, PEERED), run.anomalous[ends].reshape(-1)
 
 
 def threshold_score(x: np.ndarray) -> np.ndarray:

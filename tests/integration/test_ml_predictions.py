@@ -12,6 +12,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import neo4j
 import pytest
@@ -81,6 +82,15 @@ def _ingest(gql: GraphQLClient, token: str, messages: list[dict]) -> None:
     assert report["accepted"] == len(messages), report
 
 
+@contextmanager
+def _connected(gql: GraphQLClient, token: str) -> Iterator[object]:
+    """A graphql-transport-ws connection to the in-process API, acknowledged for ``token``."""
+    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        yield ws
+
+
 def _next(ws: object, operation: str) -> dict:
     while True:
         message = ws.receive_json()  # type: ignore[attr-defined]
@@ -91,9 +101,7 @@ def _next(ws: object, operation: str) -> dict:
 
 def test_a_point_is_inferred_from_its_stored_minute_and_the_answer_is_stored_and_streamed(
         gql: GraphQLClient, tokens: dict[str, str], point: str, trained: None) -> None:
-    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
-        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['analyst']}"}})
-        assert ws.receive_json()["type"] == "connection_ack"
+    with _connected(gql, tokens["analyst"]) as ws:
         ws.send_json({"id": "p", "type": "subscribe", "payload": {
             "query": "subscription($ids: [ID!]!) { predictions(twinIds: $ids) { twinId monitoring { voltageAnomaly } } }",
             "variables": {"ids": [point]}}})
@@ -171,9 +179,7 @@ def test_continuous_inference_streams_predictions_of_the_live_stream(gql: GraphQ
                                                                     point: str, trained: None) -> None:
     watch = ("mutation($ids: [ID!]!) { setContinuousInference(twinIds: $ids, intervalSeconds: 1, "
              "modules: [monitoring]) { twinIds intervalSeconds } }")
-    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
-        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['analyst']}"}})
-        assert ws.receive_json()["type"] == "connection_ack"
+    with _connected(gql, tokens["analyst"]) as ws:
         ws.send_json({"id": "p", "type": "subscribe", "payload": {
             "query": "subscription($ids: [ID!]!) { predictions(twinIds: $ids) { twinId monitoring { voltageAnomaly } } }",
             "variables": {"ids": [point]}}})
@@ -217,9 +223,7 @@ def test_a_stored_runs_dataset_has_the_live_streams_features_and_the_recorded_la
     sag = [{"kind": "normal"}, {"kind": "voltageSag", "parameters": {"depth": 0.3, "start_step": 100,
                                                                        "duration_steps": 10}}]
     live = LiveWindows()
-    with gql.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[attr-defined]
-        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['viewer']}"}})
-        assert ws.receive_json()["type"] == "connection_ack"
+    with _connected(gql, tokens["viewer"]) as ws:
         ws.send_json({"id": "t", "type": "subscribe", "payload": {
             "query": "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { coalesced samples } }",
             "variables": {"ids": [point]}}})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from loaders.simulation.telemetry import twin_series, voltage_unbalance_percent
+from loaders.simulation.telemetry import twin_series
+from physics.unbalance import magnitude_unbalance_percent
 from ml.data.grids import grid_network, profile_tables
 from physics.scenario_system import injection_harmonics, thd_by_node
 from physics.scenarios import HarmonicDistortion, PhaseUnbalance, compose
@@ -27,7 +28,7 @@ def _bus_of_load(network, key: str) -> str:
 
 def test_unbalance_is_zero_for_equal_phases_and_the_spread_over_the_mean() -> None:
     phases = np.array([[230.0, 230.0, 230.0], [220.0, 230.0, 240.0]])
-    assert np.allclose(voltage_unbalance_percent(phases), [0.0, 100 * 20 / 230])
+    assert np.allclose(magnitude_unbalance_percent(phases), [0.0, 100 * 20 / 230])
 
 
 def test_a_lost_phase_shows_in_the_points_phase_voltages_and_unbalance() -> None:
@@ -42,7 +43,7 @@ def test_a_lost_phase_shows_in_the_points_phase_voltages_and_unbalance() -> None
     assert unbalance[:4].max() < 0.05 < unbalance[4:].min()  # balanced before, the lost phase after
     phases = np.column_stack([series[f"voltage.{p}"] for p in ("phaseA", "phaseB", "phaseC")])
     assert np.allclose(series["voltage.average"], phases.mean(axis=1))
-    assert np.allclose(unbalance, voltage_unbalance_percent(phases))
+    assert np.allclose(unbalance, magnitude_unbalance_percent(phases))
 
 
 def test_a_harmonic_injection_shows_as_thd_at_its_bus_while_it_lasts() -> None:

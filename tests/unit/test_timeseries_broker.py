@@ -91,3 +91,14 @@ async def test_backlog_is_bounded_in_samples_not_only_in_updates() -> None:
     broker.publish([s("a", t, f=1.0) for t in range(50)])  # one publish into an empty queue is taken whole
     whole = await sub.get()
     assert len(whole.items) == 50 and not whole.coalesced
+
+
+async def test_a_components_samples_reach_only_its_subscribers_and_not_the_twins() -> None:
+    from timeseries.broker import component_key
+
+    broker = InProcessBroker()
+    own, engine = broker.subscribe(["mp"]), broker.subscribe([component_key("mp", "mlEngine")])
+    prediction = Sample("mp", 2, {"monitoringPredictions": {"voltageAnomaly": 0.1}}, "mlEngine")
+    broker.publish([s("mp", 1, frequency=50.0), prediction])
+    assert [sample.component for sample in (await asyncio.wait_for(own.get(), 1)).items] == [None]
+    assert (await asyncio.wait_for(engine.get(), 1)).items == (prediction,)
