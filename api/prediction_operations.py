@@ -25,7 +25,7 @@ from api.errors import ClientError
 from api.permissions import requires
 from api.predictions import WINDOW_LOOKBACK, point_inputs
 from api.telemetry import _deliveries, _queried
-from api.telemetry_bounds import checked_twin_count
+from api.telemetry_bounds import checked_twin_count, checked_twin_ids
 from ml.inference.outputs import MODULES, OUTPUTS, TELEMETRY, NotAPoint, checked_modules  # tables: no xgboost
 
 MAX_INFERENCE_TWINS = 1_000
@@ -253,11 +253,10 @@ class PredictionSubscription:
                              permission_classes=[requires(Permission.read_predictions)])
     async def predictions(self, info: GraphQLInfo,
                           twin_ids: list[strawberry.ID]) -> AsyncGenerator[PointPredictions, None]:
-        checked_twin_count(len(twin_ids), "twinIds")
         from timeseries.broker import component_key
 
         subscription = info.context.services.telemetry.broker.subscribe(
-            [component_key(str(i), "mlEngine") for i in twin_ids])
+            [component_key(twin_id, "mlEngine") for twin_id in checked_twin_ids(twin_ids, "twinIds")])
         async for delivery in _deliveries(subscription):
             merged: dict[tuple[str, int], dict[str, Any]] = {}
             for sample in delivery.items:  # a coalesced delivery holds one value per sample: merge them back

@@ -24,7 +24,7 @@ from api.permissions import requires
 from api.errors import ClientError, call
 from api.events import TwinEvent
 from api.telemetry_bounds import (
-    DEFAULT_POINTS, MAX_POINTS, MAX_TWINS_PER_SUBSCRIPTION, TimeRange, checked_first, checked_twin_count, window_length,
+    DEFAULT_POINTS, MAX_POINTS, MAX_TWINS_PER_SUBSCRIPTION, TimeRange, checked_first, checked_twin_count, checked_twin_ids, window_length,
     windows_of,
 )
 from graph import topology
@@ -228,8 +228,7 @@ class TelemetrySubscription:
     @strawberry.subscription(description="Live samples of the given twins.",
                      permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> AsyncGenerator[TelemetryBatch, None]:
-        checked_twin_count(len(twin_ids), "twinIds")
-        subscription = info.context.services.telemetry.broker.subscribe([str(i) for i in twin_ids])
+        subscription = info.context.services.telemetry.broker.subscribe(checked_twin_ids(twin_ids, "twinIds"))
         async for batch in _stream(subscription):
             yield batch
 

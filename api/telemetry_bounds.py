@@ -107,3 +107,24 @@ def windows_of(span: TimeRange, every_seconds: int) -> timedelta:
 def checked_twin_count(count: int, argument: str) -> None:
     if count > MAX_TWINS_PER_SUBSCRIPTION:
         raise _bad(argument, f"{count} twins; at most {MAX_TWINS_PER_SUBSCRIPTION} per subscription")
+
+
+def checked_twin_ids(twin_ids: list, argument: str) -> list[str]:
+    """Twin ids a subscription listens to: at most MAX_TWINS_PER_SUBSCRIPTION, each a valid twin id.
+
+    Why the id check: the broker keys a twin's component samples (its ML engine's predictions) as the
+    id joined to the component name by a control character no valid id holds; a "twin id" holding one
+    would name a component's key and read, through ``telemetry``, what ``predictions`` guards.
+    """
+    from graph.errors import ValidationError
+    from graph.records import check_twin_id
+
+    checked_twin_count(len(twin_ids), argument)
+    found = []
+    for index, twin_id in enumerate(twin_ids):
+        try:
+            found.append(check_twin_id(str(twin_id), f"/{argument}/{index}"))
+        except ValidationError as error:
+            raise _bad(f"{argument}/{index}", "an id is a non-empty string of printable characters") from error
+    return found
+

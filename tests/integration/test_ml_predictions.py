@@ -260,3 +260,18 @@ def test_a_stored_runs_dataset_has_the_live_streams_features_and_the_recorded_la
     live_features = point_features(Windows(np.stack([live.windows([point], end)[0] for end in ends]),
                                            np.full(1, 230.0), np.full(1, 50.0), np.array(ends)))
     np.testing.assert_allclose(dataset.x[rows], live_features, rtol=1e-9, equal_nan=True)
+
+
+def test_a_viewer_cannot_read_predictions_by_naming_their_broker_key(gql: GraphQLClient, tokens: dict[str, str],
+                                                                     point: str) -> None:
+    from timeseries.broker import component_key
+
+    with _connected(gql, tokens["viewer"]) as ws:
+        ws.send_json({"id": "t", "type": "subscribe", "payload": {
+            "query": "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { samples } }",
+            "variables": {"ids": [component_key(point, "mlEngine")]}}})
+        while (message := ws.receive_json())["type"] == "ping":
+            pass
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT", message
+    assert errors[0]["extensions"]["problems"][0]["pointer"] == "/twinIds/0"
