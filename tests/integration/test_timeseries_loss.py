@@ -191,23 +191,45 @@ def spawn_child(settings: Settings, spool_dir: Path, twin: str, first: int, coun
                             cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
 
 
+_PARTIAL_LINES: dict[int, str] = {}
+
+
+def complete_lines(child: subprocess.Popen[str]) -> list[str] | None:
+    """The child's newly completed output lines; ``None`` once it has exited with nothing left.
+
+    A non-blocking ``readline`` can return half a line (the child was mid-``print``); the tail is kept
+    until its newline arrives, so an ``ACK first stop`` line is never parsed in pieces.
+    """
+    assert child.stdout is not None
+    descriptor = child.stdout.fileno()
+    os.set_blocking(descriptor, False)
+    try:
+        chunk = os.read(descriptor, 1 << 16).decode()
+    except BlockingIOError:
+        chunk = ""
+    buffered = _PARTIAL_LINES.get(child.pid, "") + chunk
+    *lines, tail = buffered.split("\n")
+    _PARTIAL_LINES[child.pid] = tail
+    if not lines and not chunk and child.poll() is not None:
+        return None
+    return lines
+
+
 def read_acks(child: subprocess.Popen[str], acked: set[int], until: float | None = None,
               stop_word: str | None = None) -> str | None:
     """Collect ACK lines until ``until`` (monotonic) or a line starting with ``stop_word``."""
-    assert child.stdout is not None
-    os.set_blocking(child.stdout.fileno(), False)
     while until is None or time.monotonic() < until:
-        line = child.stdout.readline()
-        if not line:
-            if child.poll() is not None:
-                return None
+        lines = complete_lines(child)
+        if lines is None:
+            return None
+        if not lines:
             time.sleep(0.01)
-            continue
-        if line.startswith("ACK"):
-            _, first, stop = line.split()
-            acked.update(range(int(first), int(stop)))
-        elif stop_word and line.startswith(stop_word):
-            return line.strip()
+        for line in lines:
+            if line.startswith("ACK"):
+                _, first, stop = line.split()
+                acked.update(range(int(first), int(stop)))
+            elif stop_word and line.startswith(stop_word):
+                return line.strip()
     return None
 
 
