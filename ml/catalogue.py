@@ -73,8 +73,9 @@ MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("decision", "phase_balancing", "phase load balancing moves (reconnect uneven loads)",
                "asymmetric power flow after the move (worst-bus VUF)", "no move", "unbalance reduction", "MCDA",
                built=True),
-    ModelEntry("decision", "grid_stability", "grid stability score", "simulator events within the next hour",
-               "loading / voltage margin rule", "PR-AUC", "RF+XGB+LR ensemble, 93 %"),
+    ModelEntry("decision", "grid_stability", "grid stability: loading margin to the voltage limit or collapse",
+               "λ* of power flows with every load scaled (first bus < 0.9 pu or no solution), by bisection",
+               "constant MVA headroom λ = 1 + M/|S|", "MAE of λ*", "RF+XGB+LR ensemble, 93 %", built=True),
     ModelEntry("decision", "dispatch", "battery and PV-curtailment schedule for a day (an LP)",
                "the LP's optimum, every schedule checked by a power flow", "merit order without network",
                "cost, quarter-hours above the transformer's rating", "SVR, R² 0.79", built=True),
@@ -82,8 +83,10 @@ MODELS: tuple[ModelEntry, ...] = (
                "true voltages of the simulator's power flow (hidden state)",
                "power-grid-model WLS estimator; substation voltage everywhere", "MAE in % of nominal",
                "(none)", built=True),
-    ModelEntry("gnn", "fault_location", "which line or bus faulted", "simulator fault events", "nearest tripped breaker",
-               "top-1 / top-3 accuracy", "(none)"),
+    ModelEntry("gnn", "fault_location", "which bus faulted, from sparse sensors' retained voltages and fault currents, "
+               "unseen grids", "the simulated fault's bus (IEC 60909 fault study in power-grid-model)",
+               "fault passage indicators + one-ended impedance; deepest-sag bus", "top-1 / top-3 accuracy",
+               "(none)", built=True),
 )
 
 

@@ -38,6 +38,10 @@ class Plan:
     balancing_codes: tuple[str, ...] = ("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw")
     se_fractions: tuple[float, ...] = (0.2, 0.1, 0.05)
     gnn_epochs: int = 30
+    fault_epochs: int = 12
+    fault_training_samples: int = 300
+    #: Quarter-hours per stressed grid whose loading margin is solved (each a doubling + bisection).
+    stability_samples: int = 1000
     threads: int = 2
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -82,6 +86,9 @@ SMALL = Plan(
     balancing_codes=("1-LV-rural1--0-sw",),
     se_fractions=(0.2,),
     gnn_epochs=8,
+    fault_epochs=20,
+    fault_training_samples=200,
+    stability_samples=300,
 )
 
 PLANS = {plan.name: plan for plan in (FULL, SMALL)}

@@ -68,6 +68,22 @@ class Artefact:
             raise RegistryError(f"{self.folder / file_name}: SHA-256 does not match {MANIFEST}; refusing to load it")
         return data
 
+    def has_grid(self, code: str) -> bool:
+        """Whether a per-grid model set (one estimator per grid) holds one for ``code``."""
+        return grid_file(code) in self.files
+
+    def read_grid(self, code: str) -> bytes:
+        """The estimator of grid ``code`` in a per-grid model set; a clear error naming the grids it has."""
+        if not self.has_grid(code):
+            raise RegistryError(f"{self.name} v{self.version} has no estimator for {code}; it was trained on "
+                                f"{', '.join(self.metadata.get('grids', []))}")
+        return self.read(grid_file(code))
+
+
+def grid_file(code: str) -> str:
+    """The file name of one grid's estimator in a per-grid model set."""
+    return f"model-{code.lower()}.ubj"
+
 
 #: The models folder below a profile's state folder.
 MODELS_FOLDER = "models"

@@ -54,10 +54,11 @@ def measured_inputs(year: LossYear, seed: int) -> np.ndarray:
     return values
 
 
-def features(measured: np.ndarray, first_position: int = 0) -> np.ndarray:
+def features(measured: np.ndarray, first_position: int = 0, steps: np.ndarray | None = None) -> np.ndarray:
     """Model inputs per step of ``(steps, 3)`` head P (W), Q (var) and substation U (pu); ``first_position`` is the
-    profile-year quarter-hour of the first step (the time features of a served estimate)."""
-    steps = first_position + np.arange(len(measured))
+    profile-year quarter-hour of the first step (the time features of a served estimate), or ``steps`` the
+    quarter-hour of each row."""
+    steps = first_position + np.arange(len(measured)) if steps is None else steps
     slot = 2 * np.pi * (steps % 96) / 96
     day = 2 * np.pi * (steps // 96) / 366
     p, q, u = measured[:, 0] / 1e6, measured[:, 1] / 1e6, measured[:, 2]

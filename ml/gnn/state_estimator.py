@@ -12,8 +12,6 @@ Importing this module imports torch: the API and unrelated tests never do.
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,14 +19,11 @@ from functools import cache
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.utils import spmm, to_torch_csr_tensor
 
 from ml.gnn.cases import SeCase
 from ml.gnn.estimators import LinearPrior
 from ml.gnn.graph import EDGE_FEATURES, NODE_FEATURES, GraphBatch, Topology, batch
-
-# torch marks CSR tensors "beta" on every construction; the products used here are plain spmm.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+from ml.gnn.layers import EdgeWeightedNet, load_state, state_bytes
 
 
 @dataclass(frozen=True)
@@ -42,48 +37,14 @@ class TrainingSettings:
     seed: int = 0
 
 
-class EdgeWeightedConv(nn.Module):
-    """h' = h + relu(W_root h + Σ_k W_k (A_k h)): ``channels`` adjacencies weighted from the edge features.
-
-    The edge weights come from a small MLP of each branch's features, once per forward pass;
-    the aggregation is torch-geometric's ``spmm`` of a CSR adjacency with the node-major
-    features of all samples at once.
-    """
-
-    def __init__(self, hidden: int, channels: int) -> None:
-        super().__init__()
-        self.root = nn.Linear(hidden, hidden)
-        self.relations = nn.Linear(hidden * channels, hidden, bias=False)
-
-    def forward(self, h: torch.Tensor, adjacencies: list[torch.Tensor]) -> torch.Tensor:
-        nodes, samples, hidden = h.shape
-        flat = h.reshape(nodes, samples * hidden)
-        gathered = torch.cat([spmm(adjacency, flat).view(nodes, samples, hidden) for adjacency in adjacencies], dim=-1)
-        return h + torch.relu(self.root(h) + self.relations(gathered))
-
-
-class StateEstimatorNet(nn.Module):
-    """Node encoder, ``layers`` edge-weighted convolutions, a zero-initialised head (the correction in %)."""
+class StateEstimatorNet(EdgeWeightedNet):
+    """The shared edge-weighted network on the estimator's node features; its head starts at zero, so an
+    untrained model is exactly the physics start (the correction in %)."""
 
     def __init__(self, hidden: int = 16, layers: int = 2, channels: int = 1) -> None:
-        super().__init__()
-        self.encode = nn.Sequential(nn.Linear(len(NODE_FEATURES), hidden), nn.ReLU())
-        self.edge_weights = nn.Sequential(nn.Linear(len(EDGE_FEATURES), hidden), nn.ReLU(), nn.Linear(hidden, channels))
-        self.convolutions = nn.ModuleList(EdgeWeightedConv(hidden, channels) for _ in range(layers))
-        self.head = nn.Linear(hidden, 1)
+        super().__init__(len(NODE_FEATURES), len(EDGE_FEATURES), hidden, layers, channels)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        """``x`` (nodes, samples, features) -> (nodes, samples) correction in percent of nominal."""
-        weights = self.edge_weights(edge_attr)
-        nodes = x.shape[0]
-        adjacencies = [to_torch_csr_tensor(edge_index, weights[:, k], size=(nodes, nodes))
-                       for k in range(weights.shape[1])]
-        h = self.encode(x)
-        for convolution in self.convolutions:
-            h = convolution(h, adjacencies)
-        return self.head(h).squeeze(-1)
 
 
 def _tensors(graph: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -138,14 +99,9 @@ def _blas_threads():  # -> threadpoolctl.ThreadpoolController: finding the loade
 
 
 def to_bytes(model: StateEstimatorNet) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getvalue()
+    return state_bytes(model)
 
 
 def from_bytes(data: bytes, settings: TrainingSettings) -> StateEstimatorNet:
     """A model from a ``state_dict`` file, read with ``weights_only=True`` (tensors only, no code)."""
-    model = StateEstimatorNet(settings.hidden, settings.layers, settings.channels)
-    model.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
-    model.eval()
-    return model
+    return load_state(StateEstimatorNet(settings.hidden, settings.layers, settings.channels), data)

@@ -30,6 +30,8 @@ SERVED_ELSEWHERE = {
     "decision.reactive_power": "a grid's inverter power factors per step, not a per-point value yet",
     "decision.dispatch": "a grid's day schedule (an LP), not a per-point value yet",
     "decision.phase_balancing": "a grid's reconnection moves (gridtwin ml evaluate), not a per-point value yet",
+    "decision.grid_stability": "a stressed grid's loading margin from its substation's P, Q and U (gridtwin ml "
+                               "evaluate), not served per point yet",
     "energy_flow.demand_response_clusters": "a load-shape cluster per load (gridtwin ml evaluate), not a kW per "
                                             "point yet",
 }

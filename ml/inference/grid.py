@@ -217,13 +217,11 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
 def _losses_loader(names: tuple[str, ...]):
     """The technical-losses estimator trained for this grid: by its id, else by the source it was imported from
     (one estimator per grid: the losses are the network's own)."""
-    from ml.jobs.technical_losses import estimator_file
-
     def load(registry: Registry, version: int) -> Boosted:
         artefact = registry.load(LOSSES, version)
         for name in names:
-            if estimator_file(name) in artefact.files:
-                return Boosted.from_bytes(artefact.read(estimator_file(name)), tl.FEATURES)
+            if artefact.has_grid(name):
+                return Boosted.from_bytes(artefact.read_grid(name), tl.FEATURES)
         raise RegistryError(f"{LOSSES} v{version} has no estimator for grid {' or '.join(map(repr, names))}; it was "
                             f"trained on {', '.join(artefact.metadata.get('grids', []))}")
     return load

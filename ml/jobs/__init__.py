@@ -27,7 +27,9 @@ JOBS = {"monitoring.voltage_anomaly": "ml.jobs.voltage_anomaly",
         "decision.reactive_power": "ml.jobs.reactive_power",
         "decision.dispatch": "ml.jobs.dispatch",
         "decision.phase_balancing": "ml.jobs.phase_balancing",
-        "gnn.state_estimation": "ml.jobs.state_estimation"}
+        "decision.grid_stability": "ml.jobs.grid_stability",
+        "gnn.state_estimation": "ml.jobs.state_estimation",
+        "gnn.fault_location": "ml.jobs.fault_location"}
 #: Jobs that read the grids' profile cache.
 _CACHED = {"energy_flow.load_forecast"}
 

@@ -16,13 +16,9 @@ from ml.data.splits import held_out_steps
 from ml.energy_flow import technical_losses as tl
 from ml.evaluation import Row, percentile_ms
 from ml.plan import Plan
-from ml.registry import Artefact, Registry, RegistryError
+from ml.registry import Artefact, Registry, grid_file
 
 NAME = "energy_flow.technical_losses"
-
-
-def estimator_file(code: str) -> str:
-    return f"model-{code.lower()}.ubj"
 
 
 def _training_set(code: str, seeds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +32,7 @@ def train(registry: Registry, plan: Plan) -> Artefact:
     files, factors, digest = {}, {}, hashlib.sha256()
     for code in plan.load_codes:
         x, losses = _training_set(code, plan.training_seeds)
-        files[estimator_file(code)] = Boosted.fit(x, losses / 1e3, tl.FEATURES, tl.PARAMETERS, seed=plan.training_seeds[0],
+        files[grid_file(code)] = Boosted.fit(x, losses / 1e3, tl.FEATURES, tl.PARAMETERS, seed=plan.training_seeds[0],
                                          threads=plan.threads).to_bytes()
         factors[code] = tl.fit_loss_factor(x, losses)
         digest.update(x.tobytes() + losses.tobytes())
@@ -48,10 +44,7 @@ def evaluate(registry: Registry, plan: Plan) -> list[Row]:
     artefact = registry.load(NAME)
     rows = []
     for code in plan.load_codes:
-        if estimator_file(code) not in artefact.files:
-            raise RegistryError(f"{NAME} v{artefact.version} has no estimator for {code}; it was trained on "
-                                f"{', '.join(artefact.metadata['grids'])}")
-        estimator = Boosted.from_bytes(artefact.read(estimator_file(code)), tl.FEATURES)
+        estimator = Boosted.from_bytes(artefact.read_grid(code), tl.FEATURES)
         factor = artefact.metadata["loss_factors"][code]
         year = tl.loss_year(code)
         test = held_out_steps(len(year.losses_w))
