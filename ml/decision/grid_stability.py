@@ -46,22 +46,22 @@ def _demand_parts(network: Network) -> np.ndarray:
     return np.array([network.keys[int(pgm_id)].startswith("load/") for pgm_id in network.input_data["sym_load"]["id"]])
 
 
-def _scaled(inputs: StepInputs, factor: np.ndarray) -> StepInputs:
-    """The steps with every load's P and Q times ``factor`` (one per step); storage and generation as they are."""
+def _scaled(inputs: StepInputs, factor: np.ndarray, demand: np.ndarray) -> StepInputs:
+    """The steps with the ``demand`` loads' P and Q times ``factor`` (one per step); storage and generation as they are."""
     scaled = StepInputs(inputs.network, inputs.steps)
     scaled.columns = {component: dict(attributes) for component, attributes in inputs.columns.items()}
-    multiplier = np.where(_demand_parts(inputs.network)[None, :], factor[:, None], 1.0)
+    multiplier = np.where(demand[None, :], factor[:, None], 1.0)
     for attribute in ("p_specified", "q_specified"):
         scaled.columns.setdefault("sym_load", {})[attribute] = inputs.values("sym_load", attribute) * multiplier
     return scaled
 
 
-def _acceptable(inputs: StepInputs, factor: np.ndarray) -> np.ndarray:
+def _acceptable(inputs: StepInputs, factor: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """Per step: a power-flow solution exists with the loads times ``factor`` and no bus below ``LOWEST_PU``."""
-    result = run_time_series(_scaled(inputs, factor), outputs={"node": ["u_pu"]})
+    result = run_time_series(_scaled(inputs, factor, demand), outputs={"node": ["u_pu"]})
     u = result.values("node", "u_pu")
-    energised = np.where(u > 0, u, np.inf)           # a bus no source reaches reads 0: not a voltage problem
-    acceptable = np.nan_to_num(energised, nan=0.0).min(axis=1) >= LOWEST_PU
+    # a bus no source reaches reads 0: not a voltage problem; a failed step (NaN) is refused below
+    acceptable = np.where(u > 0, u, np.inf).min(axis=1) >= LOWEST_PU
     acceptable[result.failed_steps] = False
     return acceptable
 
@@ -73,17 +73,18 @@ def loading_margins(inputs: StepInputs) -> np.ndarray:
     from 0: doubling brackets its end from 1 upwards, bisection narrows it; a step already outside
     the limit has its λ* below 1.
     """
-    now = _acceptable(inputs, np.ones(inputs.steps))
+    demand = _demand_parts(inputs.network)
+    now = _acceptable(inputs, np.ones(inputs.steps), demand)
     low, high = np.where(now, 1.0, 0.0), np.where(now, 2.0, 1.0)
     growing = now.copy()
     while growing.any():
-        acceptable = _acceptable(inputs, high)
+        acceptable = _acceptable(inputs, high, demand)
         low = np.where(growing & acceptable, high, low)
         growing &= acceptable & (high < MAX_MARGIN)
         high = np.where(growing, high * 2.0, high)
     for _ in range(BISECTIONS):
         middle = (low + high) / 2.0
-        acceptable = _acceptable(inputs, middle)
+        acceptable = _acceptable(inputs, middle, demand)
         low, high = np.where(acceptable, middle, low), np.where(acceptable, high, middle)
     return np.minimum(low, MAX_MARGIN)
 

@@ -8,7 +8,6 @@ the deepest-sag rule is in the note.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict
 
@@ -17,7 +16,7 @@ import numpy as np
 from ml.evaluation import Row
 from ml.gnn.fault_cases import FaultCase, FaultSettings, build_fault_case, deepest_sag_rule, indicator_rule
 from ml.plan import Plan
-from ml.registry import Artefact, Registry
+from ml.registry import Artefact, Registry, data_sha256
 
 NAME = "gnn.fault_location"
 MODEL_FILE = "model.pt"
@@ -28,15 +27,6 @@ TEST_FRACTIONS = (0.2, 0.1)
 def _cases(codes: tuple[str, ...], seeds: tuple[int, ...], fractions: tuple[float, ...], samples: int) -> list[FaultCase]:
     return [build_fault_case(code, FaultSettings(measured_fraction=fraction, samples=samples, seed=seed))
             for code in codes for seed in seeds for fraction in fractions]
-
-
-def _data_hash(cases: list[FaultCase]) -> str:
-    digest = hashlib.sha256()
-    for case in cases:
-        digest.update(case.code.encode())
-        for array in (case.measured, case.fault_node, case.u_pu, case.i_a):
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
 
 
 def train(registry: Registry, plan: Plan) -> Artefact:
@@ -54,7 +44,9 @@ def train(registry: Registry, plan: Plan) -> Artefact:
                           "samples": sum(case.samples for case in cases), "settings": asdict(settings),
                           "case_settings": asdict(FaultSettings()),
                           "node_features": list(fault_locator.FAULT_NODE_FEATURES),
-                          "edge_features": list(fault_locator.FAULT_EDGE_FEATURES), "data_sha256": _data_hash(cases)})
+                          "edge_features": list(fault_locator.FAULT_EDGE_FEATURES),
+                          "data_sha256": data_sha256(part for case in cases for part in (case.code, case.measured,
+                                                                                         case.fault_node, case.u_pu, case.i_a))})
 
 
 def load(registry: Registry, version: int | None = None):  # -> fault_locator.FaultLocatorNet (imports torch)

@@ -9,7 +9,6 @@ torch's; the per-grid set-up (WLS model, the prior's probe) is outside both timi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -21,7 +20,7 @@ from ml.gnn import estimators
 from ml.gnn.cases import CaseSettings, SeCase, build_case
 from ml.gnn.graph import EDGE_FEATURES, NODE_FEATURES, batch, topology
 from ml.plan import Plan
-from ml.registry import Artefact, Registry
+from ml.registry import Artefact, Registry, data_sha256
 
 NAME = "gnn.state_estimation"
 MODEL_FILE = "model.pt"
@@ -31,15 +30,6 @@ TRAINING_FRACTIONS = (0.05, 0.1, 0.2, 0.3)
 def _cases(codes: tuple[str, ...], seeds: tuple[int, ...], fractions: tuple[float, ...], samples: int) -> list[SeCase]:
     return [build_case(code, CaseSettings(measured_fraction=fraction, samples=samples, seed=seed))
             for code in codes for seed in seeds for fraction in fractions]
-
-
-def _data_hash(cases: list[SeCase]) -> str:
-    digest = hashlib.sha256()
-    for case in cases:
-        digest.update(case.code.encode())
-        for array in (case.measured, case.true_u_pu, case.u_measured_pu):
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
 
 
 def train(registry: Registry, plan: Plan) -> Artefact:
@@ -56,7 +46,8 @@ def train(registry: Registry, plan: Plan) -> Artefact:
                 "fractions": list(TRAINING_FRACTIONS), "samples": sum(case.samples for case in cases),
                 "settings": asdict(settings), "case_settings": asdict(CaseSettings()),
                 "node_features": list(NODE_FEATURES), "edge_features": list(EDGE_FEATURES),
-                "data_sha256": _data_hash(cases)}
+                "data_sha256": data_sha256(part for case in cases
+                                            for part in (case.code, case.measured, case.true_u_pu, case.u_measured_pu))}
     return registry.save(NAME, {MODEL_FILE: state_estimator.to_bytes(model)}, metadata)
 
 
