@@ -18,10 +18,15 @@ class Plan:
     #: More series to train the pooled forecaster on (never evaluated).
     load_training_codes: tuple[str, ...]
     load_estimators: int
-    #: Grids of the stressed "--2-sw" scenario (more load and PV), where lines and transformers do overload.
+    #: Grids whose lines or transformers overload in their profile year (of simbench's LV/MV grids only
+    #: 1-LV-rural1, whose transformer passes 100 % in 7 % of the --2-sw and 6.8 % of the --1-sw year).
     overload_codes: tuple[str, ...]
-    #: Grids with a transformer whose hot spot passes 120 °C in the year (simbench has one: 1-LV-rural1--2-sw).
+    #: Grids with a transformer whose hot spot passes 120 °C in the year (the same two).
     failure_codes: tuple[str, ...]
+    #: Grids where bus voltages leave the ±5 % band in the year (PV of the stressed "--2-sw" scenario).
+    voltage_band_codes: tuple[str, ...]
+    #: Grids whose loading margin (how far demand can grow before voltage fails) is learnt.
+    stability_codes: tuple[str, ...]
     #: Grids with storage and PV beyond the transformer's rating (the stressed "--2-sw" LV grids).
     dispatch_codes: tuple[str, ...]
     se_training_codes: tuple[str, ...]
@@ -56,8 +61,10 @@ FULL = Plan(
     load_codes=("1-MV-rural--0-sw", "1-MV-semiurb--0-sw", "1-MV-urban--0-sw", "1-MV-comm--0-sw"),
     load_training_codes=("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw"),
     load_estimators=500,
-    overload_codes=("1-MV-rural--2-sw", "1-MV-semiurb--2-sw", "1-LV-rural1--2-sw", "1-LV-semiurb4--2-sw"),
-    failure_codes=("1-LV-rural1--2-sw",),
+    overload_codes=("1-LV-rural1--2-sw", "1-LV-rural1--1-sw"),
+    failure_codes=("1-LV-rural1--2-sw", "1-LV-rural1--1-sw"),
+    voltage_band_codes=("1-MV-rural--2-sw", "1-MV-semiurb--2-sw", "1-LV-rural2--2-sw", "1-LV-semiurb4--2-sw"),
+    stability_codes=("1-MV-rural--2-sw", "1-MV-semiurb--2-sw", "1-LV-rural1--2-sw", "1-LV-semiurb4--2-sw"),
     dispatch_codes=("1-LV-rural1--2-sw", "1-LV-semiurb4--2-sw"),
     se_training_codes=("1-MV-semiurb--0-sw", "1-MV-urban--0-sw", "1-MV-comm--0-sw"),
     se_test_codes=("1-MV-rural--0-sw",),
@@ -74,6 +81,8 @@ SMALL = Plan(
     load_estimators=150,
     overload_codes=("1-LV-rural1--2-sw",),
     failure_codes=("1-LV-rural1--2-sw",),
+    voltage_band_codes=("1-LV-urban6--2-sw",),
+    stability_codes=("1-LV-semiurb4--2-sw",),
     dispatch_codes=("1-LV-rural1--2-sw",),
     se_training_codes=("1-LV-semiurb4--0-sw",),
     se_test_codes=("1-LV-rural1--0-sw",),

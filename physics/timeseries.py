@@ -91,8 +91,16 @@ class StepInputs:
         return {component: dict(attributes) for component, attributes in self.columns.items()}
 
 
-def _load_shares(net: Any, index: int) -> dict[str, tuple[float, float]]:
-    """pandapower's split of a load's P and Q into constant power / impedance / current parts, with scaling."""
+def _part_shares(net: Any, table: str, index: int) -> dict[str, tuple[float, float]]:
+    """pandapower's split of an element's P and Q into constant power / impedance / current parts, with scaling.
+
+    The grid converter gives loads and storage three PGM parts each; pandapower treats a storage
+    unit as constant power, so its impedance and current parts carry nothing (before, each of the
+    three got the whole profile value and storage counted three times).
+    """
+    if table != "load":
+        scaling = _scaling(net, table, index)
+        return {"const_power": (scaling, scaling), "const_impedance": (0.0, 0.0), "const_current": (0.0, 0.0)}
     row = net.load.loc[index] if net is not None and index in net.load.index else None
     scaling = float(row["scaling"]) if row is not None and "scaling" in row else 1.0
 
@@ -158,8 +166,8 @@ def apply_profiles(inputs: StepInputs, absolute: Mapping[tuple[str, str], Any], 
             key = f"{table}/{index}"
             for pgm_id in network.pgm_ids(key):
                 part = network.parts.get(pgm_id)
-                if table == "load" and part:
-                    share = _load_shares(net, index)[part][which]
+                if part:
+                    share = _part_shares(net, table, index)[part][which]
                 else:
                     share = _scaling(net, table, index)
                 _set_power(inputs, pgm_id, attribute, values[:, k] * (1e6 * share))

@@ -118,7 +118,7 @@ def _failure(model: Boosted, history: GridHistory) -> np.ndarray:
     ambient = fr.ambient_c(len(loading), history.first_position)
     oil = np.column_stack([transformer_thermal(loading[:, k], ambient, fr.STEP_S).top_oil_c
                            for k in range(len(columns))])
-    return model.predict(fr.inputs(loading, oil, ambient, np.array([history.last_row]), history.first_position)[0])
+    return model.predict(fr.inputs(loading, oil, np.array([history.last_row]), history.first_position)[0])
 
 
 def _quality_index(model: Boosted, history: GridHistory) -> np.ndarray:

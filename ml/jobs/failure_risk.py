@@ -5,7 +5,6 @@ from __future__ import annotations
 from ml.jobs import risk
 from ml.jobs.overload_risk import loading
 from ml.maintenance import failure_risk as fr
-from ml.maintenance.overload_risk import PARAMETERS
 from ml.plan import Plan
 from ml.registry import Artefact, Registry
 
@@ -16,7 +15,7 @@ def _samples(code: str, seed: int) -> fr.Samples:
     return fr.samples(code, loading(code, ("transformer",)), seed)
 
 
-TASK = risk.RiskTask(NAME, fr.FEATURES, PARAMETERS, _samples, "hot spot > 120 °C within a day", "transformer",
+TASK = risk.RiskTask(NAME, fr.FEATURES, fr.PARAMETERS, _samples, "hot spot > 120 °C within a day", "transformer",
                      lambda plan: plan.failure_codes)
 
 

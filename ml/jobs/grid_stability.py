@@ -29,7 +29,7 @@ def _split(sample: gs.MarginSample) -> np.ndarray:
 
 def train(registry: Registry, plan: Plan) -> Artefact:
     files, headroom, digest = {}, {}, hashlib.sha256()
-    for code in plan.overload_codes:
+    for code in plan.stability_codes:
         sample = gs.margin_sample(code, plan.stability_samples)
         train_rows = ~_split(sample)
         x = np.vstack([gs.measured_features(sample, seed)[train_rows] for seed in plan.training_seeds])
@@ -38,7 +38,7 @@ def train(registry: Registry, plan: Plan) -> Artefact:
                                                   threads=plan.threads).to_bytes()
         headroom[code] = gs.fit_headroom(x, margin)
         digest.update(x.tobytes() + margin.tobytes())
-    return registry.save(NAME, files, {"plan": plan.name, "grids": list(plan.overload_codes), "headroom_mva": headroom,
+    return registry.save(NAME, files, {"plan": plan.name, "grids": list(plan.stability_codes), "headroom_mva": headroom,
                                        "samples_per_grid": plan.stability_samples, "features": list(FEATURES),
                                        "lowest_pu": gs.LOWEST_PU, "data_sha256": digest.hexdigest()})
 
@@ -46,7 +46,7 @@ def train(registry: Registry, plan: Plan) -> Artefact:
 def evaluate(registry: Registry, plan: Plan) -> list[Row]:
     artefact = registry.load(NAME)
     rows = []
-    for code in plan.overload_codes:
+    for code in plan.stability_codes:
         estimator = Boosted.from_bytes(artefact.read_grid(code), FEATURES)
         headroom = artefact.metadata["headroom_mva"][code]
         sample = gs.margin_sample(code, plan.stability_samples)

@@ -17,7 +17,7 @@ def _samples(code: str, seed: int) -> ovl.Samples:
 
 
 TASK = risk.RiskTask(NAME, pqi.FEATURES, ovl.PARAMETERS, _samples, "voltage outside ±5 % within 4 h", "bus",
-                     lambda plan: plan.overload_codes)
+                     lambda plan: plan.voltage_band_codes)
 
 
 def train(registry: Registry, plan: Plan) -> Artefact:

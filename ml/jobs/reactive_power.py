@@ -28,7 +28,7 @@ def evaluate(registry: Registry, plan: Plan) -> list[Row]:
     band = VoltageBand(**json.loads(registry.load(NAME).read(SETTINGS_FILE))["band"])
     days = DAYS[1:2] if plan.name == "small" else DAYS
     rows = []
-    for code in plan.overload_codes:
+    for code in plan.voltage_band_codes:
         outside_before = outside_after = 0
         losses_before = losses_after = 0.0
         started = time.perf_counter()

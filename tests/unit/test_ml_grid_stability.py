@@ -11,7 +11,7 @@ from ml.decision import grid_stability as gs
 from ml.plan import SMALL
 from ml.registry import Registry
 
-GRID = SMALL.overload_codes[0]
+GRID = SMALL.stability_codes[0]
 
 
 def _lowest_pu_in_pandapower(step: int, factor: float) -> float:

@@ -32,6 +32,6 @@ def test_trained_index_beats_both_naive_scores(tmp_path) -> None:
     registry = Registry(tmp_path)
     job.train(registry, SMALL)
     row = job.evaluate(registry, SMALL)[0]
-    found = risk.scores(risk.load(job.TASK, registry), job.TASK.samples(SMALL.overload_codes[0], SMALL.test_seeds[0]))
+    found = risk.scores(risk.load(job.TASK, registry), job.TASK.samples(SMALL.voltage_band_codes[0], SMALL.test_seeds[0]))
     assert row.beats_baseline is True, row
     assert found["model"] > max(found["usage now"], found["same 4 h yesterday"]) + 0.05, found

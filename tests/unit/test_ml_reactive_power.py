@@ -8,7 +8,7 @@ from ml.decision.reactive_power import POWER_FACTORS, optimise_power_factor
 from ml.jobs.power_flow_optimisation import day_inputs
 from ml.plan import SMALL
 
-GRID = SMALL.overload_codes[0]
+GRID = SMALL.voltage_band_codes[0]
 
 
 def test_pv_overvoltage_is_pulled_into_the_band_by_absorbing_reactive_power() -> None:

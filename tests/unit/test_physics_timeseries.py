@@ -107,6 +107,34 @@ def test_profiles_are_the_p_and_q_the_loads_draw(simbench_case: tuple) -> None:
     np.testing.assert_allclose(load_p[:, positions].sum(axis=1), expected, rtol=1e-9)
 
 
+STORAGE_CODE = "1-LV-rural1--2-sw"  # five batteries beside PV and loads
+
+
+def test_storage_draws_its_profile_once_as_pandapower_counts_it() -> None:
+    """The converter gives a storage unit three PGM parts (like a load): only the constant-power
+    part carries its profile, else the battery would charge or discharge three times over."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = sb.get_simbench_net(STORAGE_CODE)
+        absolute = sb.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    net.pop("profiles", None)
+    storage_mw = absolute[("storage", "p_mw")]
+    total = storage_mw.sum(axis=1).to_numpy()
+    rows = [int(np.argmin(total)), int(np.argsort(total)[len(total) // 4])]  # strongest, and a typical working step
+    sampled = {key: frame.iloc[rows] for key, frame in absolute.items() if len(frame.columns)}
+    network = _network(net)
+    inputs = StepInputs(network, len(rows))
+    apply_profiles(inputs, sampled)
+    result = run_time_series(inputs)
+    for row in range(len(rows)):
+        battery_mw = abs(sampled[("storage", "p_mw")].iloc[row].sum())
+        assert battery_mw > 1e-3  # the battery really works at this step
+        solved = _pandapower_at(net, sampled, row)
+        source_mw = result.values("source", "p")[row].sum() / 1e6
+        # counted three times, the source would be off by twice the battery's power (measured: 0.5 % of it)
+        assert abs(source_mw - solved.res_ext_grid.p_mw.sum()) < 0.05 * battery_mw
+
+
 def test_asymmetric_calculation_of_balanced_loads_is_the_symmetric_one(cigre: Network) -> None:
     symmetric = run_time_series(StepInputs(cigre, 2))
     asymmetric_network = cigre.asymmetric()
