@@ -21,11 +21,9 @@ import numpy as np
 from ml.data.grids import grid_network, profile_tables
 from physics.network import Network
 from physics.timeseries import StepInputs, apply_profiles, run_time_series
-from physics.unbalance import vuf_percent
+from physics.unbalance import connect_unevenly, load_positions, vuf_percent
 
 UNBALANCED_SHARE = 0.3
-#: Uneven connections a case draws from (per-phase shares of a load's power, summing to 3).
-CONNECTIONS = ((3.0, 0.0, 0.0), (1.5, 1.5, 0.0), (2.0, 1.0, 0.0))
 PASSES = 2
 #: Up to this many uneven loads (3^6 = 729 scenarios, one batch) every combination is solved.
 EXHAUSTIVE_LOADS = 6
@@ -56,11 +54,6 @@ def worst_vuf_percent(u_pu: np.ndarray, u_angle: np.ndarray) -> np.ndarray:
     return vuf_percent(u_pu, u_angle).max(axis=1)
 
 
-def _positions(network: Network, key: str) -> list[int]:
-    return [int(network.positions("asym_load", [pgm_id])[0]) for pgm_id in network.pgm_ids(key)
-            if network.component_of(pgm_id) == "asym_load"]
-
-
 def build_case(code: str, seed: int, slot: int) -> BalancingCase:
     """The grid at profile quarter-hour ``slot`` with a seeded share of its loads connected unevenly."""
     base, profiles = grid_network(code)
@@ -68,21 +61,8 @@ def build_case(code: str, seed: int, slot: int) -> BalancingCase:
     rng = np.random.default_rng([seed, slot, sum(code.encode()), 3])
     inputs = StepInputs(network, 1)
     apply_profiles(inputs, profile_tables(profiles), start=slot)
-    keys = network.element_keys("load")
-    chosen = tuple(sorted(rng.choice(keys, size=max(1, int(round(UNBALANCED_SHARE * len(keys)))), replace=False)))
-    shares = np.array([rng.permutation(CONNECTIONS[int(rng.integers(len(CONNECTIONS)))]) for _ in chosen])
-    for key, share in zip(chosen, shares):
-        _connect(inputs, network, key, share)
+    chosen, shares = connect_unevenly(inputs, network, rng, UNBALANCED_SHARE)
     return BalancingCase(network, inputs, chosen, shares)
-
-
-def _connect(inputs: StepInputs, network: Network, key: str, shares: np.ndarray) -> None:
-    """Spread the load's power over its phases by ``shares`` (its total per part unchanged)."""
-    for attribute in ("p_specified", "q_specified"):
-        column = inputs.column("asym_load", attribute)
-        for position in _positions(network, key):
-            total = column[..., position, :].sum(axis=-1, keepdims=True)
-            column[..., position, :] = total * shares / 3.0
 
 
 def _solve(case: BalancingCase, rotations_per_scenario: np.ndarray) -> np.ndarray:
@@ -96,7 +76,7 @@ def _solve(case: BalancingCase, rotations_per_scenario: np.ndarray) -> np.ndarra
             rotated = np.roll(case.shares[k], int(rotations_per_scenario[row, k]))
             for attribute in ("p_specified", "q_specified"):
                 column = batch.column("asym_load", attribute)
-                for position in _positions(case.network, key):
+                for position in load_positions(case.network, key):
                     total = column[row, position, :].sum()
                     column[row, position, :] = total * rotated / 3.0
     result = run_time_series(batch, symmetric=False, outputs={"node": ["u_pu", "u_angle"]})
@@ -113,7 +93,7 @@ def balance(case: BalancingCase) -> Balancing:
         best = int(vuf.argmin())
         chosen = combinations[best] if vuf[best] < before - 1e-9 else rotations
         return Balancing(chosen, before, float(min(vuf[best], before)), 1 + len(combinations))
-    sizes = [float(np.abs(case.inputs.values("asym_load", "p_specified")[0, _positions(case.network, k)]).sum())
+    sizes = [float(np.abs(case.inputs.values("asym_load", "p_specified")[0, load_positions(case.network, k)]).sum())
              for k in case.loads]
     flows, best_vuf = 1, before
     for _ in range(PASSES):

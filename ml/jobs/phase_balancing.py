@@ -11,6 +11,7 @@ from ml.decision import phase_balancing as pb
 from ml.evaluation import Row
 from ml.plan import Plan
 from ml.registry import Artefact, Registry
+from physics.unbalance import UNEVEN_CONNECTIONS
 
 NAME = "decision.phase_balancing"
 SETTINGS_FILE = "settings.json"
@@ -20,7 +21,7 @@ SLOTS = tuple(day * 96 + 76 for day in (30, 120, 200, 300))
 
 def train(registry: Registry, plan: Plan) -> Artefact:
     settings = {"passes": pb.PASSES, "exhaustive_loads": pb.EXHAUSTIVE_LOADS, "unbalanced_share": pb.UNBALANCED_SHARE,
-                "connections": [list(c) for c in pb.CONNECTIONS]}
+                "connections": [list(c) for c in UNEVEN_CONNECTIONS]}
     return registry.save(NAME, {SETTINGS_FILE: json.dumps(settings, sort_keys=True).encode()},
                          {"plan": plan.name, "data_sha256": "none (a solver)", "settings": settings})
 

@@ -6,8 +6,10 @@ far from a distorting load still has to recognise it from its faint signature.  
 1 s of a grid in its asymmetric form, loads at their quarter-hour profile values (as the real-time
 simulator holds them), one event every four minutes or so, never two at once: voltage sags of the
 upstream grid (5-30 %, 2-20 s), harmonic injections of 1-3 loads (a non-linear share of 5-50 %,
-six-pulse spectrum, 30-120 s; voltage THD from ``physics.harmonics``) and unbalance of 1-3 loads
-(one phase lost, or shares of 0.6-1.4 per phase, 30-120 s).  30 % of the buses carry a point whose
+six-pulse spectrum, 30-120 s; voltage THD from ``physics.harmonics``) and unbalance of a quarter to
+all of the loads (one phase lost, or shares of 0.4-1.6 per phase, 30-120 s), over the standing
+unbalance of 30 % of the loads connected to one or two phases only (``physics.unbalance``'s uneven
+connections, all run long, no event: what an LV grid always has).  30 % of the buses carry a point whose
 phase voltages report as class 0.2 transformers (noise, 1 % missing, 0.2 % outliers); the meter
 computes the unbalance from its phase magnitudes and measures THD with 5 % relative noise (class 3).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +32,8 @@ from ml.features.compute import WINDOW_SAMPLES
 from ml.features.peers import peer_names, run_inputs
 from ml.features.signals import COLUMN, PHASES, SIGNALS
 from ml.gnn.cases import choose_measured
-from physics.unbalance import magnitude_unbalance_percent
+from physics.unbalance import connect_unevenly, magnitude_unbalance_percent, vuf_percent
+from physics.network import Network
 from physics.scenario_system import thd_by_node
 from physics.scenarios import HarmonicDistortion, PhaseUnbalance, VoltageSag, compose
 from physics.sensors import SensorLayer, SensorSpec
@@ -40,6 +44,8 @@ EVENT_CLASS = {"voltageSag": 1, "harmonicDistortion": 2, "unbalance": 3, "phaseL
 RUN_S = 7200
 QUARTER_S = 900
 STRIDE_S = 3
+#: Loads connected to one or two phases for the whole run.
+UNEVEN_SHARE = 0.3
 OWN_FEATURES = ("voltage_average_now", "voltage_average_change_1s", "voltage_average_deviation_from_median_8s",
                 "voltage_average_min_60s", "voltage_unbalance", "powerQuality_imbalance_now",
                 "powerQuality_imbalance_mean_60s", "powerQuality_imbalance_max_60s", "powerQuality_thd_now",
@@ -59,6 +65,9 @@ class DisturbanceRun:
     code: str
     rows: np.ndarray        # (points, RUN_S, SIGNALS) per-unit voltages, unbalance %, THD %
     label: np.ndarray       # (RUN_S,) class index of the grid's active event
+    vuf: np.ndarray         # (points, RUN_S) true negative/positive-sequence unbalance at each point's bus, %
+    worst_vuf: np.ndarray   # (RUN_S,) the highest true unbalance over all buses of the grid, %
+    head_current: np.ndarray  # (RUN_S, 3) substation transformers' LV phase currents as class 0.5 CTs read them, p.u. of rating
 
 
 def _scenarios(rng: np.random.Generator, loads: list[str]) -> list:
@@ -75,8 +84,12 @@ def _scenarios(rng: np.random.Generator, loads: list[str]) -> list:
                                             nonlinear_share=float(rng.uniform(0.05, 0.5))))
         else:
             duration = int(rng.integers(30, 121))
-            shares = (1.0, 1.0, 0.0) if rng.random() < 0.4 else tuple(float(v) for v in rng.uniform(0.6, 1.4, 3))
-            found.append(PhaseUnbalance(start_step=at, duration_steps=duration, elements=chosen,
+            shares = (1.0, 1.0, 0.0) if rng.random() < 0.4 else tuple(float(v) for v in rng.uniform(0.4, 1.6, 3))
+            # a quarter to all of the grid's loads: one to three loads of a simbench grid unbalance
+            # its voltages by < 0.05 %, which no meter and no model can tell from noise
+            feeder = tuple(rng.choice(loads, size=int(rng.integers(max(1, len(loads) // 4), len(loads) + 1)),
+                                      replace=False).tolist())
+            found.append(PhaseUnbalance(start_step=at, duration_steps=duration, elements=feeder,
                                         phase_shares=tuple(rng.permutation(shares).tolist())))
         at += duration + int(rng.integers(60, 300))
     return found
@@ -88,8 +101,11 @@ def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> Disturbanc
     network = base.asymmetric()
     rng = np.random.default_rng([seed, sum(code.encode()), 61000])
     inputs = held_profile_inputs(network, profiles, int(rng.integers(0, 366 * 96 - RUN_S // QUARTER_S)), RUN_S)
+    connect_unevenly(inputs, network, rng, UNEVEN_SHARE)  # the standing unbalance of single-phase connections
     plan = compose(network, inputs, _scenarios(rng, network.element_keys("load")), seed=seed)
-    u = np.abs(np.nan_to_num(run_time_series(inputs, symmetric=False, outputs={"node": ["u_pu"]}).values("node", "u_pu")))
+    flow = run_time_series(inputs, symmetric=False, outputs={"node": ["u_pu", "u_angle"], "transformer": ["i_to"]})
+    u = np.abs(np.nan_to_num(flow.values("node", "u_pu")))
+    angle = np.nan_to_num(flow.values("node", "u_angle"))
     thd = thd_by_node(network, inputs, plan.harmonic_injections, 0, RUN_S)
     measured = choose_measured(network, measured_fraction, rng)
     layer = SensorLayer(seed)
@@ -113,7 +129,19 @@ def simulate(code: str, seed: int, measured_fraction: float = 0.3) -> Disturbanc
     for event in plan.events:
         if event.label in EVENT_CLASS:
             label[event.start_step:event.end_step] = EVENT_CLASS[event.label]
-    return DisturbanceRun(code, rows, label)
+    vuf = vuf_percent(u, angle)
+    head = layer.measure_many([(f"{code}/substation", phase) for phase in PHASES], _head_current(network, flow),
+                              np.arange(RUN_S) * 1.0, stream=f"{code}/pq-head-current").values
+    return DisturbanceRun(code, rows, label, vuf[:, measured].T, vuf.max(axis=1), head)
+
+
+def _head_current(network: Network, flow: Any) -> np.ndarray:
+    """``(steps, 3)`` LV phase currents of the substation's transformers (those of the highest primary
+    voltage, in parallel) in per unit of their summed rated current."""
+    transformers = network.input_data["transformer"]
+    top = transformers["u1"] == transformers["u1"].max()
+    rated_a = float((transformers["sn"][top] / (np.sqrt(3) * transformers["u2"][top])).sum())
+    return np.nan_to_num(flow.values("transformer", "i_to"))[:, top, :].sum(axis=1) / rated_a
 
 
 def features(run: DisturbanceRun) -> tuple[np.ndarray, np.ndarray]:

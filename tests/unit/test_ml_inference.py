@@ -100,7 +100,7 @@ def test_the_frequency_forecast_is_the_models_on_the_same_features_in_hertz(regi
     expected = 50.0 + model.predict(x[end - 60:end - 59])[0] / 1000.0  # ff.samples starts at the 60th second
     assert found.modules["monitoring"].values["frequencyForecast"] == pytest.approx(expected)
     assert found.modules["monitoring"].versions["monitoring.frequency_forecast"] == 1
-    assert "not built" in found.modules["monitoring"].unavailable["monitoring.phase_imbalance"]
+    assert "gridtwin ml evaluate" in found.modules["monitoring"].unavailable["monitoring.phase_imbalance"]
 
 
 def test_a_point_without_samples_gets_reasons_and_no_numbers(registry: Registry) -> None:
