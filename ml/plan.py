@@ -41,6 +41,12 @@ class Plan:
     cluster_test_codes: tuple[str, ...] = ("1-LV-rural2--0-sw", "1-LV-rural3--0-sw", "1-LV-semiurb5--0-sw")
     #: LV grids whose uneven phase connections the balancing optimiser rotates.
     balancing_codes: tuple[str, ...] = ("1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw")
+    #: MV grids (LV grids' few hundred metres of cable almost never fault) of the sag predictor:
+    #: the constant baseline comes from the training grids, the score from the test grids.
+    sag_training_codes: tuple[str, ...] = ("1-MV-semiurb--0-sw", "1-MV-urban--0-sw", "1-MV-comm--0-sw")
+    sag_test_codes: tuple[str, ...] = ("1-MV-rural--0-sw",)
+    #: Simulated years per seed; the first only feeds the history.
+    sag_years: int = 12
     se_fractions: tuple[float, ...] = (0.2, 0.1, 0.05)
     gnn_epochs: int = 30
     fault_epochs: int = 12
@@ -93,6 +99,7 @@ SMALL = Plan(
     cluster_training_codes=("1-LV-semiurb4--0-sw",),
     cluster_test_codes=("1-LV-urban6--0-sw",),
     balancing_codes=("1-LV-rural1--0-sw",),
+    sag_training_codes=("1-MV-semiurb--0-sw",),
     se_fractions=(0.2,),
     gnn_epochs=8,
     fault_epochs=20,

@@ -32,6 +32,11 @@ SERVED_ELSEWHERE = {
     "decision.phase_balancing": "a grid's reconnection moves (gridtwin ml evaluate), not a per-point value yet",
     "decision.grid_stability": "a stressed grid's loading margin from its substation's P, Q and U (gridtwin ml "
                                "evaluate), not served per point yet",
+    "monitoring.phase_imbalance": "a grid's worst-bus unbalance from its substation's phase currents and every "
+                                  "point's unbalance (gridtwin ml evaluate); the live path does not gather a grid's "
+                                  "points into one window yet",
+    "maintenance.voltage_sag_prediction": "a grid's fault-position study, sag days per bus and year (gridtwin ml "
+                                          "evaluate), not served per point yet",
     "energy_flow.demand_response_clusters": "a load-shape cluster per load (gridtwin ml evaluate), not a kW per "
                                             "point yet",
 }

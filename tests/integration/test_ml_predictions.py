@@ -118,7 +118,7 @@ def test_a_point_is_inferred_from_its_stored_minute_and_the_answer_is_stored_and
         assert 0.0 <= normal["maintenance"]["overloadRisk"] <= 1.0
         assert normal["maintenance"]["equipmentFailureRisk"] is None
         reasons = {u["model"]: u["reason"] for u in normal["maintenance"]["unanswered"]}
-        assert "maintenance.equipment_failure_risk" in reasons and "not built" in reasons[
+        assert "maintenance.equipment_failure_risk" in reasons and "gridtwin ml evaluate" in reasons[
             "maintenance.voltage_sag_prediction"]
         streamed = _next(ws, "p")["data"]["predictions"]
         assert streamed == {"twinId": point, "monitoring": {"voltageAnomaly": monitoring["voltageAnomaly"]}}
