@@ -20,7 +20,7 @@ import numpy as np
 from ml.catalogue import MODELS
 from ml.features.compute import Windows, point_features
 from ml.inference import point
-from ml.inference.grid import GridAnswers, GridHistory, grid_answers
+from ml.inference.grid import GRID_MODELS, GridAnswers, GridHistory, grid_answers
 from ml.inference.outputs import OUTPUTS, BatchPrediction, PointInput
 from ml.serving import ModelCache
 
@@ -30,8 +30,6 @@ SERVED_ELSEWHERE = {
     "decision.reactive_power": "a grid's inverter power factors per step, not a per-point value yet",
     "decision.dispatch": "a grid's day schedule (an LP), not a per-point value yet",
     "decision.phase_balancing": "a grid's reconnection moves (gridtwin ml evaluate), not a per-point value yet",
-    "decision.grid_stability": "a stressed grid's loading margin from its substation's P, Q and U (gridtwin ml "
-                               "evaluate), not served per point yet",
     "monitoring.phase_imbalance": "a grid's worst-bus unbalance from its substation's phase currents and every "
                                   "point's unbalance (gridtwin ml evaluate); the live path does not gather a grid's "
                                   "points into one window yet",
@@ -40,7 +38,7 @@ SERVED_ELSEWHERE = {
     "energy_flow.demand_response_clusters": "a load-shape cluster per load (gridtwin ml evaluate), not a kW per "
                                             "point yet",
 }
-GRID_MODULES = ("maintenance", "energy")
+GRID_MODULES = ("maintenance", "energy", "decision")
 BUILT = frozenset(model.name for model in MODELS if model.built)
 
 
@@ -93,7 +91,7 @@ class InferenceEngine:
             answers.merge_into(batch, rows)
             return
         for output in OUTPUTS:
-            if output.module in GRID_MODULES and batch.asked(output) and output.model in BUILT:
+            if output.model in GRID_MODELS and batch.asked(output) and output.model in BUILT:
                 batch.missing(output, answers, rows)
 
     def _grid(self, grid_id: str, now: datetime) -> GridAnswers | str:

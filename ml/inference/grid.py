@@ -1,8 +1,8 @@
 """The models that read the recent history of the grid a point measures in, at 15-minute resolution.
 
 Overload risk (every line and transformer on the point's supply path), equipment failure risk
-(the transformer supplying it), the power-quality index (its bus's voltage band), technical losses (the grid's, from its substation's P, Q and U)
-and the load forecast (the loads at the point's bus, next quarter-hour) each read the same
+(the transformer supplying it), the power-quality index (its bus's voltage band), technical losses and
+the loading margin (the grid's, from its substation's P, Q and U) and the load forecast (the loads at the point's bus, next quarter-hour) each read the same
 :class:`GridHistory` through the input builders their training used (``ovl.inputs``,
 ``fr.inputs``, ``tl.features``, ``load_forecast.features``), at the profile-year positions of
 the history's steps, so a served input is built exactly as a training sample was.
@@ -33,8 +33,9 @@ FAILURE = "maintenance.equipment_failure_risk"
 LOSSES = "energy_flow.technical_losses"
 LOAD = "energy_flow.load_forecast"
 QUALITY = "maintenance.power_quality_index"
+STABILITY = "decision.grid_stability"
 MODEL_FILE = "model.ubj"
-GRID_MODELS = (OVERLOAD, FAILURE, QUALITY, LOSSES, LOAD)
+GRID_MODELS = (OVERLOAD, FAILURE, QUALITY, LOSSES, LOAD, STABILITY)
 
 
 @dataclass
@@ -133,6 +134,14 @@ def _losses_kw(model: Boosted, history: GridHistory) -> float:
     return float(model.predict(x)[0])
 
 
+def _stability(model: Boosted, history: GridHistory) -> float:
+    """1 − 1/λ*, λ* the estimated factor the grid's demand can grow by before a bus falls below 0.9 pu
+    (0 at the limit now, towards 1 with a large margin), from the same substation inputs as the losses."""
+    x = tl.features(history.head[-1:], history.first_position + history.last_row)
+    margin = max(float(model.predict(x)[0]), 1.0)
+    return 1.0 - 1.0 / margin
+
+
 def _next_quarter_kw(forecaster, demand_w: np.ndarray, history: GridHistory) -> float:
     """The day-ahead model's value for the quarter-hour after now, from the 14 whole days before its day."""
     from ml.energy_flow.load_forecast import HISTORY_DAYS
@@ -188,6 +197,10 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
         value = _losses_kw(model, history)
         return lambda point: value
 
+    def stability(model: Boosted):
+        value = _stability(model, history)
+        return lambda point: value
+
     def load(forecaster):
         by_series: dict[int, float] = {}  # points on one bus share its demand series: one forecast per bus
 
@@ -204,7 +217,8 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
     _answer(cache, FAILURE, _boosted(FAILURE, fr.FEATURES), failure, history, answers)
     _answer(cache, QUALITY, _boosted(QUALITY, pqi.FEATURES), quality, history, answers)
     names = (history.grid_id,) + ((history.source.partition(":")[2],) if history.source else ())
-    _answer(cache, LOSSES, _losses_loader(names), losses, history, answers, key=f"{LOSSES}/{'/'.join(names)}")
+    for name, compute in ((LOSSES, losses), (STABILITY, stability)):  # one estimator per grid each
+        _answer(cache, name, _per_grid_loader(name, names), compute, history, answers, key=f"{name}/{'/'.join(names)}")
     _answer(cache, LOAD, load_job.load, load, history, answers)
     for point in history.point_paths:
         if point not in history.point_demand_w:
@@ -214,14 +228,14 @@ def grid_answers(cache: ModelCache, history: GridHistory) -> GridAnswers:
     return answers
 
 
-def _losses_loader(names: tuple[str, ...]):
-    """The technical-losses estimator trained for this grid: by its id, else by the source it was imported from
-    (one estimator per grid: the losses are the network's own)."""
+def _per_grid_loader(model: str, names: tuple[str, ...]):
+    """The estimator of ``model`` trained for this grid: by its id, else by the source it was imported from
+    (losses and loading margins are the network's own: one estimator per grid, on the substation's inputs)."""
     def load(registry: Registry, version: int) -> Boosted:
-        artefact = registry.load(LOSSES, version)
+        artefact = registry.load(model, version)
         for name in names:
             if artefact.has_grid(name):
                 return Boosted.from_bytes(artefact.read_grid(name), tl.FEATURES)
-        raise RegistryError(f"{LOSSES} v{version} has no estimator for grid {' or '.join(map(repr, names))}; it was "
+        raise RegistryError(f"{model} v{version} has no estimator for grid {' or '.join(map(repr, names))}; it was "
                             f"trained on {', '.join(artefact.metadata.get('grids', []))}")
     return load

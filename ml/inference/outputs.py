@@ -50,7 +50,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("energy", "demandResponse", "energy_flow.demand_response_clusters", "demand-response potential, kW"),
     Output("decision", "reactivePowerCompensation", "decision.reactive_power", "recommended compensation, kvar"),
     Output("decision", "loadBalancing", "decision.phase_balancing", "load-balancing score, 0-1"),
-    Output("decision", "gridStability", "decision.grid_stability", "grid stability, 0-1"),
+    Output("decision", "gridStability", "decision.grid_stability",
+           "loading margin of the point's grid as 1 − 1/λ*, λ* the factor its demand can grow by before a bus "
+           "falls below 0.9 pu (0 at the limit now), 0-1; for grids the margin estimator was trained on"),
     Output("decision", "optimalDispatch", "decision.dispatch", "recommended dispatch set-point, kW"),
 )
 OUTPUT_OF_MODEL = {output.model: output for output in OUTPUTS}

@@ -9,6 +9,7 @@ import pytest
 
 from ml.boosted import Boosted
 from ml.data.grids import grid_network, profile_tables
+from ml.energy_flow import technical_losses as tl
 from ml.features.compute import WINDOW_SAMPLES, Windows, columns_of, point_features
 from ml.features.signals import COLUMN, SIGNALS
 from ml.features.windows import windows_from_history
@@ -27,7 +28,7 @@ from physics.timeseries import StepInputs, apply_profiles
 STRESSED = SMALL.overload_codes[0]  # an LV grid whose lines and transformer do overload in its year
 POINT_MODELS = ("monitoring.voltage_anomaly", "monitoring.frequency_forecast", "monitoring.power_quality_disturbance")
 GRID_MODELS = ("maintenance.overload_risk", "maintenance.equipment_failure_risk", "maintenance.power_quality_index",
-               "energy_flow.technical_losses", "energy_flow.load_forecast")
+               "energy_flow.technical_losses", "energy_flow.load_forecast", "decision.grid_stability")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     from ml import jobs
 
     found = Registry(tmp_path_factory.mktemp("models"))
-    plan = replace(SMALL, load_codes=(STRESSED,))  # technical losses are estimated per grid: train this one's
+    # technical losses and loading margins are estimated per grid: train this one's
+    plan = replace(SMALL, load_codes=(STRESSED,), stability_codes=(STRESSED,))
     for name in POINT_MODELS + GRID_MODELS:
         jobs.train(name, found, plan, None)
     return found
@@ -133,6 +135,11 @@ def test_grid_answers_are_the_models_on_the_grids_history(registry: Registry) ->
         assert 0.0 < losses < 0.2 * abs(history.head[-1, 0]) / 1e3 + 1.0  # kW: a share of what the feeder carries
     losses = answers.values["energy_flow.technical_losses"]
     assert losses["mp-far"] == losses["mp-near"] and not answers.reasons
+    margin = Boosted.from_bytes(registry.load("decision.grid_stability").read_grid(STRESSED), tl.FEATURES).predict(
+        tl.features(history.head[-1:], history.first_position + history.last_row))[0]
+    assert margin > 1.0  # the grid carries today's load
+    stability = answers.values["decision.grid_stability"]
+    assert stability["mp-far"] == stability["mp-near"] == pytest.approx(1.0 - 1.0 / margin)
 
 
 def test_the_next_quarter_hours_load_forecast_tracks_the_buses_demand(registry: Registry) -> None:
