@@ -49,6 +49,8 @@ class Loaders:
         self._twins: DataLoader[str, Twin | None] = DataLoader(load_fn=self._load_twins)
         self._relationships: DataLoader[RelationshipKey, list[StoredRelationship]] = DataLoader(
             load_fn=self._load_relationships)
+        self._neighbours: DataLoader[RelationshipKey, list[tuple[str, str]]] = DataLoader(
+            load_fn=self._load_neighbours)
 
     def typed(self, twin: StoredTwin) -> Twin:
         """A graph-layer twin as its generated GraphQL type (and cached for this request)."""
@@ -82,11 +84,11 @@ class Loaders:
         return [relationship_object(item) for item in stored]
 
     async def related(self, twin_id: str, name: str, direction: str) -> list[Twin]:
-        """The twins at the other end of ``twin_id``'s ``name`` relationships."""
-        stored = await self._relationships.load((twin_id, name, direction))
+        """The twins at the other end of ``twin_id``'s ``name`` relationships (ids and models only:
+        their fields are read if asked, for all of them at once)."""
+        others = await self._neighbours.load((twin_id, name, direction))
         known = self.known
-        return [known(item.source_id, item.source_model or "") if item.target_id == twin_id and item.source_id != twin_id
-                else known(item.target_id, item.target_model or "") for item in stored]
+        return [known(other_id, model) for other_id, model in others]
 
     async def _load_twins(self, twin_ids: list[str]) -> list[Twin | None]:
         models = self._active.models
@@ -97,12 +99,19 @@ class Loaders:
         return [instance(twin_record(found[i])) if i in found else None for i in twin_ids]
 
     async def _load_relationships(self, keys: list[RelationshipKey]) -> list[list[StoredRelationship]]:
+        return await self._per_name_and_direction(keys, graph_relationships.list_relationships_many_async)
+
+    async def _load_neighbours(self, keys: list[RelationshipKey]) -> list[list[tuple[str, str]]]:
+        return await self._per_name_and_direction(keys, graph_relationships.neighbours_many_async)
+
+    async def _per_name_and_direction(self, keys: list[RelationshipKey], read: Any) -> list[list[Any]]:
+        """One batched read per (relationship name, direction) among ``keys``, answers in key order."""
         groups: dict[tuple[str | None, str], list[str]] = {}
         for twin_id, name, direction in keys:
             groups.setdefault((name, direction), []).append(twin_id)
-        found: dict[RelationshipKey, list[StoredRelationship]] = {}
+        found: dict[RelationshipKey, list[Any]] = {}
         for (name, direction), twin_ids in groups.items():
-            by_twin = await guarded(graph_relationships.list_relationships_many_async(
-                self._async_driver, self._active.models, twin_ids, name=name, direction=direction))
+            by_twin = await guarded(read(self._async_driver, self._active.models, twin_ids, name=name,
+                                         direction=direction))
             found.update({(twin_id, name, direction): items for twin_id, items in by_twin.items()})
         return [found.get(key, []) for key in keys]

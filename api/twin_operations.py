@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 
 from api.auth import Permission
 from api.context import GraphQLInfo
-from api.errors import ClientError, call
+from api.errors import ClientError, call, guarded
 from api.events import TwinEvent
 from api.permissions import requires
 from api.types import Direction, Relationship, Twin
@@ -121,11 +121,11 @@ class TwinQuery:
                     order_by: list[PropertyOrder] | None = None, first: int = DEFAULT_PAGE_SIZE,
                     after: str | None = None) -> TwinConnection:
         context = info.context
-        page = await call(
-            search.search_twins, context.services.neo4j, context.active.models, model=model,
-            filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
+        asked = search.Search(
+            model=model, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
             order_by=[search.Order(o.property, o.descending) for o in order_by or []], first=first, after=after,
             hidden_models=(graph_twins.ACCOUNT_MODEL,) if context.loaders.hide_accounts else ())
+        page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
         edges = [TwinEdge(cursor=search.encode_cursor(page.offset + index), node=context.loaders.typed(twin))
                  for index, twin in enumerate(page.twins)]
         return TwinConnection(edges=edges, total_count=page.total_count,

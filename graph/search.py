@@ -14,6 +14,7 @@ import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import neo4j
@@ -21,6 +22,7 @@ import neo4j
 from dtdl.model import ModelSet, Schema
 from graph.cypher import label_for, quote, resolve_label
 from graph.errors import Problem, ValidationError
+from graph.reads import Read, send_async
 from graph.records import Twin, read_projection, twin_from_node
 from graph.encoding import encode_primitive
 from graph.validation import INTEGER_RANGES, resolve_schema
@@ -78,50 +80,56 @@ def decode_cursor(cursor: str | None) -> int:
     return int(number) + 1
 
 
-def search_twins(
-    driver: neo4j.Driver,
-    models: ModelSet,
-    *,
-    model: str | None = None,
-    filters: Sequence[Filter] = (),
-    order_by: Sequence[Order] = (),
-    first: int = 100,
-    after: str | None = None,
-    hidden_models: Sequence[str] = (),
-    database: str | None = None,
-) -> Page:
-    """One page of twins that are-a ``model`` (DTMI or label) and match every filter, with the total.
+@dataclass(frozen=True)
+class Search:
+    """What one ``twins`` page asks: a model (DTMI or label), filters, order, page size and cursor;
+    twins that are-a one of ``hidden_models`` are left out (the API hides accounts from non-admins)."""
 
-    Twins that are-a one of ``hidden_models`` are left out (the API hides accounts from non-admins)."""
-    if not 0 < first <= MAX_PAGE_SIZE:
+    model: str | None = None
+    filters: Sequence[Filter] = ()
+    order_by: Sequence[Order] = ()
+    first: int = 100
+    after: str | None = None
+    hidden_models: Sequence[str] = ()
+
+
+def search_read(models: ModelSet, search: Search) -> Read[Page]:
+    """One page of twins that are-a the model and match every filter, and the total, in ONE query
+    that always answers one record (the total with an empty page too: a cursor past the end)."""
+    if not 0 < search.first <= MAX_PAGE_SIZE:
         raise ValidationError("bad page size", [Problem("/first", f"first must be between 1 and {MAX_PAGE_SIZE}")])
-    label = resolve_label(models, model) if model else "Twin"
-    properties = _searchable_properties(models, model)
+    label = resolve_label(models, search.model) if search.model else "Twin"
+    properties = _searchable_properties(models, search.model)
     params: dict[str, Any] = {}
-    conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
-    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
+    conditions = [_condition(f, i, properties, params) for i, f in enumerate(search.filters)]
+    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in search.hidden_models
+                   if dtmi in models.interfaces]
     order = [f"t.{quote_path(_checked_path(o.property, properties, f'/orderBy/{i}'))}"
-             f"{' DESC' if o.descending else ''}" for i, o in enumerate(order_by)]
-    offset = decode_cursor(after)
+             f"{' DESC' if o.descending else ''}" for i, o in enumerate(search.order_by)]
+    offset = decode_cursor(search.after)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     match = f"MATCH (t:Twin:{quote(label)}) {where}"
     query = (
-        f"CALL () {{ {match} RETURN count(t) AS total }} {match} "
-        f"WITH t, total ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit "
-        f"RETURN {read_projection('t')} AS t, total"
+        f"CALL () {{ {match} RETURN count(t) AS total }} "
+        f"CALL () {{ {match} WITH t ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit "
+        f"RETURN collect({read_projection('t')}) AS page }} "
+        "RETURN total, page"
     )
-    records, _, _ = driver.execute_query(query, params, offset=offset, limit=first + 1, database_=database,
-                                         routing_=neo4j.RoutingControl.READ)
-    total = records[0]["total"] if records else _count(driver, label, where, params, database)
-    twins = [twin_from_node(models, record["t"]) for record in records[:first]]
-    return Page(twins=twins, total_count=total, offset=offset, has_next=len(records) > first)
+    return Read(query, {**params, "offset": offset, "limit": search.first + 1},
+                partial(_page, models, search.first, offset))
 
 
-def _count(driver: neo4j.Driver, label: str, where: str, params: dict[str, Any], database: str | None) -> int:
-    """Total when the page is empty (e.g. a cursor past the end), so totalCount stays right."""
-    records, _, _ = driver.execute_query(f"MATCH (t:Twin:{quote(label)}) {where} RETURN count(t) AS total", params,
-                                         database_=database, routing_=neo4j.RoutingControl.READ)
-    return int(records[0]["total"])
+def _page(models: ModelSet, first: int, offset: int, records: Sequence[neo4j.Record]) -> Page:
+    found = records[0]["page"]
+    twins = [twin_from_node(models, stored) for stored in found[:first]]
+    return Page(twins=twins, total_count=int(records[0]["total"]), offset=offset, has_next=len(found) > first)
+
+
+async def search_twins_async(driver: neo4j.AsyncDriver, models: ModelSet, search: Search, *,
+                             database: str | None = None) -> Page:
+    """One page on the async driver, on the event loop (the API's ``twins`` field; a sync caller sends
+    :func:`search_read` with ``graph.reads.send``)."""
+    return await send_async(driver, search_read(models, search), database=database)
 
 
 def quote_path(path: str) -> str:

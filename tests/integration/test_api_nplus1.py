@@ -140,3 +140,29 @@ def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLCl
     assert all(step["twin"]["__typename"] == "LoadTwin" and step["depth"] == 1 for step in light)
     assert all(step["twin"]["etag"].startswith("W/") for step in full)
     assert full_queries == light_queries + 1, (light_queries, full_queries)
+
+
+#: Cypher round trips per request shape, as docs/api.md ("Cypher per request") documents them.
+ROUND_TRIPS = {"one twin by id": 1, "a page of twins with one relationship hop": 2,
+               "a downstream traversal with ids": 1}
+
+
+def test_each_request_shape_needs_its_documented_round_trips(gql: GraphQLClient, tokens: dict[str, str],
+                                                             feeders: tuple[str, list[str]]) -> None:
+    tag, lines = feeders
+    shapes = {
+        "one twin by id": ('query($id: ID!) { twin(id: $id) { id etag ... on Line { name length } } }',
+                           {"id": lines[0]}),
+        "a page of twins with one relationship hop": (
+            'query { twins(model: "Line", first: 30, where: [{property: "name", value: "np1-' + tag + '"}]) '
+            '{ edges { node { id ... on GridNode { feedsTo { id } } } } } }', {}),
+        "a downstream traversal with ids": ('query($id: ID!) { downstream(id: $id) { depth twin { id } } }',
+                                            {"id": lines[0]}),
+    }
+    found = {}
+    with counted(gql) as counting:
+        for shape, (query, variables) in shapes.items():
+            counting.queries = 0
+            assert gql.data(query, variables, tokens["viewer"])
+            found[shape] = counting.queries
+    assert found == ROUND_TRIPS
