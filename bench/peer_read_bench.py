@@ -1,0 +1,150 @@
+"""GridTwin's read path against the Neo4j GraphQL Library, side by side on the same Neo4j and data (issue 15).
+
+Run with the test profile's servers up:
+
+    GRIDTWIN_PROFILE=test .venv/bin/gridtwin services up
+    GRIDTWIN_PROFILE=test .venv/bin/python bench/peer_read_bench.py
+
+The peer, ``bench/peer/server.mjs`` (@neo4j/graphql 7 under Apollo Server 4, no authentication), is
+installed from npm into ``~/.cache/gridtwin/peer`` on first use.  Data: bench/api_bench.py's seed
+(100 substations each feeding a load; a ternary feeder of 10,000 lines).  Three shapes, each the
+same answer on both sides, driven by ``hey`` at 32 connections (8 for the wider two), 10 s per
+run, the two servers interleaved, three rounds; printed: requests/s and p50 per run, the medians
+and the ratios GridTwin / peer (the issue's goals: at least 1.5, 1.5 and 1.0).
+
+- ``twin_by_id``: one substation by id with 5 properties (GridTwin checks a JWT; the peer checks none);
+- ``page_with_hop``: 100 substations with their ``feedsTo`` ids;
+- ``downstream_5``: the lines up to 5 hops below the feeder's root (364 twins): GridTwin's
+  ``downstream``, the peer's ``@cypher`` field (its faster variant in the issue's measurement).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from api_bench import hey, hey_binary, seed
+from apiserver import login, start_api
+from gridtwin.config import Settings
+from graph import db as graph_db
+from graph.bulk import bulk_delete_twins
+from servers.processes import free_port, stop
+
+PEER_PACKAGES = ("@neo4j/graphql@7.6.3", "@apollo/server@4.13.0", "graphql@16", "neo4j-driver@5")
+ROUNDS, SECONDS = 3, "10s"
+
+
+def peer_folder(settings: Settings) -> Path:
+    """The peer's npm packages in the cache (installed once) and its server script beside them."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gridtwin" / "peer"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "node_modules" / "@neo4j" / "graphql").is_dir():
+        if not (folder / "package.json").exists():
+            (folder / "package.json").write_text('{"name": "gridtwin-peer", "private": true, "type": "module"}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", *PEER_PACKAGES], cwd=folder, check=True)
+    shutil.copy(Path(__file__).parent / "peer" / "server.mjs", folder / "server.mjs")
+    return folder
+
+
+def start_peer(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    folder = peer_folder(settings)
+    uri, user, password = settings.resolved_neo4j()
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password, "PORT": str(port)}
+    log = open(settings.state_path / f"bench-peer-{port}.log", "wb")  # noqa: SIM115 - the child keeps it
+    process = subprocess.Popen(["node", "server.mjs"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.post(url + "/graphql", json={"query": "{ __typename }"}, timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"the peer exited; see {log.name}")
+        time.sleep(0.5)
+    raise SystemExit(f"the peer did not become ready; see {log.name}")
+
+
+def shapes(tag: str) -> dict[str, tuple[str, str, str]]:
+    """Per shape: GridTwin's query, the peer's query, hey's connections."""
+    return {
+        "twin_by_id": (
+            f'{{ twin(id: "bench-{tag}-sub-7") {{ id ... on Substation {{ name status bayCount highestVoltage staffed }} }} }}',
+            f'{{ substations(where: {{id: {{eq: "bench-{tag}-sub-7"}}}}) {{ id name status bayCount highestVoltage staffed }} }}',
+            "32"),
+        "page_with_hop": (
+            f'{{ twins(model: "Substation", first: 100, where: [{{property: "name", op: startsWith, '
+            f'value: "bench-{tag}-"}}]) {{ edges {{ node {{ id ... on GridNode {{ feedsTo {{ id }} }} }} }} }} }}',
+            f'{{ substations(where: {{name: {{startsWith: "bench-{tag}-"}}}}, limit: 100, sort: [{{id: ASC}}]) '
+            '{ id feedsTo { id } } }',
+            "8"),
+        "downstream_5": (
+            f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 5) {{ twin {{ id }} }} }}',
+            f'{{ lines(where: {{id: {{eq: "bench-{tag}-feeder-0"}}}}) {{ downstream {{ id }} }} }}',
+            "8"),
+    }
+
+
+def same_answers(ours: dict, peer: dict, shape: str) -> None:
+    """Both sides must return the same twins, or the comparison means nothing."""
+    if shape == "twin_by_id":
+        a, b = ours["twin"], peer["substations"][0]
+        assert {k: a[k] for k in b} == b, (a, b)
+    elif shape == "page_with_hop":
+        a = {e["node"]["id"]: sorted(t["id"] for t in e["node"]["feedsTo"] if "-load-" in t["id"])
+             for e in ours["twins"]["edges"]}
+        b = {s["id"]: sorted(t["id"] for t in s["feedsTo"]) for s in peer["substations"]}
+        assert a == b and len(a) == 100, (len(a), len(b))
+    else:
+        a = sorted(step["twin"]["id"] for step in ours["downstream"])
+        b = sorted(t["id"] for t in peer["lines"][0]["downstream"])
+        assert a == b and len(a) == 363, (len(a), len(b))
+
+
+def main() -> None:
+    settings = Settings()
+    binary = hey_binary(settings)
+    tag = uuid.uuid4().hex[:6]
+    ids = seed(settings, tag)
+    ours, ours_url = start_api(settings)
+    peer, peer_url = start_peer(settings)
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    try:
+        token = login(ours_url)
+        for shape, (our_query, peer_query, connections) in shapes(tag).items():
+            answers = [httpx.post(url + "/graphql", json={"query": q}, headers=h, timeout=60).json()["data"]
+                       for url, q, h in ((ours_url, our_query, {"Authorization": f"Bearer {token}"}),
+                                         (peer_url, peer_query, {}))]
+            same_answers(*answers, shape)
+            runs = results[shape] = {"gridtwin": [], "peer": []}
+            for url, query, side in ((ours_url, our_query, "gridtwin"), (peer_url, peer_query, "peer")):
+                hey(binary, url, token, query, "-n", "200", "-c", "8")  # warm-up
+            for _ in range(ROUNDS):
+                for url, query, side in ((ours_url, our_query, "gridtwin"), (peer_url, peer_query, "peer")):
+                    found = hey(binary, url, token, query, "-z", SECONDS, "-c", connections)
+                    runs[side].append({"rps": round(found["rps"], 1), "p50_ms": found["p50_ms"],
+                                       "non_200": found["non_200"]})
+    finally:
+        stop(ours.pid, grace=10)
+        stop(peer.pid, grace=10)
+        with graph_db.open_driver(settings) as driver:
+            bulk_delete_twins(driver, ids)
+    summary = {shape: {side: statistics.median(r["rps"] for r in runs[side]) for side in runs}
+               for shape, runs in results.items()}
+    for shape, medians in summary.items():
+        medians["ratio"] = round(medians["gridtwin"] / medians["peer"], 3)
+    print(json.dumps({"runs": results, "median_rps": summary}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
