@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import orjson
+from graphql import ExecutionResult, GraphQLError, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -33,6 +35,7 @@ from cross_web.exceptions import HTTPException
 
 from api.accounts import AccountService
 from api.auth import AuthError, PasswordVault, Permission, Principal, bearer_token, new_credential_key, new_secret
+from api import graphiql
 from api.body_limits import BodyLimitMiddleware
 from api.context import RequestContext, Services, ServiceSlot
 from api.events import TwinEvents
@@ -68,12 +71,17 @@ class GridTwinGraphQL(GraphQL):
     graphql_transport_ws_handler_class = GridTwinTransportWSHandler
     websocket_adapter_class = GridTwinWebSocketAdapter  # type: ignore[assignment]
 
-    def __init__(self, slot: ServiceSlot) -> None:
+    def __init__(self, slot: ServiceSlot, settings: Settings) -> None:
         self._slot = slot
+        self._settings = settings
         self.user_connections = UserConnections()
         super().__init__(build_schema(ModelRegistry(build_schema).active.types), graphql_ide="graphiql",
                          keep_alive=True, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=None)  # api.websocket enforces ours, with a code
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        """Our GraphiQL page: every asset from this server, a login first, subscriptions over the WebSocket."""
+        return graphiql.page(self._settings)
 
     @property  # type: ignore[override]
     def schema(self) -> Any:
@@ -125,11 +133,32 @@ class GridTwinGraphQL(GraphQL):
         A str, not bytes: WebSocket messages of the GraphQL protocols must be text frames."""
         return orjson.dumps(data).decode()
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, *args: Any,
+                                **kwargs: Any) -> Any:
+        if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol) is None \
+                and operation_type(request_data.query, request_data.operation_name) == "subscription":
+            # Strawberry would run it as a query and fail with "Unexpected error."
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP",
+                extensions={"code": "SUBSCRIPTION_NEEDS_WEBSOCKET"})])
         try:
-            return await asyncio.wait_for(super().execute_operation(*args, **kwargs), REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(super().execute_operation(request, request_adapter, request_data, *args,
+                                                                    **kwargs), REQUEST_TIMEOUT_S)
         except asyncio.TimeoutError as error:
             raise HTTPException(504, f"request took longer than {REQUEST_TIMEOUT_S:.0f} s") from error
+
+
+@functools.lru_cache(maxsize=1024)
+def operation_type(query: str | None, operation_name: str | None) -> str | None:
+    """``query``, ``mutation`` or ``subscription`` of the operation a request runs, from its parsed
+    document (None when it does not parse or names no operation: execution reports that)."""
+    if not query or "subscription" not in query:  # the keyword is required: no parse for the rest
+        return None
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return None
+    return operation.operation.value if operation else None
 
 
 async def principal_of(authorization: str | None, accounts: AccountService) -> Principal | None:
@@ -262,10 +291,11 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
-    graphql = GridTwinGraphQL(slot)
+    graphql = GridTwinGraphQL(slot, settings)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            graphiql.asset_route(settings),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest", ingest_endpoint, methods=["POST"]),
             Route("/healthz", healthz),

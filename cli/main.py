@@ -53,18 +53,19 @@ def services_up() -> None:
 
 @services_app.command("build")
 def services_build() -> None:
-    """Build Neo4j and InfluxDB into the cache (a no-op when cached), without starting them."""
-    from servers import influxdb, neo4j
+    """Build Neo4j and InfluxDB (and install GraphiQL's browser assets) into the cache (a no-op when cached)."""
+    from servers import browser_assets, influxdb, neo4j
 
     settings = get_settings()
     started = time.monotonic()
     try:
         neo4j_home, influx_home = neo4j.provision(settings), influxdb.provision(settings)
+        assets = browser_assets.provision(settings)
     except Exception as error:  # noqa: BLE001 - one clear message, no traceback
         console.print(f"[red]services build failed:[/red] {error}")
         raise typer.Exit(1) from error
     console.print(f"Neo4j {neo4j.version()}: {neo4j_home}\nInfluxDB {influxdb.version()}: {influx_home}\n"
-                  f"ready in {time.monotonic() - started:.1f} s")
+                  f"GraphiQL's assets: {assets}\nready in {time.monotonic() - started:.1f} s")
 
 
 @services_app.command("down")

@@ -34,6 +34,8 @@ GO = Tool("go", "build InfluxDB", None, "install Go 1.23+ (https://go.dev/doc/in
 CARGO = Tool("cargo", "build Flux's Rust library for InfluxDB", None, "install Rust with rustup (stable toolchain)")
 CC = Tool("cc", "build InfluxDB's C parts (cgo)", "build-essential", "install a C compiler (gcc)")
 PKG_CONFIG = Tool("pkg-config", "locate Flux's library when building InfluxDB", "pkg-config", "install pkg-config")
+NPM = Tool("npm", "install GraphiQL's browser files", "npm", "install Node.js 18+ with npm")
+CHROMIUM = Tool("chromium", "run the browser tests headless", "chromium", "install Chromium (Debian: chromium)")
 
 
 def require(*tools: Tool) -> None:

@@ -11,12 +11,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
-import os
 import select
 import socket
-import subprocess
-import sys
-import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,11 +21,9 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
 
 from api.body_limits import DEFAULT_MAX_BYTES, GRAPHQL_MAX_BYTES, INGEST_MAX_BYTES, INGEST_MAX_DECOMPRESSED_BYTES
-from gridtwin.config import Settings
-from tests.integration.conftest import GraphQLClient
+from tests.integration.conftest import GraphQLClient, ServedApi
 
 MIB = 1024 * 1024
 CHUNK = b" " * MIB  # JSON whitespace: a body of it is only refused for its size
@@ -90,65 +84,6 @@ def megabytes(count: int) -> Iterator[bytes]:
 
 
 # --- gridtwin serve as a subprocess ----------------------------------------------------------
-
-
-@dataclass
-class ServedApi:
-    url: str
-    port: int
-    pid: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve_env(settings: Settings, port: int) -> dict[str, str]:
-    """The test profile as the in-process app has it (servers, JWT secret: its tokens work here).
-
-    No admin password: the process must not reset the admin's password, which would end the
-    sessions of the tokens the other tests hold."""
-    environment = {key: value for key, value in os.environ.items() if key != "GRIDTWIN_ADMIN_PASSWORD"}
-    return {**environment, "GRIDTWIN_PROFILE": settings.profile, "GRIDTWIN_API_HOST": "127.0.0.1",
-            "GRIDTWIN_API_PORT": str(port)}
-
-
-@pytest.fixture(scope="module")
-def served_api(api_settings: Settings, tokens: dict[str, str],
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
-    log_path = tmp_path_factory.mktemp("served-api") / "serve.log"
-    port = _free_port()
-    log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], stdout=log, stderr=subprocess.STDOUT,
-                               env=_serve_env(api_settings, port))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(process, url, log_path)
-        yield ServedApi(url, port, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gridtwin serve exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"gridtwin serve did not answer within 90 s: {log.read_text()[-2000:]}")
 
 
 def _status_kib(pid: int, field: str) -> int:
