@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.output import console, err_console
 from gridtwin.config import get_settings
 
 grid_app = typer.Typer(help="Real grids: import (simbench, pandapower, ADT), export, list, delete.",
                        no_args_is_help=True)
-console = Console(soft_wrap=True)  # messages name files and fields: never broken across lines
-err_console = Console(stderr=True, soft_wrap=True)
 #: How many problems of a refused input are printed (all of them are counted).
 SHOWN_PROBLEMS = 20
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from cli.output import console
 from cli.grid import grid_app
 from cli.ml import demo_training, ensure_trained, ml_app
 from cli.simulate import simulate
@@ -27,7 +28,6 @@ app.add_typer(models_app, name="models")
 app.add_typer(grid_app, name="grid")
 app.add_typer(ml_app, name="ml")
 app.command("simulate")(simulate)
-console = Console()
 
 
 @app.callback()
@@ -122,9 +122,11 @@ def _validated(paths: list[Path]) -> Any:
     result = dtdl.validate(documents, resolve_relationship_targets=True)
     for problem in result.problems:
         source = files[problem.document] if problem.document is not None else "?"
-        console.print(f"[red]{problem.rule}[/red]\n  file: {source}\n  element: {problem.element or '-'}\n"
-                      f"  pointer: {problem.pointer or '/'}\n  value: {problem.value!r}\n  {problem.message}",
-                      highlight=False, markup=False)
+        # the problem's texts are data (DTMIs hold ':x:'-like runs, values hold brackets): never markup or emoji
+        console.print(Text.assemble((problem.rule, "red"),
+                                    f"\n  file: {source}\n  element: {problem.element or '-'}\n"
+                                    f"  pointer: {problem.pointer or '/'}\n  value: {problem.value!r}\n  {problem.message}"),
+                      highlight=False)
     if not result.ok:
         console.print(f"{len(result.problems)} problem(s) in {len(files)} file(s)")
         raise typer.Exit(1)

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.output import console, err_console
 from gridtwin.config import get_settings
 
 ml_app = typer.Typer(help="Train, evaluate and list the ML model set.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 PlanOption = Annotated[str, typer.Option("--plan", help="full (docs/ml.md's numbers) or small (seconds, as in make test)")]
 ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="only these models (registry names)")]

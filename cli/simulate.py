@@ -14,14 +14,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cli.output import console, err_console
 from gridtwin.config import get_settings
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _scenario(text: str, position: int) -> Any:

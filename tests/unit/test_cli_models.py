@@ -88,3 +88,15 @@ def test_unreadable_json_is_named(tmp_path: Path) -> None:
     result = runner.invoke(app, ["models", "validate", str(tmp_path)])
     assert result.exit_code == 1
     assert "bad.json" in result.output
+
+
+def test_problems_print_as_plain_text_without_markup_or_emoji(tmp_path: Path) -> None:
+    """DTMIs hold ':x:' (an emoji code to Rich) and problem texts hold brackets: both must print as they are."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:x:Y;1", "@type": "Interface",
+                               "contents": [{"@type": "Property", "name": "a", "schema": "[red]nope"}]}))
+    result = runner.invoke(app, ["models", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "dtmi:x:Y;1/contents" in result.output and "\N{CROSS MARK}" not in result.output
+    assert "[red]" not in result.output.replace("'[red]nope'", "")  # only the value itself has brackets
+    assert "'[red]nope'" in result.output
