@@ -2,7 +2,7 @@
 
 Strawberry's own GraphiQL page loads React and GraphiQL from a CDN, which a control-room network
 does not reach, and sends subscriptions as HTTP multipart.  This page loads the files that
-``gridtwin services build`` installed from npm (``servers/browser_assets.py``; only the names of
+``gridtwin services build`` installed from npm (``gridtwin/browser_assets.py``; only the names of
 its fixed list can be asked for), asks for a login first and sends subscriptions over the WebSocket.
 """
 
@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from gridtwin.config import Settings
-from servers import browser_assets
+from gridtwin import browser_assets
 
 PREFIX = "/graphiql-assets"
 OWN_SCRIPT = "gridtwin-graphiql.js"

@@ -33,7 +33,7 @@ SourceArgument = Annotated[strawberry.ID, strawberry.argument(name="source", des
 class FilterOp(enum.Enum):
     eq = "eq"
     ne = "ne"
-    in_ = strawberry.enum_value("in")
+    in_ = strawberry.enum_value("in", name="in")  # `in` in the schema, as documented (a Python keyword here)
     lt = "lt"
     lte = "lte"
     gt = "gt"
@@ -64,6 +64,8 @@ class TwinEdge:
 @strawberry.type
 class PageInfo:
     has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
 
 
@@ -129,7 +131,8 @@ class TwinQuery:
         edges = [TwinEdge(cursor=search.encode_cursor(page.offset + index), node=context.loaders.typed(twin))
                  for index, twin in enumerate(page.twins)]
         return TwinConnection(edges=edges, total_count=page.total_count,
-                              page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
+                              page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
+                                                 start_cursor=page.start_cursor, end_cursor=page.end_cursor))
 
     @strawberry.field(description="Relationships of a twin; fedBy/manages name the inverse views.",
                      permission_classes=[requires(Permission.read_twins)])

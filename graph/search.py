@@ -58,8 +58,17 @@ class Page:
     has_next: bool
 
     @property
+    def start_cursor(self) -> str | None:
+        return encode_cursor(self.offset) if self.twins else None
+
+    @property
     def end_cursor(self) -> str | None:
         return encode_cursor(self.offset + len(self.twins) - 1) if self.twins else None
+
+    @property
+    def has_previous(self) -> bool:
+        """Twins come before this page (Relay lets a forward page say so when it can tell cheaply)."""
+        return self.offset > 0
 
 
 def encode_cursor(offset: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from servers import browser_assets
+from gridtwin import browser_assets
 from tests.integration.conftest import GraphQLClient
 
 

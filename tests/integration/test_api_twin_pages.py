@@ -15,7 +15,8 @@ from tests.integration.conftest import GraphQLClient
 
 PAGE = ('query($after: String, $first: Int!, $tag: JSON!) { twins(model: "Load", first: $first, after: $after, '
         'where: [{property: "name", op: startsWith, value: $tag}], orderBy: [{property: "name", descending: true}]) '
-        '{ totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id ... on Load { name } } } } }')
+        '{ totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } '
+        'edges { cursor node { id ... on Load { name } } } } }')
 
 
 @pytest.fixture()
@@ -41,6 +42,8 @@ def test_pages_follow_the_cursor_to_the_end_with_the_total_on_each(gql: GraphQLC
             break
         after = page["pageInfo"]["endCursor"]
         assert after == page["edges"][-1]["cursor"]
+        assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+        assert page["pageInfo"]["hasPreviousPage"] is (pages > 1)
     assert pages == 3 and seen == sorted((f"{tag} {i:02d}" for i in range(7)), reverse=True)
 
 
@@ -48,7 +51,8 @@ def test_a_cursor_past_the_end_is_an_empty_page_that_still_counts(gql: GraphQLCl
                                                                    loads: tuple[str, list[str]]) -> None:
     tag, _ = loads
     page = gql.data(PAGE, {"after": encode_cursor(50), "first": 3, "tag": tag}, tokens["viewer"])["twins"]
-    assert page == {"totalCount": 7, "pageInfo": {"hasNextPage": False, "endCursor": None}, "edges": []}
+    assert page == {"totalCount": 7, "edges": [], "pageInfo": {"hasNextPage": False, "hasPreviousPage": True,
+                                                                "startCursor": None, "endCursor": None}}
     nothing = gql.data(PAGE, {"after": None, "first": 3, "tag": "no-such-" + tag}, tokens["viewer"])["twins"]
     assert nothing["totalCount"] == 0 and nothing["edges"] == []
 

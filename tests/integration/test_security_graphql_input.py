@@ -102,7 +102,7 @@ def test_an_integer_beyond_64_bits_in_a_filter_is_bad_user_input(gql: GraphQLCli
         ([{"property": "bayCount", "op": "gt", "value": 2**70}], "/where/0/value"),
         ([{"property": "bayCount", "op": "lt", "value": -(2**63) - 1}], "/where/0/value"),
         ([{"property": "staffed", "op": "eq", "value": True},
-          {"property": "bayCount", "op": "in_", "value": [1, 2**64]}], "/where/1/value/1"),
+          {"property": "bayCount", "op": "in", "value": [1, 2**64]}], "/where/1/value/1"),
         ([{"property": "substationType", "op": "eq", "value": 2**70}], "/where/0/value"),
     )
     for where, pointer in cases:
