@@ -18,7 +18,7 @@ from api.context import GraphQLInfo
 from api.errors import ClientError, call, guarded
 from api.events import TwinEvent
 from api.permissions import requires
-from api.types import Direction, Relationship, Twin
+from api.types import Direction, Node, Relationship, Twin
 from graph import relationships as graph_relationships
 from graph import search, topology
 from graph import twins as graph_twins
@@ -114,6 +114,12 @@ class TwinQuery:
     @strawberry.field(description="One twin by id, typed by its model; null when absent.",
                      permission_classes=[requires(Permission.read_twins)])
     async def twin(self, info: GraphQLInfo, id: strawberry.ID) -> Twin | None:
+        return await info.context.loaders.twin(str(id))
+
+    @strawberry.field(description="Any node by its id (Relay's object identification): today every node is a "
+                                  "twin, typed by its model; null when absent.",
+                     permission_classes=[requires(Permission.read_twins)])
+    async def node(self, info: GraphQLInfo, id: strawberry.ID) -> Node | None:
         return await info.context.loaders.twin(str(id))
 
     @strawberry.field(description="Twins that are-a model (DTMI or type name; subtypes included), filtered and "

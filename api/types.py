@@ -34,8 +34,18 @@ class Relationship:
         return await info.context.loaders.twin(str(self.source_id))
 
 
+@strawberry.interface(description="Relay's object identification: an object with a globally unique id, "
+                                  "fetched again by node(id). Twins are nodes: a twin's id is unique across models.")
+class Node:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> str:
+        return str(obj.__strawberry_definition__.name)
+
+
 @strawberry.interface(description="A digital twin: a node of the twin graph, typed by its DTDL interface.")
-class Twin:
+class Twin(Node):
     id: strawberry.ID
     model: str = strawberry.field(description="DTMI of the twin's DTDL interface.")
     etag: str = strawberry.field(description="Changes with every write; pass it as ifMatch to update safely.")
@@ -50,7 +60,7 @@ class Twin:
     def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> str:
         """The object type of a twin (inherited by every generated interface): twins are always
         instances of a generated object type or GenericTwin, so no cast lookup or isinstance chain."""
-        return str(obj.__strawberry_definition__.name)
+        return Node.resolve_type(obj, info, abstract_type)
 
 
 @strawberry.type(description="A twin whose model is not (or no longer) in the active model set.")

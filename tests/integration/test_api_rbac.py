@@ -22,6 +22,7 @@ CALLS: dict[str, str] = {
     "me": "{ me { username } }",
     "users": "{ users { username } }",
     "twin": f'{{ twin(id: "{NOBODY}") {{ id }} }}',
+    "node": f'{{ node(id: "{NOBODY}") {{ id }} }}',
     "twins": "{ twins(first: 1) { totalCount } }",
     "relationships": f'{{ relationships(twinId: "{NOBODY}") {{ id }} }}',
     "downstream": f'{{ downstream(id: "{NOBODY}") {{ depth }} }}',
