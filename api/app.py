@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import logging
 import os
@@ -148,10 +147,10 @@ class GridTwinGraphQL(GraphQL):
             raise HTTPException(504, f"request took longer than {REQUEST_TIMEOUT_S:.0f} s") from error
 
 
-@functools.lru_cache(maxsize=1024)
 def operation_type(query: str | None, operation_name: str | None) -> str | None:
     """``query``, ``mutation`` or ``subscription`` of the operation a request runs, from its parsed
-    document (None when it does not parse or names no operation: execution reports that)."""
+    document (None when it does not parse or names no operation: execution reports that).  Not
+    cached: request bodies reach 16 MiB, and a cache of their texts would be a memory lever."""
     if not query or "subscription" not in query:  # the keyword is required: no parse for the rest
         return None
     try:
