@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -24,16 +25,24 @@ def start_api(settings: Settings, python_args: list[str] | None = None) -> tuple
     process = subprocess.Popen([sys.executable, *(python_args or ["-m", "cli", "serve"])], env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
+    wait_until_ready(process, lambda: httpx.get(url + "/readyz", timeout=1), "the API", log.name)
+    return process, url
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], probe: Callable[[], httpx.Response], what: str, log: str,
+                     seconds: float = 60.0) -> None:
+    """Poll ``probe`` until it answers 200; a clear exit naming the log if the process dies or never answers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
+            if probe().status_code == 200:
+                return
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise SystemExit(f"the API exited; see {log.name}")
+            raise SystemExit(f"{what} exited; see {log}")
         time.sleep(0.25)
-    raise SystemExit(f"the API did not become ready; see {log.name}")
+    raise SystemExit(f"{what} did not become ready; see {log}")
 
 
 def login(url: str) -> str:

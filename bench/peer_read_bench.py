@@ -25,14 +25,13 @@ import os
 import shutil
 import statistics
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 
 from api_bench import hey, hey_binary, seed
-from apiserver import login, start_api
+from apiserver import login, start_api, wait_until_ready
 from gridtwin.config import Settings
 from graph import db as graph_db
 from graph.bulk import bulk_delete_twins
@@ -63,16 +62,9 @@ def start_peer(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(["node", "server.mjs"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if httpx.post(url + "/graphql", json={"query": "{ __typename }"}, timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit(f"the peer exited; see {log.name}")
-        time.sleep(0.5)
-    raise SystemExit(f"the peer did not become ready; see {log.name}")
+    wait_until_ready(process, lambda: httpx.post(url + "/graphql", json={"query": "{ __typename }"}, timeout=1),
+                     "the peer", log.name)
+    return process, url
 
 
 def shapes(tag: str) -> dict[str, tuple[str, str, str]]:
