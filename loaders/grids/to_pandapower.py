@@ -219,6 +219,11 @@ def _empty_network() -> Any:
 def to_pandapower(document: GridDocument) -> Any:
     """The pandapower net the document describes; a :class:`GridSourceError` names the twin and field that is wrong."""
     grid = next((t.properties for t in document.twins if t.model == GRID_MODEL), {})
+    if grid.get("sourceFormat") == "openDss":
+        raise GridSourceError(f"grid {document.grid_id!r}", "sourceFormat",
+                              "a phase-level OpenDSS grid has no balanced pandapower form here (pandapower's own "
+                              "OpenDSS converter does not converge on IEEE 123); use its OpenDSS circuit "
+                              "(loaders.grids.to_opendss, export format opendss)")
     net = _empty_network()
     net.name, net.f_hz, net.sn_mva = (grid.get("name", document.grid_id), float(grid.get("nominalFrequency", 50.0)),
                                       float(grid.get("basePower", 1.0)))

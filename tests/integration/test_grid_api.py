@@ -46,7 +46,8 @@ def test_import_list_export_and_delete_a_grid(gql: GraphQLClient, tokens: dict[s
 
 
 @pytest.mark.parametrize("source", ["/etc/passwd", "file:///etc/passwd", "adt:/etc/passwd", "simbench:no-such-code",
-                                    "pandapower:no_such_network"])
+                                    "pandapower:no_such_network", "opendss:/etc/passwd", "opendss:../ieee13_dss/x",
+                                    "/tmp/feeder.dss"])
 def test_bad_or_file_system_sources_are_refused(gql: GraphQLClient, tokens: dict[str, str], source: str) -> None:
     body = gql(IMPORT, {"s": source, "g": None}, tokens["operator"])
     assert _codes(body) == {"BAD_USER_INPUT"}, body
@@ -59,3 +60,31 @@ def test_a_bad_uploaded_file_is_refused_naming_the_element(gql: GraphQLClient, t
                tokens["operator"])
     assert _codes(body) == {"BAD_USER_INPUT"}, body
     assert "4" in body["errors"][0]["message"]  # the line of the twin without a model
+
+
+def test_an_ieee_feeder_imports_and_exports_as_its_opendss_circuit(gql: GraphQLClient, tokens: dict[str, str]) -> None:
+    pytest.importorskip("opendssdirect")
+    from loaders.grids.dss_engine import compiled, compiled_script, node_voltages, worst_node_differences
+    from loaders.grids.sources import opendss_feeder_path
+
+    grid_id = f"api-ieee13-{uuid.uuid4().hex[:6]}"
+    operator = tokens["operator"]
+    imported = gql.data(IMPORT, {"s": "opendss:ieee13", "g": grid_id}, operator)["importGrid"]
+    try:
+        assert imported["buses"] == 16
+        script = gql.data('query($g: String!) { exportGrid(gridId: $g, format: OPENDSS) }', {"g": grid_id},
+                          operator)["exportGrid"]
+        with compiled(opendss_feeder_path("ieee13")) as dss:
+            source = node_voltages(dss)
+        with compiled_script(script, where="export") as dss:
+            assert worst_node_differences(source, node_voltages(dss))["vm_pu"] < 1e-5
+    finally:
+        gql.data("mutation($g: String!) { deleteGrid(gridId: $g) }", {"g": grid_id}, operator)
+
+
+def test_opendss_scripts_cannot_be_uploaded(gql: GraphQLClient, tokens: dict[str, str]) -> None:
+    """A DSS script is a program (Redirect reads files, Save writes them): the upload format does not exist."""
+    body = gql('mutation($c: String!) { importGridFile(format: OPENDSS, content: $c) { gridId } }',
+               {"c": "Redirect /etc/passwd\n"}, tokens["admin"])
+    assert body.get("data") is None and "OPENDSS" in body["errors"][0]["message"]
+    assert "root:" not in json.dumps(body)

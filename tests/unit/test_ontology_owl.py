@@ -36,7 +36,7 @@ def test_sparql_finds_every_interface_extending_grid_component(graph: rdflib.Gra
     version_one = {"GridComponent", "Substation", "PowerTransformer", "Line", "Busbar", "SwitchingDevice",
                    "Breaker", "Switch", "CapacitorBank", "Meter", "Load", "RenewableSource", "PVSystem", "WindTurbine",
                    "Bus", "ACLineSegment", "ThreeWindingTransformer", "EnergyConsumer", "StaticGenerator",
-                   "SynchronousMachine", "BatteryUnit", "ExternalNetworkInjection", "LinearShuntCompensator"}
+                   "SynchronousMachine", "BatteryUnit", "ExternalNetworkInjection", "LinearShuntCompensator", "DCLine"}
     version_two = {"PowerTransformer", "SwitchingDevice", "Breaker", "Switch"}
     assert found == {f"{name};1" for name in version_one} | {f"{name};2" for name in version_two}
     assert owl.subclasses_of(graph, f"{GT}RenewableSource;1") == [f"{GT}PVSystem;1", f"{GT}WindTurbine;1"]
