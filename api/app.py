@@ -34,7 +34,7 @@ from cross_web.exceptions import HTTPException
 
 from api.accounts import AccountService
 from api.auth import AuthError, PasswordVault, Permission, Principal, bearer_token, new_credential_key, new_secret
-from api import graphiql
+from api import graphiql, metrics
 from api.body_limits import BodyLimitMiddleware
 from api.context import RequestContext, Services, ServiceSlot
 from api.events import TwinEvents
@@ -236,6 +236,7 @@ async def start_services(settings: Settings) -> Services:
         events=events, simulations=simulations, ml_models=ml_models, predictions=predictions,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
+        metrics_token=_state_secret(settings, "metrics-token", settings.metrics_token),
     )
 
 
@@ -269,10 +270,12 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Services]]:
         services = slot.services = await start_services(settings)
         tune_garbage_collector(settings.api_gc_threshold)
+        metrics.SERVICES.attach(services)
         jobs = [asyncio.create_task(job(services)) for job in background]
         try:
             yield {"services": services}  # Starlette's lifespan state: request.state.services
         finally:
+            metrics.SERVICES.detach(services)
             for job in jobs:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
@@ -299,8 +302,10 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
             Route("/ingest", ingest_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
         ],
-        middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        middleware=[Middleware(metrics.HttpMetrics),
+                    Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                                allow_headers=["Authorization", "Content-Type"]),
                     Middleware(BodyLimitMiddleware)],
         lifespan=lifespan,

@@ -31,6 +31,8 @@ class Services:
     influxdb_http: httpx.AsyncClient
     registry: ModelRegistry
     jwt_secret: str
+    #: What a scraper must send to read /metrics (api.metrics).
+    metrics_token: str
     accounts: AccountService
     telemetry: TelemetryServices
     events: TwinEvents

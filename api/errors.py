@@ -9,6 +9,7 @@ server detail leaks.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -16,6 +17,7 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthError, Forbidden
+from api.metrics import awaited_label, observe_awaited, observe_call
 from graph.errors import (
     ConflictError, GraphError, ModelError, NotFoundError, PreconditionFailedError, ProtectedError, ValidationError,
 )
@@ -58,16 +60,22 @@ def should_mask(error: GraphQLError) -> bool:
 
 
 async def call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking graph-layer call off the event loop, its domain errors made client errors."""
+    """Run a blocking graph-layer call off the event loop, its domain errors made client errors (timed for /metrics)."""
+    started = time.perf_counter()
     try:
         return await run_in_threadpool(function, *args, **kwargs)
     except (GraphError, AuthError, Forbidden) as error:
         raise client_error(error) from error
+    finally:
+        observe_call(function, time.perf_counter() - started)
 
 
 async def guarded(awaitable: Awaitable[T]) -> T:
-    """``call`` for coroutines: domain errors made client errors."""
+    """``call`` for coroutines: domain errors made client errors (timed for /metrics by coroutine name)."""
+    label, started = awaited_label(awaitable), time.perf_counter()
     try:
         return await awaitable
     except (GraphError, AuthError, Forbidden) as error:
         raise client_error(error) from error
+    finally:
+        observe_awaited(label, time.perf_counter() - started)

@@ -23,6 +23,7 @@ from api.commands import CommandMutation
 from api.cypher_console import CypherResult, run_read_only
 from api.errors import call, should_mask
 from api.grid_operations import GridMutation, GridQuery
+from api.metrics import OperationMetrics
 from api.model_operations import ModelMutation, ModelQuery
 from api.permissions import requires
 from api.protection import GridTwinExecutionContext, protection_extensions
@@ -113,6 +114,7 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
         subscription=Subscription,
         types=[*types.interfaces.values(), *types.objects.values(), GenericTwin],
         extensions=[
+            OperationMetrics,  # first: its time covers the other extensions' work
             LimitRules,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=512),

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str | None = None
     jwt_secret: str | None = None
+    #: Bearer token a Prometheus scraper sends to GET /metrics; generated into the state folder
+    #: (``metrics-token``, 0600) when unset.
+    metrics_token: str | None = None
     jwt_ttl_seconds: int = 3600
     #: base64 of 32 bytes sealing password hashes (AES-256-GCM); generated into the state folder when unset.
     credential_key: str | None = None

@@ -110,6 +110,7 @@ class FanOutSubscription(Generic[Item]):
             self._queue.append(Delivery(items))
             self._queued_items += len(items)
         elif self.policy == "disconnect":
+            self._fan_out.slow_disconnects += 1
             self.close(f"slow consumer: more than {self.max_queue} updates or {self.max_backlog} items waiting")
             return
         else:
@@ -124,6 +125,7 @@ class FanOutSubscription(Generic[Item]):
             coalesced.update(split(item))
         self._coalesced = coalesced
         self.dropped_updates += 1
+        self._fan_out.dropped_updates += 1
 
     def _has_room_for(self, items: int) -> bool:
         if not self._queue:
@@ -179,6 +181,10 @@ class FanOut(Generic[Item]):
         self._everything: set[FanOutSubscription[Item]] = set()
         self._watchers: set[Watcher[Item]] = set()
         self.published = 0
+        #: Over every subscription this fan-out ever had (for /metrics): deliveries folded into coalesced
+        #: ones, and subscriptions closed for being too slow.
+        self.dropped_updates = 0
+        self.slow_disconnects = 0
 
     def subscribe(self, keys: Iterable[str] | None, *, max_queue: int = 256, max_backlog: int = MAX_BACKLOG_ITEMS,
                   policy: SlowPolicy = "coalesce") -> FanOutSubscription[Item]:

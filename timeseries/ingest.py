@@ -47,6 +47,9 @@ class TelemetryIngest:
         self.writer = writer
         self.broker = broker
         self.downsampler = downsampler
+        #: Messages acknowledged (durable) and refused since start, for /metrics.
+        self.accepted_total = 0
+        self.rejected_total = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: TwinDirectory, broker: Broker | None = None,
@@ -81,6 +84,8 @@ class TelemetryIngest:
                 self._downsample(batch, twins)
             if self.broker is not None:
                 self.broker.publish(batch.samples)
+        self.accepted_total += len(batch.lines)
+        self.rejected_total += len(batch.rejections)
         return IngestResult(len(batch.lines), batch.rejections)
 
     def _downsample(self, batch: ValidatedBatch, twins: Mapping[str, TwinInfo]) -> None:

@@ -1,63 +1,69 @@
-"""The OpenDSS engine (opendssdirect.py) behind one lock: compile a circuit, solve it, read its nodes.
+"""The OpenDSS engine (opendssdirect.py) on one thread of its own: compile a circuit, solve it, read it.
 
-OpenDSS holds one active circuit per process, so every use (an import reading a feeder, a
-fidelity check solving the feeder built from the graph) takes :data:`ENGINE_LOCK` for the whole
-compile-solve-read sequence.  ``AllowChangeDir`` is switched off: OpenDSS would otherwise move the
-process's working directory to each compiled file's folder.
+OpenDSS holds one active circuit per process, so every use runs on one dedicated thread:
+:func:`solve_file` and :func:`solve_script` compile, solve and hand the engine to a ``read``
+function there, returning what it returns; calls from several threads queue.  OpenDSS moves the
+process's working directory to each compiled file's folder; it is moved back right after the
+solve.  (DSS C-API's own switch against that, ``AllowChangeDir(False)`` or
+``DSS_CAPI_ALLOW_CHANGE_DIR=0``, crashed the process with a segfault in dss_python_backend 0.14.5,
+in the test suite and in a ten-line script; it is not used.)
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loaders.grids.document import GridSourceError
 
-#: One OpenDSS circuit per process: whoever compiles holds this until they have read what they need.
-ENGINE_LOCK = threading.RLock()
+T = TypeVar("T")
+#: The one thread that touches OpenDSS.
+_ENGINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opendss-engine")
 
 
-def engine() -> Any:
-    """The opendssdirect module, imported on first use (it loads a native library)."""
+def _engine() -> Any:
+    """The opendssdirect module (it loads a native library on first import)."""
     import opendssdirect as dss
 
-    dss.Basic.AllowChangeDir(False)
     return dss
 
 
-@contextmanager
-def compiled(path: Path, *, where: str | None = None) -> Iterator[Any]:
-    """The engine with ``path`` compiled and solved (controls included), held under the lock."""
-    where = where or str(path)
+def _solved(path: Path, where: str, read: Callable[[Any], T]) -> T:
+    """On the engine thread: compile and solve ``path`` (controls included), then ``read`` the engine."""
     if not path.is_file():
         raise GridSourceError(where, None, "no such file")
-    with ENGINE_LOCK:
-        dss = engine()
-        try:
-            dss.Text.Command("Clear")
-            dss.Text.Command(f'Compile "{path}"')
-            dss.Solution.Solve()
-        except Exception as error:  # opendssdirect raises DSSException with OpenDSS's own message
-            raise GridSourceError(where, None, f"OpenDSS could not compile or solve it: {error}") from error
-        if not dss.Solution.Converged():
-            raise GridSourceError(where, None, "OpenDSS's power flow did not converge")
-        yield dss
+    dss = _engine()
+    working_directory = os.getcwd()
+    try:
+        dss.Text.Command("Clear")
+        dss.Text.Command(f'Compile "{path.resolve()}"')
+        dss.Solution.Solve()
+    except Exception as error:  # opendssdirect raises DSSException with OpenDSS's own message
+        raise GridSourceError(where, None, f"OpenDSS could not compile or solve it: {error}") from error
+    finally:
+        os.chdir(working_directory)
+    if not dss.Solution.Converged():
+        raise GridSourceError(where, None, "OpenDSS's power flow did not converge")
+    return read(dss)
 
 
-@contextmanager
-def compiled_script(script: str, *, where: str) -> Iterator[Any]:
-    """The engine with a script (the text :mod:`loaders.grids.to_opendss` writes) compiled and solved."""
+def solve_file(path: Path, read: Callable[[Any], T], *, where: str | None = None) -> T:
+    """``read(engine)`` after OpenDSS compiled and solved the master file ``path``."""
+    return _ENGINE_THREAD.submit(_solved, path, where or str(path), read).result()
+
+
+def solve_script(script: str, read: Callable[[Any], T], *, where: str) -> T:
+    """``read(engine)`` after OpenDSS compiled and solved a script (what :mod:`loaders.grids.to_opendss` writes)."""
     with tempfile.TemporaryDirectory(prefix="gridtwin-dss-") as folder:
         path = Path(folder) / "circuit.dss"
         path.write_text(script, encoding="utf-8")
-        with compiled(path, where=where) as dss:
-            yield dss
+        return solve_file(path, read, where=where)
 
 
 @dataclass(frozen=True)

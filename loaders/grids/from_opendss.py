@@ -28,7 +28,7 @@ from typing import Any
 
 from graph.bulk import RelationshipRow, TwinRow
 from loaders.grids.document import GRID_MODEL, GT, GridDocument, GridSourceError, check_grid_id, relationship_id, twin_id
-from loaders.grids.dss_engine import compiled
+from loaders.grids.dss_engine import solve_file
 from loaders.grids.feeds import feeds_to
 
 SQRT3 = math.sqrt(3.0)
@@ -325,17 +325,23 @@ def from_opendss(path: Path, grid_id: str, *, source: str | None = None) -> Grid
     A :class:`GridSourceError` names the file, the element (``Load.671``) and the field.
     """
     check_grid_id(grid_id)
-    where = source or path.name
-    with compiled(path, where=where) as dss:
-        unknown = _unmodelled(dss)
-        if unknown:
-            raise GridSourceError(where, None, f"element classes not modelled yet: {', '.join(unknown)}")
-        reader = _Reader(dss, grid_id, where)
-        grid = {"gridId": grid_id, "sourceId": f"Circuit.{dss.Circuit.Name()}", "name": dss.Circuit.Name(),
-                "nominalFrequency": float(dss.Solution.Frequency()), "sourceFormat": "openDss", "source": where}
-        reader.twins.append(TwinRow(grid_id, GRID_MODEL, grid))
-        for step in _STEPS:
-            step(reader)
+    where = source or str(path)
+    reader = solve_file(path, lambda dss: _read_circuit(dss, grid_id, where), where=where)
+    grid = reader.twins[0].properties
     feeds = feeds_to(grid_id, reader.twins, reader.relationships)
     grid["topologyDepth"] = feeds.depth
     return GridDocument(grid_id, where, reader.twins, reader.relationships + feeds.relationships)
+
+
+def _read_circuit(dss: Any, grid_id: str, where: str) -> _Reader:
+    """On the engine thread: every element of the solved circuit as rows (the grid's twin first)."""
+    unknown = _unmodelled(dss)
+    if unknown:
+        raise GridSourceError(where, None, f"element classes not modelled yet: {', '.join(unknown)}")
+    reader = _Reader(dss, grid_id, where)
+    grid = {"gridId": grid_id, "sourceId": f"Circuit.{dss.Circuit.Name()}", "name": dss.Circuit.Name(),
+            "nominalFrequency": float(dss.Solution.Frequency()), "sourceFormat": "openDss", "source": where}
+    reader.twins.append(TwinRow(grid_id, GRID_MODEL, grid))
+    for step in _STEPS:
+        step(reader)
+    return reader

@@ -64,7 +64,7 @@ def test_a_bad_uploaded_file_is_refused_naming_the_element(gql: GraphQLClient, t
 
 def test_an_ieee_feeder_imports_and_exports_as_its_opendss_circuit(gql: GraphQLClient, tokens: dict[str, str]) -> None:
     pytest.importorskip("opendssdirect")
-    from loaders.grids.dss_engine import compiled, compiled_script, node_voltages, worst_node_differences
+    from loaders.grids.dss_engine import node_voltages, solve_file, solve_script, worst_node_differences
     from loaders.grids.sources import opendss_feeder_path
 
     grid_id = f"api-ieee13-{uuid.uuid4().hex[:6]}"
@@ -74,10 +74,8 @@ def test_an_ieee_feeder_imports_and_exports_as_its_opendss_circuit(gql: GraphQLC
         assert imported["buses"] == 16
         script = gql.data('query($g: String!) { exportGrid(gridId: $g, format: OPENDSS) }', {"g": grid_id},
                           operator)["exportGrid"]
-        with compiled(opendss_feeder_path("ieee13")) as dss:
-            source = node_voltages(dss)
-        with compiled_script(script, where="export") as dss:
-            assert worst_node_differences(source, node_voltages(dss))["vm_pu"] < 1e-5
+        source = solve_file(opendss_feeder_path("ieee13"), node_voltages)
+        assert worst_node_differences(source, solve_script(script, node_voltages, where="export"))["vm_pu"] < 1e-5
     finally:
         gql.data("mutation($g: String!) { deleteGrid(gridId: $g) }", {"g": grid_id}, operator)
 

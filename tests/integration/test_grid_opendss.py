@@ -24,7 +24,7 @@ from graph import topology  # noqa: E402
 from graph.twins import update_twin  # noqa: E402
 from gridtwin.config import Settings  # noqa: E402
 from loaders.grids.document import GridDocument  # noqa: E402
-from loaders.grids.dss_engine import compiled, compiled_script, node_voltages, worst_node_differences  # noqa: E402
+from loaders.grids.dss_engine import node_voltages, solve_file, solve_script, worst_node_differences  # noqa: E402
 from loaders.grids.reader import read_grid  # noqa: E402
 from loaders.grids.sink import delete_grid, store_grid  # noqa: E402
 from loaders.grids.sources import load_grid, opendss_feeder_path  # noqa: E402
@@ -52,13 +52,11 @@ def stored(neo4j_driver: neo4j.Driver, models: ModelSet, document: GridDocument,
 
 @pytest.fixture(scope="module")
 def source_voltages() -> dict[str, Any]:
-    with compiled(opendss_feeder_path("ieee13")) as dss:
-        return node_voltages(dss)
+    return solve_file(opendss_feeder_path("ieee13"), node_voltages)
 
 
 def _solve(driver: neo4j.Driver, models: ModelSet, grid_id: str) -> dict[str, Any]:
-    with compiled_script(to_opendss(read_grid(driver, models, grid_id)), where=grid_id) as dss:
-        return node_voltages(dss)
+    return solve_script(to_opendss(read_grid(driver, models, grid_id)), node_voltages, where=grid_id)
 
 
 def test_the_circuit_built_from_the_graph_has_opendss_s_solution_per_phase(
@@ -106,6 +104,5 @@ def test_cli_export_opendss_compiles_to_the_source_solution(document: GridDocume
     target = tmp_path / "ieee13.dss"
     result = CliRunner().invoke(app, ["grid", "export", "opendss", document.grid_id, "-o", str(target)])
     assert result.exit_code == 0, result.output
-    with compiled(target) as dss:
-        worst = worst_node_differences(source_voltages, node_voltages(dss))
+    worst = worst_node_differences(source_voltages, solve_file(target, node_voltages))
     assert worst["vm_pu"] < 1e-5 and worst["missing_nodes"] == 0

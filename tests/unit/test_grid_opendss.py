@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ pytest.importorskip("opendssdirect")
 
 from graph.bulk import TwinRow  # noqa: E402
 from loaders.grids.document import GridDocument, GridSourceError  # noqa: E402
-from loaders.grids.dss_engine import compiled, compiled_script, node_voltages, worst_node_differences  # noqa: E402
+from loaders.grids.dss_engine import node_voltages, solve_file, solve_script, worst_node_differences  # noqa: E402
 from loaders.grids.from_opendss import bus_phases, from_opendss, lower_triangle  # noqa: E402
 from loaders.grids.sources import OPENDSS_FEEDERS, load_grid, opendss_feeder_path  # noqa: E402
 from loaders.grids.to_opendss import to_opendss  # noqa: E402
@@ -29,8 +30,7 @@ GT = "dtmi:gridtwin:"
 
 
 def _solved(document: GridDocument) -> dict:
-    with compiled_script(to_opendss(document), where="built") as dss:
-        return node_voltages(dss)
+    return solve_script(to_opendss(document), node_voltages, where="built")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,7 @@ def ieee13() -> GridDocument:
 
 @pytest.mark.parametrize("feeder", sorted(OPENDSS_FEEDERS))
 def test_the_circuit_built_from_the_twins_has_the_source_solution_per_phase(feeder: str) -> None:
-    with compiled(opendss_feeder_path(feeder)) as dss:
-        source = node_voltages(dss)
+    source = solve_file(opendss_feeder_path(feeder), node_voltages)
     worst = worst_node_differences(source, _solved(load_grid(f"opendss:{feeder}")))
     assert worst["missing_nodes"] == 0 and worst["nodes"] == len(source)
     assert worst["vm_pu"] < 1e-5 and worst["va_degree"] < 1e-3, worst
@@ -60,10 +59,12 @@ def test_unbalanced_feeders_keep_their_phases(ieee13: GridDocument) -> None:
 
 
 def test_regulators_keep_the_solved_tap_and_their_control(ieee13: GridDocument) -> None:
-    with compiled(opendss_feeder_path("ieee13")) as dss:
-        dss.Transformers.Name("reg1")
-        dss.Transformers.Wdg(2)
-        solved_tap = dss.Transformers.Tap()
+    def reg1_tap(dss: object) -> float:
+        dss.Transformers.Name("reg1")  # type: ignore[attr-defined]
+        dss.Transformers.Wdg(2)  # type: ignore[attr-defined]
+        return float(dss.Transformers.Tap())  # type: ignore[attr-defined]
+
+    solved_tap = solve_file(opendss_feeder_path("ieee13"), reg1_tap)
     regulator = ieee13.twin("ieee13/transformer/reg1").properties
     assert regulator["tapSide"] == "lv" and regulator["tapStepPercent"] == pytest.approx(0.625)
     assert 1 + regulator["tapPosition"] * 0.00625 == pytest.approx(solved_tap) and regulator["tapPosition"] != 0
@@ -104,7 +105,7 @@ def test_what_is_not_modelled_is_refused_naming_the_element(tmp_path: Path, elem
                       f"{element}\nSet VoltageBases=[4.16 0.48]\nCalcVoltageBases\n")
     with pytest.raises(GridSourceError, match=message) as refused:
         from_opendss(master, "bad")
-    assert str(refused.value).startswith("feeder.dss")
+    assert str(refused.value).startswith(str(master))
 
 
 def test_a_broken_file_names_the_file_and_opendss_s_reason(tmp_path: Path) -> None:
@@ -128,6 +129,24 @@ def test_bus_specs_become_phase_letters() -> None:
     with pytest.raises(GridSourceError, match="only phase nodes"):
         bus_phases("611.3.4", 1, False, "x")
     assert lower_triangle([1, 2, 3, 2, 4, 5, 3, 5, 6], 3) == [1, 2, 4, 3, 5, 6]
+
+
+def test_the_engine_serves_every_thread(ieee13: GridDocument) -> None:
+    """OpenDSS runs on its own thread: callers from other threads (the API's pool) queue, never crash."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    script = to_opendss(ieee13)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: solve_script(script, node_voltages, where="t")["671.1"].magnitude_pu,
+                                range(8)))
+    assert len(set(results)) == 1
+
+
+def test_compiling_leaves_the_working_directory_alone() -> None:
+    """OpenDSS moves the process into each compiled file's folder; the engine moves it back."""
+    before = os.getcwd()
+    load_grid("opendss:ieee123")  # its master file redirects to files beside it
+    assert os.getcwd() == before
 
 
 def test_a_document_without_a_source_cannot_become_a_circuit() -> None:
