@@ -41,6 +41,7 @@ from api.events import TwinEvents
 from api.loaders import Loaders
 from api.predictions import PredictionService
 from api.registry import ModelRegistry
+from api.replicas import ReplicaBus
 from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
 from api.simulations import SimulationRunner
@@ -237,7 +238,25 @@ async def start_services(settings: Settings) -> Services:
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
         metrics_token=_state_secret(settings, "metrics-token", settings.metrics_token),
+        replicas=await _replica_bus(settings, driver, registry, telemetry, events),
     )
+
+
+async def _replica_bus(settings: Settings, driver: Any, registry: ModelRegistry, telemetry: TelemetryServices,
+                       events: TwinEvents) -> ReplicaBus | None:
+    """The bus to the other replicas when a broker is configured (``GRIDTWIN_BROKER=redis``), else None."""
+    if settings.broker != "redis":
+        return None
+
+    async def reload_models() -> None:
+        """Another replica installed new models: serve the stored set here too (not announced again)."""
+        active = await run_in_threadpool(lambda: registry.build(_stored_models(driver)))
+        registry.install(active, announce=False)
+
+    bus = ReplicaBus(settings.resolved_redis(), settings.profile, telemetry.broker, events, reload_models)
+    await bus.start()
+    registry.listeners.append(bus.models_installed)
+    return bus
 
 
 def tune_garbage_collector(young_threshold: int) -> None:

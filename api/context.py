@@ -14,6 +14,7 @@ from api.auth import Principal
 from api.events import TwinEvents
 from api.loaders import Loaders
 from api.registry import ActiveModels, ModelRegistry
+from api.replicas import ReplicaBus
 from api.simulations import SimulationRunner
 from api.predictions import PredictionService
 from api.telemetry_runtime import TelemetryServices
@@ -41,8 +42,12 @@ class Services:
     ml_models: ModelCache
     #: Inference for measurement points: on demand, continuous, alerts.
     predictions: PredictionService
+    #: Live events to and from the other API replicas (None: one process, no broker configured).
+    replicas: ReplicaBus | None = None
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
         await self.predictions.close()
         await self.simulations.close()  # its last telemetry goes through the pipeline before that closes
         await self.telemetry.close()

@@ -166,6 +166,7 @@ class ServiceCollector(Collector):
         services = list(self._services)
         yield from _telemetry(services)
         yield from _streams(services)
+        yield from _broker(services)
 
 
 def _telemetry(running: list[Services]) -> Iterator[Metric]:
@@ -206,6 +207,20 @@ def _streams(running: list[Services]) -> Iterator[Metric]:
         disconnects.add_metric([stream], sum(f.slow_disconnects for f in fan_outs))
         published.add_metric([stream], sum(f.published for f in fan_outs))
     yield from (open_now, dropped, disconnects, published)
+
+
+def _broker(running: list[Services]) -> Iterator[Metric]:
+    """The replica bus (api.replicas): messages each way, their lag, failures. Zero without a broker."""
+    stats = [s.replicas.stats for s in running if s.replicas is not None]
+    messages = CounterMetricFamily("gridtwin_broker_messages", "Messages to and from the other replicas (each "
+                                   "carries one loop turn's events of one channel).", labels=["direction"])
+    messages.add_metric(["sent"], sum(b.sent for b in stats))
+    messages.add_metric(["received"], sum(b.received for b in stats))
+    yield messages
+    yield SummaryMetricFamily("gridtwin_broker_lag_seconds", "From another replica's publish to its replay here.",
+                              count_value=sum(b.received for b in stats), sum_value=sum(b.lag_seconds_total for b in stats))
+    yield CounterMetricFamily("gridtwin_broker_errors", "Messages that could not be published or replayed.",
+                              value=sum(b.errors for b in stats))
 
 
 def _fan_outs(running: list[Services]) -> dict[str, list[Any]]:

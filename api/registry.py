@@ -51,6 +51,8 @@ class ModelRegistry:
         self._build_schema = build_schema
         self.reserved_names = static_type_names(build_schema)
         self._lock = threading.Lock()
+        #: Called after an announced install (api.replicas tells the other replicas to reload).
+        self.listeners: list[Callable[[], None]] = []
         self._active = self.build(models or ModelSet())
 
     @property
@@ -69,10 +71,14 @@ class ModelRegistry:
             raise ModelError("the models cannot be served as a GraphQL schema",
                              [Problem("", f"{type(error).__name__}: {error}")]) from error
 
-    def install(self, active: ActiveModels) -> ActiveModels:
+    def install(self, active: ActiveModels, *, announce: bool = True) -> ActiveModels:
+        """Serve ``active`` from now on; ``announce=False`` for a reload another replica asked for."""
         with self._lock:
             self._active = active
         log.info("GraphQL schema rebuilt for %d interfaces", len(active.models.interfaces))
+        if announce:
+            for listener in list(self.listeners):
+                listener()
         return active
 
     def start(self, stored: ModelSet, fallback: Callable[[], ModelSet]) -> ActiveModels:

@@ -21,7 +21,7 @@ from gridtwin.config import get_settings
 from gridtwin.logs import configure_logging
 
 app = typer.Typer(help="GridTwin: a GraphQL digital twin of an electrical grid.", no_args_is_help=True)
-services_app = typer.Typer(help="The profile's Neo4j and InfluxDB servers.", no_args_is_help=True)
+services_app = typer.Typer(help="The profile's Neo4j, InfluxDB and Redis servers.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 models_app = typer.Typer(help="DTDL models: validate, compile to Neo4j Cypher, export as RDF.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -166,9 +166,24 @@ def models_export(paths: list[Path], format: str = typer.Option("ttl", help="ttl
 
 
 @app.command("serve")
-def serve() -> None:
+def serve(workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                     help="API processes on the one port; more than one needs the broker "
+                                          "(GRIDTWIN_BROKER=redis is then set for them)")) -> None:
     """Serve the GraphQL API (servers must be up) on GRIDTWIN_API_HOST:GRIDTWIN_API_PORT."""
-    _serve(get_settings(), ())
+    if workers == 1:
+        _serve(get_settings(), ())
+        return
+    import os
+
+    import uvicorn
+
+    # Replicas must see each other's live events: a subscriber may sit on any of them.
+    os.environ["GRIDTWIN_BROKER"] = "redis"
+    get_settings.cache_clear()
+    settings = get_settings()
+    console.print(f"{workers} API processes on {settings.api_host}:{settings.api_port}, live events over Redis")
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)
 
 
 def _serve(settings: Any, background: Any) -> None:

@@ -15,7 +15,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,8 +24,8 @@ from gridtwin import __version__
 
 #: Default loopback ports per profile; a busy port is replaced by a free one at ``up``.
 DEFAULT_PORTS: dict[str, dict[str, int]] = {
-    "demo": {"neo4j_bolt": 7687, "influxdb_http": 8086},
-    "test": {"neo4j_bolt": 17687, "influxdb_http": 18086},
+    "demo": {"neo4j_bolt": 7687, "influxdb_http": 8086, "redis": 6379},
+    "test": {"neo4j_bolt": 17687, "influxdb_http": 18086, "redis": 16379},
 }
 
 
@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     influxdb_http_port: int | None = None
     influxdb_org: str = "gridtwin"
     influxdb_bucket: str = "telemetry"
+
+    #: Live events between API replicas: "redis" (the profile's Redis, or ``redis_url``) or "none"
+    #: (one process, as before). See api/replicas.py.
+    broker: Literal["none", "redis"] = "none"
+    redis_url: str | None = None
+    redis_port: int | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -122,6 +128,13 @@ class Settings(BaseSettings):
         url = self.influxdb_url or recorded.get("url") or f"http://127.0.0.1:{self.default_port('influxdb_http')}"
         token = self.influxdb_token or recorded.get("token") or ""
         return url, token
+
+    def resolved_redis(self) -> str:
+        """URL (with the password) of the profile's Redis."""
+        if self.redis_url:
+            return self.redis_url
+        recorded = self.runtime().get("redis", {})
+        return recorded.get("url") or f"redis://127.0.0.1:{self.default_port('redis')}/0"
 
     @property
     def version(self) -> str:

@@ -35,6 +35,7 @@ CARGO = Tool("cargo", "build Flux's Rust library for InfluxDB", None, "install R
 CC = Tool("cc", "build InfluxDB's C parts (cgo)", "build-essential", "install a C compiler (gcc)")
 PKG_CONFIG = Tool("pkg-config", "locate Flux's library when building InfluxDB", "pkg-config", "install pkg-config")
 NPM = Tool("npm", "install GraphiQL's browser files", "npm", "install Node.js 18+ with npm")
+REDIS = Tool("redis-server", "fan live events out between API replicas", "redis-server", "install Redis 7 (Debian: redis-server)")
 CHROMIUM = Tool("chromium", "run the browser tests headless", "chromium", "install Chromium (Debian: chromium)")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gridtwin.config import Settings
@@ -56,8 +55,7 @@ class TelemetryIngest:
                       *, downsample: bool = True, **writer_options: Any) -> TelemetryIngest:
         """The pipeline of one process; its downsampler keeps its state beside the raw spool."""
         writer = TelemetryWriter.from_settings(settings, **writer_options)
-        spool_dir = Path(writer_options.get("spool_dir") or settings.state_path / "spool")
-        downsampler = Downsampler.from_settings(settings, spool_dir) if downsample else None
+        downsampler = Downsampler.from_settings(settings, writer.spool.directory) if downsample else None
         return cls(directory, writer, broker, downsampler)
 
     async def start(self) -> None:

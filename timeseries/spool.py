@@ -24,6 +24,7 @@ Record layout: ``magic "GTS1" | u32 body length | u32 crc32(body)`` then the bod
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,47 @@ def encode_record(sequence: int, line_count: int, payload: bytes) -> bytes:
     return _HEADER.pack(MAGIC, len(body), zlib.crc32(body)) + body
 
 
+class SpoolBusy(Exception):
+    """Another process holds this spool directory: two writers would interleave and lose records."""
+
+
+#: Held (flock, exclusive) by the process that owns a spool directory, released when it closes or dies.
+LOCK_FILE = ".owner.lock"
+
+
+def _claim(directory: Path) -> int:
+    """The descriptor of the directory's lock, taken without waiting; :class:`SpoolBusy` when held."""
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        os.close(fd)
+        raise SpoolBusy(f"{directory} is the spool of another running process") from error
+    return fd
+
+
+#: Spool slots per profile: the API processes (replicas) one machine runs at once.
+MAX_SLOTS = 64
+
+
+def claim_spool(base: Path, **options: Any) -> Spool:
+    """The first spool slot no running process owns: ``base``, then ``base-1``, ``base-2``, ...
+
+    Each API process (replica) writes its own spool; a slot left with data by a process that
+    died is replayed by the next process that takes it (the lowest free slot first).
+    """
+    for slot in range(MAX_SLOTS):
+        directory = base if slot == 0 else base.with_name(f"{base.name}-{slot}")
+        try:
+            return Spool(directory, **options)
+        except SpoolBusy:
+            continue
+    raise SpoolBusy(f"all {MAX_SLOTS} spool slots beside {base} are owned by running processes")
+
+
 class Spool:
-    """The spool in one directory; safe to append from one thread while another replays."""
+    """The spool in one directory, owned by one process (a lock file says so); safe to append from one
+    thread while another replays."""
 
     def __init__(self, directory: Path, max_bytes: int = 512 * 1024 * 1024,
                  segment_bytes: int = 32 * 1024 * 1024) -> None:
@@ -92,6 +133,7 @@ class Spool:
         self._next_sequence = 1
         self._replay_bytes_per_s: float | None = None
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._owner = _claim(self.directory)
         self._recover()
 
     # ------------------------------------------------------------------ recovery
@@ -322,6 +364,9 @@ class Spool:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            if self._owner is not None:
+                os.close(self._owner)  # releases the directory to the next process
+                self._owner = None
 
 
 def _fsync_directory(directory: Path) -> None:

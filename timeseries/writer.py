@@ -33,7 +33,7 @@ from typing import Literal
 import httpx
 
 from gridtwin.config import Settings
-from timeseries.spool import Spool, SpoolFull, SpoolRecord
+from timeseries.spool import Spool, SpoolFull, SpoolRecord, claim_spool
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,10 @@ class TelemetryWriter:
     @classmethod
     def from_settings(cls, settings: Settings, *, spool_dir: Path | None = None, max_spool_bytes: int = 512 << 20,
                       **options: object) -> TelemetryWriter:
-        """A writer on the profile's InfluxDB with its spool under ``<state>/spool``."""
-        spool = Spool(spool_dir or settings.state_path / "spool", max_bytes=max_spool_bytes)
+        """A writer on the profile's InfluxDB with its own spool: ``spool_dir``, else the first free slot of
+        ``<state>/spool`` (``spool``, ``spool-1``, ...: each process owns one, see ``claim_spool``)."""
+        spool = (Spool(spool_dir, max_bytes=max_spool_bytes) if spool_dir is not None
+                 else claim_spool(settings.state_path / "spool", max_bytes=max_spool_bytes))
         return cls(InfluxHttpWriter.from_settings(settings), spool, **options)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ life cycle

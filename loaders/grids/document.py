@@ -32,6 +32,10 @@ class GridSourceError(ValidationError, ValueError):
         located = f"{where}, field {field_name!r}" if field_name else where
         super().__init__(f"{located}: {message}")
 
+    def __reduce__(self) -> tuple[type[GridSourceError], tuple[str, str | None, str]]:
+        """Pickled by its parts (it crosses from the OpenDSS engine process)."""
+        return type(self), (self.where, self.field_name, self.reason)
+
 
 @dataclass
 class GridDocument:

@@ -1,21 +1,29 @@
-"""The OpenDSS engine (opendssdirect.py) on one thread of its own: compile a circuit, solve it, read it.
+"""The OpenDSS engine (opendssdirect.py) in a process of its own: compile a circuit, solve it, read it.
 
-OpenDSS holds one active circuit per process, so every use runs on one dedicated thread:
-:func:`solve_file` and :func:`solve_script` compile, solve and hand the engine to a ``read``
-function there, returning what it returns; calls from several threads queue.  OpenDSS moves the
-process's working directory to each compiled file's folder; it is moved back right after the
-solve.  (DSS C-API's own switch against that, ``AllowChangeDir(False)`` or
-``DSS_CAPI_ALLOW_CHANGE_DIR=0``, crashed the process with a segfault in dss_python_backend 0.14.5,
-in the test suite and in a ten-line script; it is not used.)
+OpenDSS's native library (DSS C-API, built with Free Pascal) holds one active circuit per process
+and brings its own runtime.  In the test suite, after torch, XGBoost and the API had run in the
+same process, it segfaulted on a plain ``Clear`` (twice, on the thread pool and on a thread of its
+own), though it ran fine earlier in that process and in every smaller reproduction.  So it runs
+where nothing else does: one worker process, started on first use (``spawn``: nothing inherited
+but the arguments).  :func:`solve_file` and :func:`solve_script` compile and solve there and hand
+the engine to a ``read`` function there (a module-level function or a ``functools.partial`` of
+one: it is pickled), returning what it returns.  Calls from several threads queue.  If the worker
+dies, the call that was running fails with the file named, and the next call starts a new worker.
+OpenDSS moves its process's working directory to each compiled file's folder; it is moved back
+after the solve.  (DSS C-API's switch against that, ``AllowChangeDir(False)``, crashed the
+process in a ten-line script with dss_python_backend 0.14.5; it is not used.)
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import tempfile
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,22 +31,33 @@ from typing import Any, TypeVar
 from loaders.grids.document import GridSourceError
 
 T = TypeVar("T")
-#: The one thread that touches OpenDSS.
-_ENGINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opendss-engine")
+_WORKER_LOCK = threading.Lock()
+_worker: ProcessPoolExecutor | None = None
 
 
-def _engine() -> Any:
-    """The opendssdirect module (it loads a native library on first import)."""
-    import opendssdirect as dss
+def _engine_process() -> ProcessPoolExecutor:
+    """The one process that runs OpenDSS (started when first needed)."""
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is None:
+            _worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _worker
 
-    return dss
+
+def _discard_engine_process() -> None:
+    global _worker
+    with _WORKER_LOCK:
+        if _worker is not None:
+            _worker.shutdown(wait=False, cancel_futures=True)
+        _worker = None
 
 
 def _solved(path: Path, where: str, read: Callable[[Any], T]) -> T:
-    """On the engine thread: compile and solve ``path`` (controls included), then ``read`` the engine."""
+    """In the engine process: compile and solve ``path`` (controls included), then ``read`` the engine."""
     if not path.is_file():
         raise GridSourceError(where, None, "no such file")
-    dss = _engine()
+    import opendssdirect as dss
+
     working_directory = os.getcwd()
     try:
         dss.Text.Command("Clear")
@@ -55,7 +74,12 @@ def _solved(path: Path, where: str, read: Callable[[Any], T]) -> T:
 
 def solve_file(path: Path, read: Callable[[Any], T], *, where: str | None = None) -> T:
     """``read(engine)`` after OpenDSS compiled and solved the master file ``path``."""
-    return _ENGINE_THREAD.submit(_solved, path, where or str(path), read).result()
+    where = where or str(path)
+    try:
+        return _engine_process().submit(_solved, Path(path).resolve(), where, read).result()
+    except BrokenProcessPool as error:
+        _discard_engine_process()
+        raise GridSourceError(where, None, "the OpenDSS engine process died while solving it") from error
 
 
 def solve_script(script: str, read: Callable[[Any], T], *, where: str) -> T:

@@ -21,6 +21,7 @@ file with the element named rather than disappear.  Voltages given line-to-neutr
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -326,15 +327,16 @@ def from_opendss(path: Path, grid_id: str, *, source: str | None = None) -> Grid
     """
     check_grid_id(grid_id)
     where = source or str(path)
-    reader = solve_file(path, lambda dss: _read_circuit(dss, grid_id, where), where=where)
-    grid = reader.twins[0].properties
-    feeds = feeds_to(grid_id, reader.twins, reader.relationships)
+    twins, relationships = solve_file(path, functools.partial(_read_circuit, grid_id=grid_id, where=where),
+                                      where=where)
+    grid = twins[0].properties
+    feeds = feeds_to(grid_id, twins, relationships)
     grid["topologyDepth"] = feeds.depth
-    return GridDocument(grid_id, where, reader.twins, reader.relationships + feeds.relationships)
+    return GridDocument(grid_id, where, twins, relationships + feeds.relationships)
 
 
-def _read_circuit(dss: Any, grid_id: str, where: str) -> _Reader:
-    """On the engine thread: every element of the solved circuit as rows (the grid's twin first)."""
+def _read_circuit(dss: Any, grid_id: str, where: str) -> tuple[list[TwinRow], list[RelationshipRow]]:
+    """In the engine process: every element of the solved circuit as rows (the grid's twin first)."""
     unknown = _unmodelled(dss)
     if unknown:
         raise GridSourceError(where, None, f"element classes not modelled yet: {', '.join(unknown)}")
@@ -344,4 +346,4 @@ def _read_circuit(dss: Any, grid_id: str, where: str) -> _Reader:
     reader.twins.append(TwinRow(grid_id, GRID_MODEL, grid))
     for step in _STEPS:
         step(reader)
-    return reader
+    return reader.twins, reader.relationships

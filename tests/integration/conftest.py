@@ -205,13 +205,18 @@ def served_api(api_settings: Settings, tokens: dict[str, str],
         _wait_until_serving(process, url, log_path)
         yield ServedApi(url, port, process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM (the API drains its spool and closes), then SIGKILL if it does not end in ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

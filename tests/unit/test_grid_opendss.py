@@ -58,13 +58,15 @@ def test_unbalanced_feeders_keep_their_phases(ieee13: GridDocument) -> None:
     assert math.isclose(ieee13.twin("ieee13/bus/634").properties["nominalVoltage"], 0.48)
 
 
-def test_regulators_keep_the_solved_tap_and_their_control(ieee13: GridDocument) -> None:
-    def reg1_tap(dss: object) -> float:
-        dss.Transformers.Name("reg1")  # type: ignore[attr-defined]
-        dss.Transformers.Wdg(2)  # type: ignore[attr-defined]
-        return float(dss.Transformers.Tap())  # type: ignore[attr-defined]
+def _reg1_tap(dss: object) -> float:
+    """Read in the engine process (module level: it is pickled there)."""
+    dss.Transformers.Name("reg1")  # type: ignore[attr-defined]
+    dss.Transformers.Wdg(2)  # type: ignore[attr-defined]
+    return float(dss.Transformers.Tap())  # type: ignore[attr-defined]
 
-    solved_tap = solve_file(opendss_feeder_path("ieee13"), reg1_tap)
+
+def test_regulators_keep_the_solved_tap_and_their_control(ieee13: GridDocument) -> None:
+    solved_tap = solve_file(opendss_feeder_path("ieee13"), _reg1_tap)
     regulator = ieee13.twin("ieee13/transformer/reg1").properties
     assert regulator["tapSide"] == "lv" and regulator["tapStepPercent"] == pytest.approx(0.625)
     assert 1 + regulator["tapPosition"] * 0.00625 == pytest.approx(solved_tap) and regulator["tapPosition"] != 0
@@ -132,7 +134,7 @@ def test_bus_specs_become_phase_letters() -> None:
 
 
 def test_the_engine_serves_every_thread(ieee13: GridDocument) -> None:
-    """OpenDSS runs on its own thread: callers from other threads (the API's pool) queue, never crash."""
+    """OpenDSS runs in its own process: callers from several threads (the API's pool) queue."""
     from concurrent.futures import ThreadPoolExecutor
 
     script = to_opendss(ieee13)
@@ -142,11 +144,26 @@ def test_the_engine_serves_every_thread(ieee13: GridDocument) -> None:
     assert len(set(results)) == 1
 
 
+def test_a_dead_engine_process_fails_the_call_and_the_next_one_gets_a_new_one(ieee13: GridDocument) -> None:
+    with pytest.raises(GridSourceError, match="the OpenDSS engine process died"):
+        solve_file(opendss_feeder_path("ieee13"), _die)
+    assert solve_file(opendss_feeder_path("ieee13"), node_voltages)["671.1"].magnitude_pu > 0.9
+
+
+def _die(dss: object) -> None:
+    os._exit(1)  # as a segfault of the native library would end it
+
+
 def test_compiling_leaves_the_working_directory_alone() -> None:
-    """OpenDSS moves the process into each compiled file's folder; the engine moves it back."""
-    before = os.getcwd()
+    """OpenDSS moves its process into each compiled file's folder; the engine moves it back."""
     load_grid("opendss:ieee123")  # its master file redirects to files beside it
-    assert os.getcwd() == before
+    assert solve_file(opendss_feeder_path("ieee13"), _working_directory) == solve_file(
+        opendss_feeder_path("ieee123"), _working_directory)
+    assert load_grid("opendss:ieee13").twins  # relative paths still resolve in the engine process
+
+
+def _working_directory(dss: object) -> str:
+    return os.getcwd()
 
 
 def test_a_document_without_a_source_cannot_become_a_circuit() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from timeseries.spool import Spool, SpoolFull
+from timeseries.spool import Spool, SpoolBusy, SpoolFull, claim_spool
 
 
 def drain(spool: Spool) -> list[bytes]:
@@ -44,7 +45,7 @@ def test_restart_resumes_after_the_committed_cursor(tmp_path: Path) -> None:
         record = spool.peek()
         assert record is not None
         spool.commit(record)
-    del spool  # no close: as if killed
+    os.close(spool._owner)  # killed without close: the OS releases its directory lock, nothing else
     reopened = Spool(tmp_path, segment_bytes=100)
     assert drain(reopened) == [f"line {i}".encode() for i in range(4, 10)]
     assert reopened.append(b"next", 1) == 11  # sequence numbers keep growing
@@ -55,6 +56,7 @@ def test_uncommitted_record_is_replayed_again_after_a_crash(tmp_path: Path) -> N
     spool = Spool(tmp_path)
     spool.append(b"x", 1)
     assert spool.peek() is not None
+    os.close(spool._owner)  # killed: the lock goes with the process
     again = Spool(tmp_path)
     assert drain(again) == [b"x"]
 
@@ -110,3 +112,20 @@ def test_corrupt_record_mid_spool_is_moved_aside(tmp_path: Path) -> None:
     replayed = drain(reopened)
     assert replayed and replayed == sorted(replayed)  # the rest, still in order
     assert list(tmp_path.glob("*.corrupt"))
+
+
+def test_a_spool_directory_has_one_owner_and_each_process_claims_its_own_slot(tmp_path: Path) -> None:
+    """Two processes appending to one spool would interleave records: the second is refused, and
+    claim_spool gives it the next slot; a slot freed by its owner is taken again first."""
+    base = tmp_path / "spool"
+    first = claim_spool(base)
+    with pytest.raises(SpoolBusy, match="spool of another running process"):
+        Spool(base)
+    second = claim_spool(base)
+    assert (first.directory, second.directory) == (base, tmp_path / "spool-1")
+    first.append(b"kept", 1)
+    first.close()
+    third = claim_spool(base)
+    assert third.directory == base and drain(third) == [b"kept"]
+    second.close()
+    third.close()
