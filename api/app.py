@@ -42,6 +42,7 @@ from api.loaders import Loaders
 from api.predictions import PredictionService
 from api.registry import ModelRegistry
 from api.replicas import ReplicaBus
+from api.request_ids import RequestIds
 from api.ingest_http import ingest_endpoint
 from api.schema import build_schema
 from api.simulations import SimulationRunner
@@ -323,7 +324,7 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
             Route("/readyz", readyz),
             Route("/metrics", metrics.metrics_endpoint),
         ],
-        middleware=[Middleware(metrics.HttpMetrics),
+        middleware=[Middleware(RequestIds), Middleware(metrics.HttpMetrics),
                     Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                                allow_headers=["Authorization", "Content-Type"]),
                     Middleware(BodyLimitMiddleware)],

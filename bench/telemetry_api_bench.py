@@ -7,7 +7,8 @@ Run with the test profile's servers up:
     GRIDTWIN_PROFILE=test .venv/bin/python bench/telemetry_api_bench.py --parts c  # one part
 
 It seeds ``--twins`` GridMeasurementPoint twins (unique ids ``bench-tel-<tag>-mp-<i>``), starts
-one ``gridtwin serve`` process (uvicorn) on a free port and measures:
+one ``gridtwin serve`` process (uvicorn; ``--workers N``: N of them on the port, sharing live
+events over the profile's Redis) on a free port and measures:
 
 (a) ``POST /ingest``: NDJSON bodies of ``--body`` full 3-phase snapshots (22 values, from
     timeseries.samples) precomputed before the clock starts, ``--concurrency``
@@ -80,11 +81,14 @@ runpy.run_module("cli", run_name="__main__")
 
 
 def cpu_seconds_of(pid: int | None) -> float:
-    """utime + stime of a process, from /proc (nan when unknown)."""
+    """utime + stime of a process and its live children (uvicorn's workers), from /proc (nan when unknown)."""
     if not pid:
         return float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return own + sum(cpu_seconds_of(kid) for kid in kids if Path(f"/proc/{kid}/stat").exists())
 
 
 class CpuMeter:
@@ -507,6 +511,8 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=3, help="seconds between parts")
     parser.add_argument("--profile-api", metavar="FILE", help="run the API under cProfile, stats to FILE")
     parser.add_argument("--keep-points", action="store_true", help="do not delete the bench twins' points")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="API processes on the one port (gridtwin serve --workers N, live events over Redis)")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -523,7 +529,8 @@ def main() -> None:
     process = None
     results: dict[str, Any] = {}
     try:
-        process, url = start_api(settings, ["-c", PROFILED_SERVE, args.profile_api] if args.profile_api else None)  # inherits our raised RLIMIT_NOFILE
+        serve = ["-m", "cli", "serve", "--workers", str(args.workers)]
+        process, url = start_api(settings, ["-c", PROFILED_SERVE, args.profile_api] if args.profile_api else serve)  # inherits our raised RLIMIT_NOFILE
         token = login(url)
         results = asyncio.run(run(args, settings, url, token, tag, process.pid))
     finally:

@@ -32,7 +32,7 @@ app.command("simulate")(simulate)
 
 @app.callback()
 def main() -> None:
-    configure_logging(get_settings().log_level)
+    configure_logging(get_settings().log_level, get_settings().log_format)
 
 
 @services_app.command("up")

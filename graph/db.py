@@ -1,27 +1,53 @@
 """Connections to the profile's Neo4j.
 
 One driver per process (it pools connections); the API opens it at
-start-up and closes it at shutdown.
+start-up and closes it at shutdown.  Queries sent with ``execute_query`` (most of the graph layer)
+carry the current API request's id as transaction metadata (``requestId``, from
+:data:`gridtwin.logs.REQUEST_ID`), so ``SHOW TRANSACTIONS`` and Neo4j's logs name the request a
+query belongs to.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import neo4j
 
 from gridtwin.config import Settings
+from gridtwin.logs import REQUEST_ID
+
+Call = TypeVar("Call", bound=Callable[..., Any])
+
+
+def with_request_metadata(execute_query: Call) -> Call:
+    """``execute_query`` (sync or async) sending a text query as a ``neo4j.Query`` with the request id."""
+    @functools.wraps(execute_query)
+    def send(query_: Any, *args: Any, **kwargs: Any) -> Any:
+        request_id = REQUEST_ID.get()
+        if request_id is not None and isinstance(query_, str):
+            query_ = neo4j.Query(query_, metadata={"requestId": request_id})
+        return execute_query(query_, *args, **kwargs)  # an awaitable for the async driver: returned as is
+
+    return send  # type: ignore[return-value]
 
 
 def open_driver(settings: Settings) -> neo4j.Driver:
     uri, user, password = settings.resolved_neo4j()
-    return neo4j.GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
-                                      notifications_min_severity="OFF")
+    driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
+                                        notifications_min_severity="OFF")
+    driver.execute_query = with_request_metadata(driver.execute_query)  # type: ignore[method-assign]
+    return driver
 
 
 def open_async_driver(settings: Settings) -> neo4j.AsyncDriver:
     """The async driver for the API's hot reads on the event loop (see graph.twins.get_twins_async)."""
     uri, user, password = settings.resolved_neo4j()
-    return neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
-                                           notifications_min_severity="OFF")
+    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=64,
+                                             notifications_min_severity="OFF")
+    driver.execute_query = with_request_metadata(driver.execute_query)  # type: ignore[method-assign]
+    return driver
 
 
 def ping(driver: neo4j.Driver) -> bool:

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     ws_send_timeout_seconds: float = Field(default=15.0, gt=0)
 
     log_level: str = "INFO"
+    #: "console" (rich, for people) or "json" (one object per line with the request id, for collectors).
+    log_format: Literal["console", "json"] = "console"
 
     @property
     def state_path(self) -> Path:

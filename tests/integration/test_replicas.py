@@ -201,3 +201,72 @@ def test_serve_with_two_workers_fans_out_to_subscribers_on_either(api_settings: 
         _post(url, tokens["admin"], "mutation($id: ID!) { deleteTwin(id: $id) }", {"id": point})
     finally:
         stop_process(process)
+
+
+def test_killing_a_replica_mid_stream_loses_no_acknowledged_sample_and_the_other_serves_on(
+        api_settings: Settings, tokens: dict[str, str], influx_client: Any, tmp_path: Path) -> None:
+    """SIGKILL replica A while a client streams to it; B answers throughout; a restarted process takes A's
+    spool slot and replays it; every message either replica acknowledged is in InfluxDB, once."""
+    import os
+    import signal
+    import threading
+
+    base_ms = int(time.time() * 1000) - 600_000  # a sequence number is a millisecond after this
+
+    def message(seq: int) -> dict[str, Any]:
+        return {"twin": point, "time": base_ms + seq, "values": {"frequency": {"value": 50.0 + seq % 7 / 1000}}}
+
+    def stored() -> list[int]:
+        flux = ('from(bucket: b) |> range(start: -1h) |> filter(fn: (r) => r.twin == t and r._field == "frequency.value")'
+                ' |> group()')
+        tables = influx_client.query_api().query(flux, params={"b": api_settings.influxdb_bucket, "t": point})
+        return [round(r.get_time().timestamp() * 1000) - base_ms for table in tables for r in table.records]
+
+    a, url_a = _serve(api_settings, tmp_path / "a.log")
+    b, url_b = _serve(api_settings, tmp_path / "b.log")
+    point = f"rep-{uuid.uuid4().hex[:8]}-mp"
+    headers = {"Authorization": f"Bearer {tokens['operator']}", "Content-Type": "application/x-ndjson"}
+    acked: set[int] = set()
+    restarted = None
+
+    def send(url: str, first: int, count: int = 50) -> bool:
+        body = "".join(json.dumps(message(seq)) + "\n" for seq in range(first, first + count))
+        try:
+            answer = httpx.post(f"{url}/ingest", content=body, headers=headers, timeout=10)
+        except httpx.HTTPError:
+            return False  # the replica died with this request: nothing of it was acknowledged
+        if answer.status_code == 200 and answer.json()["accepted"] == count:
+            acked.update(range(first, first + count))
+            return True
+        return False
+
+    def stream_to_a() -> None:
+        seq = 0
+        while send(url_a, seq):
+            seq += 50
+
+    try:
+        _post(url_b, tokens["admin"], 'mutation($id: ID!) { createTwin(id: $id, model: '
+              '"dtmi:gridtwin:GridMeasurementPoint;1") { id } }', {"id": point})
+        streamer = threading.Thread(target=stream_to_a)
+        streamer.start()
+        time.sleep(1.5)
+        os.kill(a.pid, signal.SIGKILL)
+        streamer.join(timeout=20)
+        assert len(acked) >= 100  # A acknowledged a stream before it died
+        assert send(url_b, 500_000) and _post(url_b, tokens["viewer"], "{ twin(id: \"%s\") { id } }" % point)
+        restarted, _ = _serve(api_settings, tmp_path / "a2.log")  # takes A's spool slot, replays it first
+        deadline = time.monotonic() + 30
+        while not acked <= set(stored()):
+            assert time.monotonic() < deadline, f"{len(acked - set(stored()))} acknowledged samples not in InfluxDB"
+            time.sleep(0.5)
+        kept = stored()
+        assert len(kept) == len(set(kept))  # once each
+    finally:
+        httpx.post(f"{url_b}/graphql", json={"query": "mutation($id: ID!) { deleteTwin(id: $id) }",
+                                             "variables": {"id": point}},
+                   headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=30)  # its points stay
+        for process in (b, restarted):
+            if process is not None:
+                stop_process(process)
+        a.wait(timeout=10)
