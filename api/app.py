@@ -310,6 +310,8 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
             "neo4j": await run_in_threadpool(graph_db.ping, services.neo4j),
             "influxdb": await timeseries_client.is_reachable(services.influxdb_http),
         }
+        if services.replicas is not None:
+            checks["broker"] = await services.replicas.is_reachable()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 

@@ -3,8 +3,9 @@
 Mutations publish after their write committed, through the same fan-out as telemetry
 (:class:`gridtwin.fanout.FanOut`), keyed by twin id.  A ``twinChanged`` subscriber listens to every
 key and is closed with a reason when it falls :data:`MAX_QUEUE` events behind: it must see every
-event or know it did not.  Writes made outside this API process (bulk loaders, other replicas) do
-not appear here.  Code that only needs to *notice* events uses ``watching``.
+event or know it did not.  Events of the other API replicas arrive here too when a broker joins
+them (:mod:`api.replicas`); writes made outside every API process (bulk loaders) do not appear.
+Code that only needs to *notice* events uses ``watching``.
 """
 
 from __future__ import annotations

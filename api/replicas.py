@@ -108,6 +108,13 @@ class ReplicaBus:
         self._watchers.enter_context(self.events.watching(lambda e: self._forward(TWINS, _encode_event(e))))
         log.info("replica %s: live events over %s", self.replica_id, self.channels[TELEMETRY].rsplit(":", 1)[0])
 
+    async def is_reachable(self) -> bool:
+        """Whether Redis answers a PING within a second (for /readyz)."""
+        try:
+            return bool(await asyncio.wait_for(self._client.ping(), 1.0))
+        except Exception:  # any failure means "not ready"
+            return False
+
     def models_installed(self) -> None:
         """Called when this replica installed new models: the others reload theirs."""
         if not self._relaying and self._loop is not None:

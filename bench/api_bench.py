@@ -5,7 +5,7 @@ Run with the test profile's servers up:
     GRIDTWIN_PROFILE=test .venv/bin/gridtwin services up
     GRIDTWIN_PROFILE=test .venv/bin/python bench/api_bench.py
 
-It starts ``gridtwin serve`` (uvicorn, one process) on a free port, seeds 100
+It starts ``gridtwin serve`` (uvicorn; ``--workers N`` processes) on a free port, seeds 100
 substations each feeding a load, and drives the API with ``hey`` (installed
 into ~/.cache/gridtwin/bin from the Go module proxy if missing):
 
@@ -115,11 +115,17 @@ def seed(settings: Settings, tag: str) -> list[str]:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=1, help="gridtwin serve --workers N (live events over Redis)")
+    parser.add_argument("--parts", default="abc", help="which parts to run: a (twin), b (page + hop), c (downstream)")
+    args = parser.parse_args()
     settings = Settings()
     binary = hey_binary(settings)
     tag = uuid.uuid4().hex[:6]
     ids = seed(settings, tag)
-    process, url = start_api(settings)
+    process, url = start_api(settings, ["-m", "cli", "serve", "--workers", str(args.workers)])
     WATCHED["api"] = process.pid
     found = neo4j_pid(settings)
     if found is not None:
@@ -129,17 +135,20 @@ def main() -> None:
         twin_query = (f'{{ twin(id: "bench-{tag}-sub-7") {{ id ... on Substation {{ name status bayCount '
                       'highestVoltage staffed } } }')
         hey(binary, url, token, twin_query, "-n", "500", "-c", "8")  # warm-up
-        results = {
-            "a_twin_closed_loop_c32": hey(binary, url, token, twin_query, "-z", "15s", "-c", "32"),
-            "a_twin_open_loop_500rps": hey(binary, url, token, twin_query, "-z", "15s", "-c", "25", "-q", "20"),
-            "b_100_twins_one_hop": hey(binary, url, token,
-                                       f'{{ twins(model: "Substation", first: 100, where: [{{property: "name", '
-                                       f'op: startsWith, value: "bench-{tag}-"}}]) {{ totalCount edges {{ node {{ '
-                                       'id ... on GridNode { feedsTo { id } } } } } }', "-z", "15s", "-c", "8"),
-            "c_downstream_10k": hey(binary, url, token,
-                                    f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 100) {{ depth twin {{ id }} }} }}',
-                                    "-n", "200", "-c", "1"),
-        }
+        results: dict[str, object] = {"workers": args.workers}
+        if "a" in args.parts:
+            results["a_twin_closed_loop_c32"] = hey(binary, url, token, twin_query, "-z", "15s", "-c", "32")
+            results["a_twin_open_loop_500rps"] = hey(binary, url, token, twin_query, "-z", "15s", "-c", "25", "-q", "20")
+        if "b" in args.parts:
+            results["b_100_twins_one_hop"] = hey(binary, url, token,
+                                                 f'{{ twins(model: "Substation", first: 100, where: [{{property: '
+                                                 f'"name", op: startsWith, value: "bench-{tag}-"}}]) {{ totalCount '
+                                                 'edges { node { id ... on GridNode { feedsTo { id } } } } } }',
+                                                 "-z", "15s", "-c", "8")
+        if "c" in args.parts:
+            results["c_downstream_10k"] = hey(binary, url, token,
+                                              f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 100) '
+                                              '{ depth twin { id } } }', "-n", "200", "-c", "1")
     finally:
         stop(process.pid, grace=10)
         with graph_db.open_driver(settings) as driver:

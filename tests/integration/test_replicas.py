@@ -119,6 +119,8 @@ def _next_data(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
 
 def test_telemetry_ingested_on_a_reaches_a_subscriber_on_b(replicas: tuple[str, str], tokens: dict[str, str]) -> None:
     a, b = replicas
+    assert httpx.get(f"{b}/readyz", timeout=10).json() == {"ready": True, "neo4j": True, "influxdb": True,
+                                                          "broker": True}
     admin = tokens["admin"]
     point = f"rep-{uuid.uuid4().hex[:8]}-mp"
     _post(a, admin, "mutation($id: ID!) { createTwin(id: $id, model: \"dtmi:gridtwin:GridMeasurementPoint;1\") { id } }",
