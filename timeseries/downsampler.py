@@ -47,14 +47,16 @@ from timeseries.directory import TwinInfo
 from timeseries.minutes import MinuteAggregator, MinuteSet
 from timeseries.setup import downsampled_bucket
 from timeseries.spool import Spool
+from timeseries.queries import OR_CHAIN_LIMIT
 from timeseries.validation import Sample
 from timeseries.writer import InfluxHttpWriter, TelemetryWriter, WriteRejected
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
-#: Twins per read-back query: a pushed-down ``r.twin == ... or ...`` chain, like the queries' limit.
-_READBACK_CHUNK = 200
+#: Twins per read-back query: a pushed-down ``r.twin == ... or ...`` chain, at most the queries' limit
+#: (Flux refuses longer chains as "nested too deep"; 200 did, and stored partials then never merged).
+_READBACK_CHUNK = OR_CHAIN_LIMIT
 _WRITE_CHUNK = 2_000
 _SECOND_NS = 1_000_000_000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")

@@ -15,7 +15,7 @@ tags twin/model/feeder/substation, field ``<telemetry>`` or ``<telemetry>.<field
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -31,8 +31,11 @@ AGGREGATES: dict[str, str] = {"mean": "mean", "min": "min", "max": "max", "last"
                               "count": "count"}
 _NUMERIC_ONLY = {"mean", "sum"}
 _NUMERIC_KINDS = {"double", "float", "integer", "long"}
-#: Above this many twins a ``contains`` filter replaces the pushed-down ``or`` chain.
-_OR_CHAIN_LIMIT = 200
+#: Twins per query: their ``r.twin == ... or ...`` chain is pushed down to the storage engine.  Flux
+#: refuses a chain of more than 170 terms ("Program is nested too deep", InfluxDB 2.7.12, measured;
+#: fewer inside other clauses), and ``contains(set:)`` is not pushed down (a day of the test bucket:
+#: over 60 s), so more twins take one query per 100.
+OR_CHAIN_LIMIT = 100
 #: Points one ``telemetry`` answer holds by default and at most; the limit is in the Flux query itself.
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
@@ -87,6 +90,15 @@ class TelemetryQueries:
             tables = self._client.query_api().query(flux, params={"gt_bucket": self._bucket, **params})
             return [record.values for table in tables for record in table.records]
         return await asyncio.to_thread(run)
+
+    async def _rows_per_chunk(self, ids: list[str], flux_of: Callable[[str], str],
+                              params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of ``flux_of(twin filter)`` over every chunk of at most :data:`OR_CHAIN_LIMIT` twins."""
+        rows: list[dict[str, Any]] = []
+        for first in range(0, len(ids), OR_CHAIN_LIMIT):
+            twin_filter, twin_params = _twin_filter(ids[first:first + OR_CHAIN_LIMIT])
+            rows += await self._query(flux_of(twin_filter), {**params, **twin_params})
+        return rows
 
     async def _twin(self, twin_id: str) -> TwinInfo:
         info = (await self._directory.describe([twin_id])).get(twin_id)
@@ -151,20 +163,18 @@ from(bucket: gt_bucket)
         ids = sorted(set(twin_ids))
         if not ids:
             return {}
-        twin_filter, params = _twin_filter(ids)
+        params: dict[str, Any] = {"gt_start": -_positive(lookback)}
         if component is None:
             component_filter = f"not exists r.{TAG_COMPONENT}"
         else:
             component_filter, params["gt_component"] = f"r.{TAG_COMPONENT} == gt_component", component
-        flux = f"""from(bucket: gt_bucket)
+        rows = await self._rows_per_chunk(ids, lambda twin_filter: f"""from(bucket: gt_bucket)
     |> range(start: gt_start)
     |> filter(fn: (r) => {twin_filter})
     |> filter(fn: (r) => {component_filter})
     |> group(columns: ["twin", "_field"])
     |> last()
-"""
-        params["gt_start"] = -_positive(lookback)
-        rows = await self._query(flux, params)
+""", params)
         result: dict[str, dict[str, LatestValue]] = {}
         for row in rows:
             field = row["_field"]
@@ -195,16 +205,15 @@ from(bucket: gt_bucket)
         ids = sorted(set(twin_ids))
         if not ids:
             return {}
-        twin_filter, params = _twin_filter(ids)
-        flux = f"""from(bucket: gt_bucket)
+        params = {"gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0))}
+        rows = await self._rows_per_chunk(ids, lambda twin_filter: f"""from(bucket: gt_bucket)
     |> range(start: gt_start, stop: gt_stop)
     |> filter(fn: (r) => {twin_filter})
     |> filter(fn: (r) => not exists r.{TAG_COMPONENT})
     |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-"""
-        params.update({"gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0))})
+""", params)
         found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        for row in await self._query(flux, params):
+        for row in rows:
             moment = row["_time"]
             time_ns = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
             fields = {k: v for k, v in row.items() if not k.startswith("_") and k not in _TAG_COLUMNS}
@@ -230,11 +239,12 @@ from(bucket: gt_bucket)
         key = await self._field_key(ids, name, field)
         if per_twin not in AGGREGATES or combine not in ("sum", "mean", "min", "max"):
             raise QueryError("unsupported aggregate")
-        twin_filter, params = _twin_filter(ids)
         reducer = {"sum": "accumulator.value + r._value", "mean": "accumulator.value + r._value",
                    "min": "if accumulator.twins == 0 or r._value < accumulator.value then r._value else accumulator.value",
                    "max": "if accumulator.twins == 0 or r._value > accumulator.value then r._value else accumulator.value"}[combine]
-        flux = f"""from(bucket: gt_bucket)
+
+        def flux(twin_filter: str) -> str:
+            return f"""from(bucket: gt_bucket)
     |> range(start: gt_start, stop: gt_stop)
     |> filter(fn: (r) => r._field == gt_field)
     |> filter(fn: (r) => {twin_filter})
@@ -247,15 +257,15 @@ from(bucket: gt_bucket)
     |> group()
     |> sort(columns: ["_time"])
 """
-        params.update({"gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0)),
-                       "gt_field": key, "gt_every": _positive(every)})
-        rows = await self._query(flux, params)
+
+        params = {"gt_start": _time_param(start), "gt_stop": _time_param(stop or timedelta(0)),
+                  "gt_field": key, "gt_every": _positive(every)}
+        windows = _combined_windows(await self._rows_per_chunk(ids, flux, params), combine)
         points = []
-        for row in rows:
-            value, twins = row.get("value"), int(row.get("twins") or 0)
+        for moment, (value, twins) in sorted(windows.items()):
             if combine == "mean" and twins:
                 value = value / twins
-            points.append(AggregatePoint(row["_time"], value, twins))
+            points.append(AggregatePoint(moment, value, twins))
         return points
 
     async def _field_key(self, twin_ids: list[str], name: str, field: str | None) -> str:
@@ -289,10 +299,23 @@ def _telemetry_kind(info: TwinInfo, name: str) -> str:
     return content.schema.kind
 
 
+def _combined_windows(rows: list[dict[str, Any]], combine: str) -> dict[Any, tuple[float, int]]:
+    """Window -> (value, twins) over the chunks' rows: sums (and mean's sums) add, min and max compare."""
+    windows: dict[Any, tuple[float, int]] = {}
+    for row in rows:
+        value, twins = row.get("value"), int(row.get("twins") or 0)
+        if row["_time"] in windows:
+            seen, counted = windows[row["_time"]]
+            value = {"min": min, "max": max}.get(combine, lambda a, b: a + b)(seen, value)
+            twins += counted
+        windows[row["_time"]] = (value, twins)
+    return windows
+
+
 def _twin_filter(ids: list[str]) -> tuple[str, dict[str, Any]]:
-    """A Flux predicate over ``r.twin`` whose ids are all parameters (``gt_t0`` ...)."""
-    if len(ids) > _OR_CHAIN_LIMIT:
-        return "contains(value: r.twin, set: gt_twins)", {"gt_twins": ids}
+    """A Flux predicate over ``r.twin`` (at most :data:`OR_CHAIN_LIMIT` ids, all parameters ``gt_t0`` ...)."""
+    if len(ids) > OR_CHAIN_LIMIT:
+        raise ValueError(f"{len(ids)} twins in one filter: at most {OR_CHAIN_LIMIT} (see _rows_per_chunk)")
     params = {f"gt_t{i}": twin for i, twin in enumerate(ids)}
     return " or ".join(f"r.twin == {name}" for name in params), params
 
