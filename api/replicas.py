@@ -92,6 +92,7 @@ class ReplicaBus:
         self._watchers = contextlib.ExitStack()
         self._client: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
@@ -101,9 +102,7 @@ class ReplicaBus:
         self._loop = asyncio.get_running_loop()
         self._client = aioredis.from_url(self.url)
         await self._client.ping()
-        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(*self.channels.values())
-        self._listener = asyncio.create_task(self._listen(pubsub), name="replica-bus-listener")
+        self._listener = asyncio.create_task(self._listen(await self._subscribed()), name="replica-bus-listener")
         self._watchers.enter_context(self.telemetry.watching(lambda s: self._forward(TELEMETRY, _encode_sample(s))))
         self._watchers.enter_context(self.events.watching(lambda e: self._forward(TWINS, _encode_event(e))))
         log.info("replica %s: live events over %s", self.replica_id, self.channels[TELEMETRY].rsplit(":", 1)[0])
@@ -125,9 +124,11 @@ class ReplicaBus:
         if self._relaying:
             return
         self._outbox.items.setdefault(channel, []).append(item)
-        if not self._outbox.scheduled:
+        if not self._outbox.scheduled:  # the flush runs after everything else of this loop turn
             self._outbox.scheduled = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+            flush = asyncio.get_running_loop().create_task(self._flush())
+            self._flushes.add(flush)  # held until done: the loop keeps only weak references to tasks
+            flush.add_done_callback(self._flushes.discard)
 
     async def _flush(self) -> None:
         outbox, self._outbox = self._outbox, _Outbox()
@@ -140,13 +141,33 @@ class ReplicaBus:
                 self.stats.errors += 1
                 log.warning("replica bus: could not publish %d %s item(s): %s", len(items), channel, error)
 
+    async def _subscribed(self) -> Any:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(*self.channels.values())
+        return pubsub
+
     async def _listen(self, pubsub: Any) -> None:
+        """Replay the others' messages; when the connection to Redis is lost, subscribe again every second
+        until it is back (what the others sent meanwhile is lost, as a live event is)."""
         names = {full: short for short, full in self.channels.items()}
-        try:
-            async for message in pubsub.listen():
-                await self._receive(names.get(_text(message["channel"])), message["data"])
-        finally:
-            await pubsub.aclose()
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    await self._receive(names.get(_text(message["channel"])), message["data"])
+            except Exception as error:  # noqa: BLE001 - Redis went away; the replica keeps serving its own
+                self.stats.errors += 1
+                log.warning("replica bus: lost the subscription (%s); subscribing again", error)
+            finally:
+                await pubsub.aclose()
+            pubsub = await self._resubscribed()
+
+    async def _resubscribed(self) -> Any:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                return await self._subscribed()
+            except Exception as error:  # noqa: BLE001 - still away: try again
+                log.debug("replica bus: Redis still unreachable (%s)", error)
 
     async def _receive(self, channel: str | None, data: bytes) -> None:
         try:
@@ -179,6 +200,7 @@ class ReplicaBus:
 
     async def close(self) -> None:
         self._watchers.close()
+        await asyncio.gather(*self._flushes, return_exceptions=True)  # what was published goes out first
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

@@ -119,7 +119,8 @@ class _Reader:
         """(bus, phases) of a shunt element, whose second terminal (if any) must be ground."""
         first, *others = self.dss.CktElement.BusNames()
         for other in others:
-            if any(node != "0" for node in other.split(".")[1:]) or "." not in other and other.lower() != first.lower():
+            elsewhere = "." not in other and other.lower() != first.lower()
+            if elsewhere or any(node != "0" for node in other.split(".")[1:]):
                 raise GridSourceError(f"{self.where}: {element}", "bus2", f"{other!r}: only a grounded shunt is modelled")
         return bus_phases(first, self.dss.CktElement.NumPhases(), delta, f"{self.where}: {element}")
 

@@ -67,6 +67,36 @@ def test_what_one_bus_forwards_the_other_replays_once(settings: Settings) -> Non
     assert len(own) == 2 and echo_and_reloads == 10  # no echo; B reloaded its models once (A does not)
 
 
+def test_the_bus_subscribes_again_after_redis_restarts(settings: Settings) -> None:
+    """Redis stopped and started again (`services up` restarts it on its port): live events flow again."""
+    import servers
+    from servers import processes
+
+    async def scenario() -> tuple[list[str], int]:
+        async def reload() -> None:
+            return None
+
+        profile = f"bus-{uuid.uuid4().hex[:6]}"
+        a, b = (ReplicaBus(settings.resolved_redis(), profile, InProcessBroker(), TwinEvents(), reload) for _ in "ab")
+        await a.start()
+        await b.start()
+        received = b.telemetry.subscribe(None)
+        try:
+            processes.stop(settings.runtime()["redis"]["pid"])
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(servers.up, settings)
+            await asyncio.sleep(3)  # the listener tries again every second
+            a.telemetry.publish([Sample("after-restart", 1, {"frequency": 50.0})])
+            delivery = await asyncio.wait_for(received.get(), 10)
+            return [sample.twin for sample in delivery.items], b.stats.errors
+        finally:
+            await a.close()
+            await b.close()
+
+    twins, errors = asyncio.run(scenario())
+    assert twins == ["after-restart"] and errors >= 1  # the loss was counted, then the bus recovered
+
+
 # --- two `gridtwin serve` processes ----------------------------------------------------------------
 
 def _serve(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
