@@ -19,14 +19,15 @@ Decoding runs for every twin read, so each interface's decoder is compiled once 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from datetime import datetime, timezone
 from typing import Any
 
 from neo4j.spatial import CartesianPoint, WGS84Point
 
 from dtdl.model import Content, ModelSet, Schema
+from graph.compiled import memoised
 from graph.validation import COMPLEX_KINDS, GEO_KINDS, INTEGER_RANGES, component_interface, resolve_schema
 
 
@@ -62,13 +63,13 @@ def decode_primitive(kind: str, value: Any) -> Any:
     return value
 
 
-def _encode_value(models: ModelSet, schema: Schema | None, value: Any, key: str, out: dict[str, Any]) -> None:
+def _encode_value(models: ModelSet, schema: Schema | None, value: Any, out: dict[str, Any], *, key: str) -> None:
     schema = resolve_schema(models, schema)
     if schema is None:
         return
     if schema.kind == "Object":
         for name, field_value in value.items():
-            _encode_value(models, schema.fields.get(name), field_value, f"{key}.{name}", out)
+            _encode_value(models, schema.fields.get(name), field_value, out, key=f"{key}.{name}")
     elif schema.kind == "Array" and _native_list_ok(models, schema.element_schema):
         element = resolve_schema(models, schema.element_schema)
         assert element is not None
@@ -86,18 +87,53 @@ def encode_contents(
 ) -> dict[str, Any]:
     """Flat Neo4j properties of a *valid* document (keys are model names joined by dots)."""
     out: dict[str, Any] = {}
+    steps = memoised("encoder", models, contents, prefix, _compile_encoder)
     for name, value in document.items():
-        content = contents.get(name)
-        if content is None or name == "$metadata":
+        step = steps.get(name)
+        if step is None:
             continue
+        key, convert = step
+        if convert is None:
+            out[key] = value
+        elif convert is float:
+            out[key] = float(value)
+        else:
+            convert(value, out)
+    return out
+
+
+#: How one property is stored: its key and None (as is), ``float``, or a writer ``(value, out)``.
+EncodeStep = tuple[str, Callable[..., Any] | None]
+
+
+def _compile_encoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> dict[str, EncodeStep]:
+    """Per content name, its storage step; primitives stored as they are skip the schema walk."""
+    steps: dict[str, EncodeStep] = {}
+    for name, content in contents.items():
         key = f"{prefix}{name}"
         if content.kind == "Component":
             interface = component_interface(models, content)
             if interface is not None:
-                out.update(encode_contents(models, interface.contents, value, key + "."))
+                steps[name] = (key, partial(_encode_component, models, interface.contents, key + "."))
+            continue
+        schema = resolve_schema(models, content.schema)
+        if schema is not None and (schema.kind == "Enum" or schema.kind in _STORED_AS_IS):
+            steps[name] = (key, None)
+        elif schema is not None and schema.kind in ("double", "float"):
+            steps[name] = (key, float)
         else:
-            _encode_value(models, content.schema, value, key, out)
-    return out
+            steps[name] = (key, partial(_encode_value, models, content.schema, key=key))
+    return steps
+
+
+#: Primitive kinds whose document value is the stored value (see :func:`encode_primitive`).
+_STORED_AS_IS = frozenset({"string", "boolean", "date", "dateTime", "time", "duration", "uuid", "bytes",
+                           *(kind for kind in INTEGER_RANGES if kind != "unsignedLong")})
+
+
+def _encode_component(models: ModelSet, contents: Mapping[str, Content], prefix: str, value: Any,
+                      out: dict[str, Any]) -> None:
+    out.update(encode_contents(models, contents, value, prefix))
 
 
 _MISSING = object()
@@ -137,8 +173,6 @@ def decode_contents(
 
 
 Decoder = Callable[[Mapping[str, Any]], dict[str, Any]]
-_decoders_lock = threading.Lock()
-_decoders: dict[tuple[int, int, str], tuple[ModelSet, Mapping[str, Content], Decoder]] = {}
 
 
 def _decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> Decoder:
@@ -147,16 +181,7 @@ def _decoder(models: ModelSet, contents: Mapping[str, Content], prefix: str) -> 
     Reading many twins decodes the same interface again and again; the compiled form walks
     only the stored keys of Properties and Components, with the schema lookups done once.
     """
-    key = (id(models), id(contents), prefix)
-    hit = _decoders.get(key)
-    if hit is not None and hit[0] is models and hit[1] is contents:
-        return hit[2]
-    decoder = _compile_decoder(models, contents, prefix)
-    with _decoders_lock:
-        if len(_decoders) > 4096:
-            _decoders.clear()
-        _decoders[key] = (models, contents, decoder)  # keeps both alive, so their ids cannot be reused
-    return decoder
+    return memoised("decoder", models, contents, prefix, _compile_decoder)
 
 
 def _identity_decoded(models: ModelSet, schema: Schema | None) -> bool:

@@ -14,12 +14,13 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, time
 from typing import Any
 
 from dtdl.kinds import COMPLEX_SCHEMAS, GEOSPATIAL, INTEGER_RANGES
 from dtdl.model import Content, Interface, ModelSet, Schema
+from graph.compiled import memoised
 from graph.errors import Problem
 from graph.keys import TWIN_SYSTEM_KEYS
 
@@ -326,7 +327,11 @@ def validate_contents(
     if not isinstance(document, dict):
         return [Problem(pointer, f"expected an object of properties, got {_type_name(document)}")]
     problems: list[Problem] = []
+    plainly_valid = memoised("plain checks", models, contents, "", _plain_checks)
     for name, value in document.items():
+        accepts = plainly_valid.get(name)
+        if accepts is not None and accepts(value) and name not in system_keys:
+            continue
         at = pointer_join(pointer, name)
         if name in system_keys or name.startswith("$"):
             problems.append(Problem(at, f"{name!r} is a reserved key of the graph, not a property"))
@@ -341,6 +346,39 @@ def validate_contents(
         else:
             problems.append(Problem(at, f"{name!r} is a {content.kind}, not a Property; it cannot be written here"))
     return problems
+
+
+def _plain_checks(models: ModelSet, contents: Mapping[str, Content], _: str) -> dict[str, Callable[[object], bool]]:
+    """Per Property, a predicate true only for values the full check accepts: the common cases (a finite
+    float for a double, a str for a string, an enum's own value ...), decided without building a
+    pointer or walking the schema.  Other values take the full check, which names their problem."""
+    checks: dict[str, Callable[[object], bool]] = {}
+    for name, content in contents.items():
+        schema = resolve_schema(models, content.schema) if content.kind == "Property" else None
+        check = _plain_check(schema) if schema is not None and not name.startswith("$") else None
+        if check is not None:
+            checks[name] = check
+    return checks
+
+
+def _plain_check(schema: Schema) -> Callable[[object], bool] | None:
+    kind = schema.kind
+    if kind == "double":
+        return lambda value: type(value) is float and math.isfinite(value)
+    if kind == "float":
+        return lambda value: type(value) is float and math.isfinite(value) and abs(value) <= FLOAT_MAX
+    if kind == "string":
+        return lambda value: type(value) is str
+    if kind == "boolean":
+        return lambda value: type(value) is bool
+    if kind in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[kind]
+        return lambda value: type(value) is int and low <= value <= high
+    if kind == "Enum":
+        allowed = frozenset((type(option), option) for option in schema.enum_values.values()
+                            if type(option) in (str, int))
+        return lambda value: type(value) in (str, int) and (type(value), value) in allowed
+    return None
 
 
 def component_interface(models: ModelSet, content: Content) -> Interface | None:

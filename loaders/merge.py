@@ -100,11 +100,11 @@ def check_rows(
         twin_error = error
     if relationships:
         # edges between twins that are all new cannot be stored yet: no need to look for them
-        new_ids = {t.id for t in twins} - set(twin_plan.stored)
+        new_ids = frozenset({t.id for t in twins} - set(twin_plan.stored))
         merge = not all(r.source_id in new_ids and r.target_id in new_ids for r in relationships)
         try:
             relationship_plan = plan_relationship_rows(driver, models, relationships, merge=merge, database=database,
-                                                       pending={t.id: t.model for t in twins})
+                                                       pending={t.id: t.model for t in twins}, new_ids=new_ids)
         except GraphError as error:
             relationship_error = error
     if twin_error or relationship_error:

@@ -57,3 +57,28 @@ def test_checks_see_pending_twins_and_merges_match_by_source_and_id(neo4j_driver
         assert len(_edges(neo4j_driver, p)) == 2
     finally:
         bulk_delete_twins(neo4j_driver, [t.id for t in twins])
+
+
+def test_multiplicity_counts_the_load_and_the_stored_edges_of_a_mixed_load(neo4j_driver: neo4j.Driver, models) -> None:
+    """A load of new and stored twins: new ones have no stored edges (not looked up), stored ones do."""
+    from loaders.merge import RowsRefused, check_rows
+
+    p = f"mult-{uuid.uuid4().hex[:10]}-"
+    line, bus_a, bus_b = f"{p}line", f"{p}busA", f"{p}busB"
+    stored = [TwinRow(line, "dtmi:gridtwin:ACLineSegment;1", {}), TwinRow(bus_a, "dtmi:gridtwin:Bus;1", {})]
+    try:
+        bulk_create_twins(neo4j_driver, models, stored)
+        bulk_create_relationships(neo4j_driver, models, [RelationshipRow(line, "fromBus", bus_a, {}, "f")])
+        load = [*stored, TwinRow(bus_b, "dtmi:gridtwin:Bus;1", {})]
+        second_from_bus = RelationshipRow(line, "fromBus", bus_b, {}, "f2")  # the stored line already has one
+        with pytest.raises(RowsRefused) as error:
+            check_rows(neo4j_driver, models, load, [second_from_bus])
+        assert "would have 2" in error.value.problems[0].message
+        new_line = TwinRow(f"{p}new", "dtmi:gridtwin:ACLineSegment;1", {})
+        twice = [RelationshipRow(new_line.id, "fromBus", bus_a, {}, "x"), RelationshipRow(new_line.id, "fromBus", bus_b, {}, "y")]
+        with pytest.raises(RowsRefused) as error:
+            check_rows(neo4j_driver, models, [*load, new_line], twice)  # all in the load, none stored
+        assert "would have 2" in error.value.problems[0].message
+        check_rows(neo4j_driver, models, [*load, new_line], twice[:1])
+    finally:
+        bulk_delete_twins(neo4j_driver, [line, bus_a, bus_b, f"{p}new"])
