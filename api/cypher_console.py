@@ -27,6 +27,7 @@ import strawberry
 from neo4j.graph import Node, Path, Relationship
 from strawberry.scalars import JSON
 
+from graph.db import request_metadata
 from graph.errors import Problem, ValidationError
 
 TIMEOUT_S = 10.0
@@ -86,7 +87,7 @@ def run_read_only(driver: neo4j.Driver, query: str, params: dict[str, Any]) -> C
     _check_input(query, params)
     try:
         with driver.session(default_access_mode=neo4j.READ_ACCESS) as session:
-            with session.begin_transaction(timeout=TIMEOUT_S) as tx:
+            with session.begin_transaction(timeout=TIMEOUT_S, metadata=request_metadata()) as tx:
                 plan = tx.run("EXPLAIN " + query, params).consume()
                 refuse_unless_read(plan.query_type, plan.plan)
                 return _rows(tx.run(query, params))

@@ -1,10 +1,12 @@
 """Connections to the profile's Neo4j.
 
 One driver per process (it pools connections); the API opens it at
-start-up and closes it at shutdown.  Queries sent with ``execute_query`` (most of the graph layer)
-carry the current API request's id as transaction metadata (``requestId``, from
-:data:`gridtwin.logs.REQUEST_ID`), so ``SHOW TRANSACTIONS`` and Neo4j's logs name the request a
-query belongs to.
+start-up and closes it at shutdown.  Every transaction the graph layer opens carries the current
+API request's id as transaction metadata (``requestId``, from :data:`gridtwin.logs.REQUEST_ID`), so
+``SHOW TRANSACTIONS`` and Neo4j's logs name the request a query belongs to: ``execute_query``
+through :func:`with_request_metadata`, managed transactions through :func:`in_transaction`, and
+the two explicit sessions (``graph.reads.send_async``, the Cypher console) through
+:func:`request_metadata`.
 """
 
 from __future__ import annotations
@@ -19,18 +21,35 @@ from gridtwin.config import Settings
 from gridtwin.logs import REQUEST_ID
 
 Call = TypeVar("Call", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def request_metadata() -> dict[str, str] | None:
+    """The transaction metadata naming the current request (None outside a request)."""
+    request_id = REQUEST_ID.get()
+    return None if request_id is None else {"requestId": request_id}
 
 
 def with_request_metadata(execute_query: Call) -> Call:
     """``execute_query`` (sync or async) sending a text query as a ``neo4j.Query`` with the request id."""
     @functools.wraps(execute_query)
     def send(query_: Any, *args: Any, **kwargs: Any) -> Any:
-        request_id = REQUEST_ID.get()
-        if request_id is not None and isinstance(query_, str):
-            query_ = neo4j.Query(query_, metadata={"requestId": request_id})
+        metadata = request_metadata()
+        if metadata is not None and isinstance(query_, str):
+            query_ = neo4j.Query(query_, metadata=metadata)
         return execute_query(query_, *args, **kwargs)  # an awaitable for the async driver: returned as is
 
     return send  # type: ignore[return-value]
+
+
+def in_transaction(driver: neo4j.Driver, work: Callable[[neo4j.ManagedTransaction], T], *,
+                   database: str | None = None, write: bool = True) -> T:
+    """``work`` as one managed transaction (retried by the driver on transient errors), carrying the
+    request id like ``execute_query`` does."""
+    metadata = request_metadata()
+    unit = neo4j.unit_of_work(metadata=metadata)(work) if metadata is not None else work
+    with driver.session(database=database) as session:
+        return session.execute_write(unit) if write else session.execute_read(unit)
 
 
 def open_driver(settings: Settings) -> neo4j.Driver:

@@ -27,6 +27,7 @@ from neo4j.exceptions import ConstraintError
 
 import dtdl
 from dtdl.model import ModelSet
+from graph.db import in_transaction
 from graph.cypher import apply_schema, compiled
 from graph.encoding import datetime_to_native
 from graph.errors import ConflictError, ModelError, NotFoundError, Problem
@@ -83,8 +84,7 @@ def _stored_documents(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
 
 
 def _read_stored(driver: neo4j.Driver, database: str | None) -> dict[str, Any]:
-    with driver.session(database=database) as session:
-        return session.execute_read(_stored_documents)
+    return in_transaction(driver, _stored_documents, database=database, write=False)
 
 
 def _not_stored_verbatim(stored: Mapping[str, Any], documents: Sequence[Any]) -> list[Any]:
@@ -165,11 +165,10 @@ def upload_models(driver: neo4j.Driver, documents: Sequence[Any], *, check: Call
             tx.run(statement.text, dict(statement.params)).consume()
         return Upload(models, new_ids)
 
-    with driver.session(database=database) as session:
-        try:
-            upload = session.execute_write(work)
-        except ConstraintError as error:
-            raise ConflictError(f"a concurrent upload stored one of these models: {error.message}") from error
+    try:
+        upload = in_transaction(driver, work, database=database)
+    except ConstraintError as error:
+        raise ConflictError(f"a concurrent upload stored one of these models: {error.message}") from error
     apply_schema(driver, upload.models)
     return upload
 
@@ -251,8 +250,7 @@ def delete_model(driver: neo4j.Driver, dtmi: str, *, database: str | None = None
                 raise ConflictError(f"other models depend on {dtmi}", _problems(result))
         tx.run("MATCH (m:Model {dtmi: $dtmi}) DETACH DELETE m", dtmi=dtmi).consume()
 
-    with driver.session(database=database) as session:
-        session.execute_write(work)
+    in_transaction(driver, work, database=database)
 
 
 def _model_set(stored: Mapping[str, Any]) -> ModelSet:
@@ -323,10 +321,10 @@ def _compatible_refreshes(stored: Mapping[str, Any], shipped: Sequence[Mapping[s
 
 
 def _refresh(driver: neo4j.Driver, refreshes: Mapping[str, Any], database: str | None) -> None:
-    with driver.session(database=database) as session:
-        session.execute_write(lambda tx: tx.run(
-            "UNWIND $rows AS row MATCH (m:Model {dtmi: row.dtmi}) SET m.json = row.json",
-            rows=[{"dtmi": dtmi, "json": json.dumps(document, ensure_ascii=False)} for dtmi, document in refreshes.items()]).consume())
+    rows = [{"dtmi": dtmi, "json": json.dumps(document, ensure_ascii=False)} for dtmi, document in refreshes.items()]
+    in_transaction(driver, lambda tx: tx.run(
+        "UNWIND $rows AS row MATCH (m:Model {dtmi: row.dtmi}) SET m.json = row.json", rows=rows).consume(),
+        database=database)
 
 
 def ensure_builtin_models(driver: neo4j.Driver, *, database: str | None = None) -> ModelSet:

@@ -14,6 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import neo4j
 
+from graph.db import request_metadata
+
 T = TypeVar("T")
 
 
@@ -49,7 +51,7 @@ async def send_async(driver: neo4j.AsyncDriver, read: Read[T], *, database: str 
     if not read.needed:
         return read.decode([])
     async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        result = await session.run(read.text, dict(read.params))
+        result = await session.run(neo4j.Query(read.text, metadata=request_metadata()), dict(read.params))
         records = [record async for record in result]
     return read.decode(records)
 

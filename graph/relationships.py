@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 import neo4j
 
 from dtdl.model import Content, ModelSet
+from graph.db import in_transaction
 from graph.cypher import quote, relationship_names, relationship_type
 from graph.encoding import encode_contents
 from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ValidationError
@@ -216,8 +217,7 @@ def create_relationship(
         assert record is not None
         return relationship_from_record(models, dict(record["r"]), plan.source_id, plan.target_id, found[plan.source_id])
 
-    with driver.session(database=database) as session:
-        return session.execute_write(work)
+    return in_transaction(driver, work, database=database)
 
 
 _FIND = (
@@ -291,8 +291,7 @@ def update_relationship(
         assert written is not None
         return relationship_from_record(models, dict(written["r"]), source_id, record["target"], record["model"])
 
-    with driver.session(database=database) as session:
-        return session.execute_write(work)
+    return in_transaction(driver, work, database=database)
 
 
 def delete_relationship(
@@ -309,8 +308,7 @@ def delete_relationship(
         _locked_checked(tx, source_id, relationship_id, if_match)
         tx.run("MATCH (s:Twin {id: $s})-[r]->() WHERE r.id = $rid DELETE r", s=source_id, rid=relationship_id).consume()
 
-    with driver.session(database=database) as session:
-        session.execute_write(work)
+    in_transaction(driver, work, database=database)
 
 
 def _pattern(models: ModelSet, name: str | None, direction: Direction) -> str:

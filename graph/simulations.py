@@ -24,6 +24,7 @@ from typing import Any
 
 import neo4j
 
+from graph.db import in_transaction
 from graph.encoding import datetime_to_native
 from graph.errors import NotFoundError
 
@@ -106,8 +107,7 @@ def create_run(driver: neo4j.Driver, run: RunRecord, events: Sequence[RecordedEv
         if events:
             tx.run(_RECORD_EVENTS, id=run.id, events=[_event_row(e) for e in events]).consume()
 
-    with driver.session(database=database) as session:
-        session.execute_write(work)
+    in_transaction(driver, work, database=database)
 
 
 def _event_row(event: RecordedEvent) -> dict[str, Any]:

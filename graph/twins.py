@@ -20,6 +20,7 @@ import neo4j
 from neo4j.exceptions import ConstraintError
 
 from dtdl.model import ModelSet
+from graph.db import in_transaction
 from graph.cypher import label_clause, labels_of, resolve_label, quote
 from graph.encoding import encode_contents
 from graph.errors import ConflictError, ModelError, NotFoundError, Problem, ProtectedError, ValidationError
@@ -241,11 +242,10 @@ def _write_with(
         assert written is not None
         return twin_from_node(models, written["t"])
 
-    with driver.session(database=database) as session:
-        try:
-            return session.execute_write(work)
-        except ConstraintError as error:
-            raise ConflictError(_constraint_message(error, twin_id)) from error
+    try:
+        return in_transaction(driver, work, database=database)
+    except ConstraintError as error:
+        raise ConflictError(_constraint_message(error, twin_id)) from error
 
 
 def replace_twin(
@@ -333,5 +333,4 @@ def delete_twin(
         tx.run("MATCH (t:Twin {id: $id}) DETACH DELETE t", id=twin_id).consume()
         return int(degree)
 
-    with driver.session(database=database) as session:
-        return session.execute_write(work)
+    return in_transaction(driver, work, database=database)

@@ -6,7 +6,8 @@ import asyncio
 
 from gridtwin.config import Settings
 from gridtwin.logs import REQUEST_ID
-from graph.db import open_async_driver, open_driver
+from graph.db import in_transaction, open_async_driver, open_driver
+from graph.reads import Read, send_async
 
 METADATA = "CALL tx.getMetaData() YIELD metadata RETURN metadata"
 
@@ -34,3 +35,31 @@ def test_the_async_driver_sends_the_request_id(settings: Settings) -> None:
             await driver.close()
 
     assert asyncio.run(read()) == {"requestId": "req-async-2"}
+
+
+def _metadata_of(tx) -> dict:
+    return dict(tx.run(METADATA).single()["metadata"])
+
+
+def test_managed_transactions_send_the_request_id(settings: Settings) -> None:
+    """Writes of the graph layer (updateTwin, relationships, model uploads ...) run through in_transaction."""
+    with open_driver(settings) as driver:
+        token = REQUEST_ID.set("req-tx-3")
+        try:
+            assert in_transaction(driver, _metadata_of) == {"requestId": "req-tx-3"}
+            assert in_transaction(driver, _metadata_of, write=False) == {"requestId": "req-tx-3"}
+        finally:
+            REQUEST_ID.reset(token)
+        assert in_transaction(driver, _metadata_of) == {}
+
+
+def test_the_async_session_read_sends_the_request_id(settings: Settings) -> None:
+    async def read() -> dict:
+        driver = open_async_driver(settings)
+        try:
+            REQUEST_ID.set("req-async-4")
+            return await send_async(driver, Read(METADATA, {}, lambda records: dict(records[0]["metadata"])))
+        finally:
+            await driver.close()
+
+    assert asyncio.run(read()) == {"requestId": "req-async-4"}
