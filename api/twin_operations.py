@@ -24,7 +24,6 @@ from graph import search, topology
 from graph import twins as graph_twins
 from graph.topology import TraceNode
 
-DEFAULT_PAGE_SIZE = 50
 #: ``source`` in GraphQL; another name in Python because Strawberry's permission extension takes ``source`` itself.
 SourceArgument = Annotated[strawberry.ID, strawberry.argument(name="source", description="The source twin's id.")]
 
@@ -123,19 +122,21 @@ class TwinQuery:
         return await info.context.loaders.twin(str(id))
 
     @strawberry.field(description="Twins that are-a model (DTMI or type name; subtypes included), filtered and "
-                                  "ordered, as a Relay connection.",
+                                  "ordered, as a Relay connection: `first` twins after the cursor `after`, or the "
+                                  f"`last` twins before `before` (not both sizes; {search.DEFAULT_PAGE_SIZE} forward "
+                                  "when neither is given). Cursors are keyset cursors of this orderBy.",
                      permission_classes=[requires(Permission.read_twins)])
     async def twins(self, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
-                    order_by: list[PropertyOrder] | None = None, first: int = DEFAULT_PAGE_SIZE,
-                    after: str | None = None) -> TwinConnection:
+                    order_by: list[PropertyOrder] | None = None, first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None) -> TwinConnection:
         context = info.context
         asked = search.Search(
             model=model, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
             order_by=[search.Order(o.property, o.descending) for o in order_by or []], first=first, after=after,
+            last=last, before=before,
             hidden_models=(graph_twins.ACCOUNT_MODEL,) if context.loaders.hide_accounts else ())
         page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
-        edges = [TwinEdge(cursor=search.encode_cursor(page.offset + index), node=context.loaders.typed(twin))
-                 for index, twin in enumerate(page.twins)]
+        edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
         return TwinConnection(edges=edges, total_count=page.total_count,
                               page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
                                                  start_cursor=page.start_cursor, end_cursor=page.end_cursor))

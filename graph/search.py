@@ -10,8 +10,6 @@ Values always travel as parameters.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +18,7 @@ from typing import Any
 import neo4j
 
 from dtdl.model import ModelSet, Schema
+from graph.cursors import SortKey, beyond, decode_cursor, encode_cursor
 from graph.cypher import label_for, quote, resolve_label
 from graph.errors import Problem, ValidationError
 from graph.reads import Read, send_async
@@ -33,6 +32,7 @@ OPERATORS: Mapping[str, str] = {
 }
 _STRING_OPERATORS = frozenset({"contains", "startsWith"})
 MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -52,86 +52,105 @@ class Order:
 
 @dataclass(frozen=True)
 class Page:
+    """One page in the asked order, with each twin's keyset cursor (see graph/cursors.py)."""
+
     twins: list[Twin]
+    cursors: list[str]
     total_count: int
-    offset: int
     has_next: bool
+    has_previous: bool
 
     @property
     def start_cursor(self) -> str | None:
-        return encode_cursor(self.offset) if self.twins else None
+        return self.cursors[0] if self.cursors else None
 
     @property
     def end_cursor(self) -> str | None:
-        return encode_cursor(self.offset + len(self.twins) - 1) if self.twins else None
-
-    @property
-    def has_previous(self) -> bool:
-        """Twins come before this page (Relay lets a forward page say so when it can tell cheaply)."""
-        return self.offset > 0
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The offset *after* the cursor; a malformed cursor is a ValidationError on ``after``."""
-    if cursor is None:
-        return 0
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "offset" or not number.isdigit():
-            raise ValueError(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise ValidationError("bad cursor", [Problem("/after", f"{cursor!r} is not a cursor of this connection")]) \
-            from error
-    return int(number) + 1
+        return self.cursors[-1] if self.cursors else None
 
 
 @dataclass(frozen=True)
 class Search:
-    """What one ``twins`` page asks: a model (DTMI or label), filters, order, page size and cursor;
-    twins that are-a one of ``hidden_models`` are left out (the API hides accounts from non-admins)."""
+    """What one ``twins`` page asks: a model (DTMI or label), filters, order, page size (``first`` twins
+    after ``after``, or the ``last`` twins before ``before``) ; twins that are-a one of ``hidden_models``
+    are left out (the API hides accounts from non-admins)."""
 
     model: str | None = None
     filters: Sequence[Filter] = ()
     order_by: Sequence[Order] = ()
-    first: int = 100
+    first: int | None = None
     after: str | None = None
+    last: int | None = None
+    before: str | None = None
     hidden_models: Sequence[str] = ()
+
+
+def _page_size(search: Search) -> tuple[int, bool]:
+    """(size, backward?): ``last`` pages backward; neither given is ``first: DEFAULT_PAGE_SIZE``."""
+    if search.first is not None and search.last is not None:
+        raise ValidationError("bad page size", [Problem("/last", "give first or last, not both")])
+    size, name = (search.last, "/last") if search.last is not None else (DEFAULT_PAGE_SIZE if search.first is None else search.first, "/first")
+    if not 0 < size <= MAX_PAGE_SIZE:
+        raise ValidationError("bad page size", [Problem(name, f"{name[1:]} must be between 1 and {MAX_PAGE_SIZE}")])
+    return size, search.last is not None
 
 
 def search_read(models: ModelSet, search: Search) -> Read[Page]:
     """One page of twins that are-a the model and match every filter, and the total, in ONE query
-    that always answers one record (the total with an empty page too: a cursor past the end)."""
-    if not 0 < search.first <= MAX_PAGE_SIZE:
-        raise ValidationError("bad page size", [Problem("/first", f"first must be between 1 and {MAX_PAGE_SIZE}")])
+    that always answers one record (the total with an empty page too: a cursor past the end).
+
+    Both cursors bound the set (``after`` below, ``before`` above); a backward page reads the order
+    reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look."""
+    size, backward = _page_size(search)
     label = resolve_label(models, search.model) if search.model else "Twin"
     properties = _searchable_properties(models, search.model)
     params: dict[str, Any] = {}
     conditions = [_condition(f, i, properties, params) for i, f in enumerate(search.filters)]
     conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in search.hidden_models
                    if dtmi in models.interfaces]
-    order = [f"t.{quote_path(_checked_path(o.property, properties, f'/orderBy/{i}'))}"
-             f"{' DESC' if o.descending else ''}" for i, o in enumerate(search.order_by)]
-    offset = decode_cursor(search.after)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    match = f"MATCH (t:Twin:{quote(label)}) {where}"
+    keys = [*(SortKey(quote_path(_checked_path(o.property, properties, f"/orderBy/{i}")), o.descending)
+              for i, o in enumerate(search.order_by)), SortKey("id")]
+    bounds, outside = _bounds(keys, search, params)
+    match = f"MATCH (t:Twin:{quote(label)})"
+    every = _where(conditions)
+    read_order = [key.reversed() if backward else key for key in keys]
+    order = ", ".join(f"t.{key.cypher}{' DESC' if key.descending else ''}" for key in read_order)
     query = (
-        f"CALL () {{ {match} RETURN count(t) AS total }} "
-        f"CALL () {{ {match} WITH t ORDER BY {', '.join([*order, 't.id'])} SKIP $offset LIMIT $limit "
-        f"RETURN collect({read_projection('t')}) AS page }} "
-        "RETURN total, page"
+        f"CALL () {{ {match} {every} RETURN count(t) AS total }} "
+        f"CALL () {{ {match} {_where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
+        f"RETURN collect({{node: {read_projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
+        f"CALL () {{ {match} {_where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
+        "RETURN total, page, beyond"
     )
-    return Read(query, {**params, "offset": offset, "limit": search.first + 1},
-                partial(_page, models, search.first, offset))
+    return Read(query, {**params, "limit": size + 1}, partial(_page, models, keys, size, backward))
 
 
-def _page(models: ModelSet, first: int, offset: int, records: Sequence[neo4j.Record]) -> Page:
+def _where(conditions: Sequence[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _bounds(keys: Sequence[SortKey], search: Search, params: dict[str, Any]) -> tuple[list[str], str]:
+    """The cursors' conditions on the page, and the condition for twins at or behind the cursor the
+    page starts from (``after`` forward, ``before`` backward): "false" without that cursor."""
+    after = before = None
+    if search.after is not None:
+        after = beyond(keys, decode_cursor(search.after, keys, "/after"), "a", params)
+    if search.before is not None:
+        before = beyond([key.reversed() for key in keys], decode_cursor(search.before, keys, "/before"), "b", params)
+    start = before if search.last is not None else after
+    return [bound for bound in (after, before) if bound is not None], "false" if start is None else f"NOT {start}"
+
+
+def _page(models: ModelSet, keys: Sequence[SortKey], size: int, backward: bool,
+          records: Sequence[neo4j.Record]) -> Page:
     found = records[0]["page"]
-    twins = [twin_from_node(models, stored) for stored in found[:first]]
-    return Page(twins=twins, total_count=int(records[0]["total"]), offset=offset, has_next=len(found) > first)
+    more = len(found) > size
+    rows = list(reversed(found[:size])) if backward else found[:size]
+    twins = [twin_from_node(models, row["node"]) for row in rows]
+    cursors = [encode_cursor(keys, row["key"]) for row in rows]
+    beyond_start = bool(records[0]["beyond"])
+    return Page(twins=twins, cursors=cursors, total_count=int(records[0]["total"]),
+                has_next=beyond_start if backward else more, has_previous=more if backward else beyond_start)
 
 
 async def search_twins_async(driver: neo4j.AsyncDriver, models: ModelSet, search: Search, *,
