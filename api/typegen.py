@@ -10,14 +10,14 @@ gets:
   whose model is X.
 
 A twin whose model is unknown to the active set resolves as ``GenericTwin``.
-Complex schemas (Object, Map, Array) are ``JSON`` fields; enums are strings
-holding the enum value; integers wider than 32 bits are ``Float``.
+Property values are typed by :mod:`api.value_types`: DTDL enums are GraphQL enums, Objects and
+Components object types, Arrays lists; Maps and geospatial values ``JSON``; integers wider than
+32 bits ``Float``.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 import types
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,36 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.types import GenericTwin, Twin, twin_fields
-from dtdl import Content, Interface, ModelSet, Schema
+from dtdl import Content, Interface, ModelSet
+from api.value_types import GRAPHQL_NAME, ValueTypes
 
 #: Relationship names whose incoming side gets its own field on the target type.
 INVERSE_RELATIONSHIPS: Mapping[str, str] = {"feedsTo": "fedBy"}
 
 _RESERVED_FIELDS = frozenset({"id", "model", "etag", "properties", "relationships"})
-_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-
-_SCALARS: Mapping[str, Any] = {
-    "boolean": bool,
-    "double": float, "float": float, "decimal": float,
-    "integer": int, "short": int, "byte": int, "unsignedByte": int, "unsignedShort": int,
-    "long": float, "unsignedInteger": float, "unsignedLong": float,
-}
-
-
-def python_type(schema: Schema | None) -> Any:
-    """The GraphQL-facing Python type of a DTDL schema."""
-    if schema is None:
-        return JSON
-    if schema.kind in _SCALARS:
-        return _SCALARS[schema.kind]
-    if schema.kind == "Enum" or schema.is_primitive:
-        return str
-    return JSON
-
 
 def graphql_names(labels: Mapping[str, str], reserved: frozenset[str] = frozenset()) -> dict[str, str]:
     """GraphQL type name per interface DTMI: its Neo4j label; older versions get ``V<n>``.
@@ -168,20 +148,21 @@ def generate(models: ModelSet, labels: Mapping[str, str], reserved: frozenset[st
     """
     generated = GeneratedTypes()
     names = graphql_names(labels, reserved)
+    value_types = ValueTypes(models, {*names.values(), *(f"{name}Twin" for name in names.values()), *reserved, *_GRAPHQL_BUILT_INS})
     module = _new_module()
     inverse_targets = _inverse_fields(models)
     for dtmi in _parents_first(models):
         interface = models.interfaces[dtmi]
         bases = tuple(generated.interfaces[parent] for parent in interface.extends if parent in generated.interfaces)
         gql_interface = _make_interface(names[dtmi], interface, bases or (Twin,), names, module,
-                                        inverse_targets.get(dtmi, ()))
+                                        inverse_targets.get(dtmi, ()), value_types)
         generated.interfaces[dtmi] = module.__dict__[names[dtmi]] = gql_interface
         generated.objects[dtmi] = strawberry.type(
             type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": module.__name__, "is_type_of": _is_type_of}),
             description=f"A twin of {dtmi}.",
         )
         generated.typed_fields[dtmi] = tuple(
-            content.name for content in interface.contents.values() if _is_typed_property(content)
+            content.name for content in interface.contents.values() if _is_typed_content(content)
         )
     return generated
 
@@ -210,15 +191,17 @@ def _parents_first(models: ModelSet) -> list[str]:
     return sorted(models.interfaces, key=lambda dtmi: (len(models.interfaces[dtmi].ancestors), dtmi))
 
 
-def _is_typed_property(content: Content) -> bool:
-    return content.kind == "Property" and content.name not in _RESERVED_FIELDS and bool(
-        _GRAPHQL_NAME.match(content.name))
+def _is_typed_content(content: Content) -> bool:
+    """A Property or Component: a value stored on the twin, answered by its own typed field."""
+    return content.kind in ("Property", "Component") and content.name not in _RESERVED_FIELDS and bool(
+        GRAPHQL_NAME.match(content.name))
 
 
 def _make_interface(name: str, interface: Interface, bases: tuple[type, ...], names: Mapping[str, str],
-                    module: types.ModuleType, inverse_fields: tuple[tuple[str, str | None], ...]) -> type:
+                    module: types.ModuleType, inverse_fields: tuple[tuple[str, str | None], ...],
+                    value_types: ValueTypes) -> type:
     own = [content for content in interface.own_contents.values()]
-    annotations = {c.name: Optional[python_type(c.schema)] for c in own if _is_typed_property(c)}
+    annotations = {c.name: Optional[value_types.of_content(c, name)] for c in own if _is_typed_content(c)}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": module.__name__}
     namespace.update({name: strawberry.field(default=None, description=_description(interface.own_contents[name]))
                       for name in annotations})

@@ -60,3 +60,48 @@ def test_node_hides_accounts_as_twin_does(gql: GraphQLClient, tokens: dict[str, 
     admin = account_twin_id(api_settings.admin_username)
     assert gql.data(NODE, {"id": admin}, tokens["viewer"])["node"] is None
     assert gql.data(NODE, {"id": admin}, tokens["admin"])["node"]["id"] == admin
+
+
+def test_dtdl_enums_are_graphql_enums_and_answer_the_stored_value(gql: GraphQLClient, tokens: dict[str, str],
+                                                                   neo4j_driver: neo4j.Driver) -> None:
+    models = load_model_set(neo4j_driver)
+    twin_id = f"enum-{uuid.uuid4().hex[:8]}"
+    bulk_create_twins(neo4j_driver, models, [TwinRow(twin_id, "dtmi:gridtwin:Load;1",
+                                                     {"status": "maintenance", "loadClass": "publicLighting"})])
+    try:
+        kinds = gql.data('{ __type(name: "LoadLoadClass") { kind enumValues { name } } }', {}, tokens["viewer"])
+        assert kinds["__type"]["kind"] == "ENUM"
+        assert [v["name"] for v in kinds["__type"]["enumValues"]] == ["residential", "commercial", "industrial",
+                                                                       "agricultural", "publicLighting"]
+        twin = gql.data("query($id: ID!) { twin(id: $id) { ... on Load { status loadClass } } }", {"id": twin_id},
+                        tokens["viewer"])["twin"]
+        assert twin == {"status": "maintenance", "loadClass": "publicLighting"}
+        found = gql.data('{ twins(model: "Load", where: [{property: "loadClass", op: eq, value: "publicLighting"}]) '
+                         '{ edges { node { id } } } }', {}, tokens["viewer"])["twins"]["edges"]
+        assert {"node": {"id": twin_id}} in found
+    finally:
+        bulk_delete_twins(neo4j_driver, [twin_id])
+
+
+def test_dtdl_objects_and_components_are_object_types_over_the_stored_values(
+        gql: GraphQLClient, tokens: dict[str, str], neo4j_driver: neo4j.Driver) -> None:
+    models = load_model_set(neo4j_driver)
+    tag = uuid.uuid4().hex[:8]
+    load_id, point_id = f"located-{tag}", f"engine-{tag}"
+    bulk_create_twins(neo4j_driver, models, [
+        TwinRow(load_id, "dtmi:gridtwin:Load;1", {"location": {"latitude": 52.52, "longitude": 13.40}}),
+        TwinRow(point_id, "dtmi:gridtwin:GridMeasurementPoint;1",
+                {"mlEngine": {"$metadata": {}, "modelsPerModule": {"monitoring": 4}}})])
+    try:
+        location = gql.data('{ __type(name: "GridComponentLocation") { kind fields { name type { name } } } }', {},
+                            tokens["viewer"])["__type"]
+        assert location["kind"] == "OBJECT"
+        assert {(f["name"], f["type"]["name"]) for f in location["fields"]} == {
+            ("latitude", "Float"), ("longitude", "Float"), ("address", "String")}
+        query = ("query($load: ID!, $point: ID!) { load: twin(id: $load) { ... on Load { location { latitude address } } }"
+                 " point: twin(id: $point) { ... on GridMeasurementPoint { mlEngine { modelsPerModule } } } }")
+        found = gql.data(query, {"load": load_id, "point": point_id}, tokens["viewer"])
+        assert found["load"] == {"location": {"latitude": 52.52, "address": None}}
+        assert found["point"] == {"mlEngine": {"modelsPerModule": {"monitoring": 4}}}
+    finally:
+        bulk_delete_twins(neo4j_driver, [load_id, point_id])

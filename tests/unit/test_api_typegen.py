@@ -64,3 +64,55 @@ def test_lazy_twin_is_typed_and_loads_fields_once_asked() -> None:
         return await gone.name, await gone.etag, await gone.properties  # type: ignore[attr-defined]
 
     assert asyncio.run(read_gone()) == (None, "", {})
+
+
+def _value_models():  # type: ignore[no-untyped-def]
+    from types import MappingProxyType as frozen
+    from dtdl.model import Content, Interface, ModelSet, Schema
+    tap = Schema(kind="Enum", enum_values=frozen({"low": 1, "high": 2}))
+    odd = Schema(kind="Enum", enum_values=frozen({"a": "x", "b": "x"}))  # two members, one value
+    python_refuses = Schema(kind="Enum", enum_values=frozen({"mro": "m"}))  # a name Python's Enum refuses
+    place = Schema(kind="Object", fields=frozen({"lat": Schema(kind="double"), "side": tap}))
+    readings = Schema(kind="Array", element_schema=Schema(kind="integer"))
+    spot = Schema(kind="point")
+    engine_contents = {"version": Content(kind="Property", name="version", schema=Schema(kind="string"))}
+    engine = Interface(dtmi="dtmi:test:Engine;1", contents=frozen(engine_contents), own_contents=frozen(engine_contents))
+    contents = {"tap": Content(kind="Property", name="tap", schema=tap),
+                "odd": Content(kind="Property", name="odd", schema=odd),
+                "legacy": Content(kind="Property", name="legacy", schema=python_refuses),
+                "place": Content(kind="Property", name="place", schema=place),
+                "readings": Content(kind="Property", name="readings", schema=readings),
+                "spot": Content(kind="Property", name="spot", schema=spot),
+                "engine": Content(kind="Component", name="engine", schema_dtmi=engine.dtmi)}
+    dtmi = "dtmi:test:Tapped;1"
+    interface = Interface(dtmi=dtmi, contents=frozen(contents), own_contents=frozen(contents))
+    return dtmi, ModelSet(interfaces=frozen({dtmi: interface, engine.dtmi: engine}))
+
+
+def test_dtdl_values_are_typed_and_answer_what_is_stored() -> None:
+    """An enum member stands for its stored enumValue (here an integer), an Object and a Component are
+    object types over the stored mapping, an Array a list; what GraphQL cannot carry one-to-one (two
+    members with one value, a name Python refuses, a GeoJSON point) stays a scalar of its values."""
+    import strawberry
+
+    dtmi, models = _value_models()
+    types = generate(models, {dtmi: "Tapped", "dtmi:test:Engine;1": "Engine"})
+    twin = types.instance({"id": "t1", "model": dtmi, "etag": "e", "properties": {
+        "tap": 2, "odd": "x", "place": {"lat": 52.5, "side": 1}, "readings": [3, 4],
+        "spot": {"type": "Point", "coordinates": [13.4, 52.5]}, "engine": {"version": "v7"}}})
+
+    field = strawberry.field(resolver=lambda: twin, graphql_type=types.interfaces[dtmi])
+    Query = strawberry.type(type("Query", (), {"tapped": field}))
+
+    sdl = strawberry.Schema(query=Query, types=list(types.objects.values())).as_str()
+    for expected in ("enum TappedTap {\n  low\n  high\n}", "odd: String", "legacy: String", "place: TappedPlace",
+                     "type TappedPlace {", "side: TappedTap", "readings: [Int]", "spot: JSON",
+                     "engine: EngineComponent", "type EngineComponent {\n  version: String\n}"):
+        assert expected in sdl, expected
+    schema = strawberry.Schema(query=Query, types=list(types.objects.values()))
+    result = schema.execute_sync("{ tapped { ... on TappedTwin { tap odd place { lat side } readings spot "
+                                 "engine { version } } } }")
+    assert result.errors is None
+    assert result.data == {"tapped": {"tap": "high", "odd": "x", "place": {"lat": 52.5, "side": "low"},
+                                      "readings": [3, 4], "spot": {"type": "Point", "coordinates": [13.4, 52.5]},
+                                      "engine": {"version": "v7"}}}
