@@ -17,6 +17,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimi
     QueryDepthLimiter
 from strawberry.scalars import JSON
 
+from api.aggregates import AggregateQuery
 from api.auth import Permission
 from api.context import GraphQLInfo
 from api.commands import CommandMutation
@@ -51,7 +52,7 @@ class Health:
 
 
 @strawberry.type
-class Query(AccountQuery, TwinQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
+class Query(AccountQuery, TwinQuery, AggregateQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
             PredictionQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:
@@ -112,7 +113,8 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[*types.interfaces.values(), *types.objects.values(), GenericTwin],
+        types=[*types.interfaces.values(), *types.objects.values(), *(made for made, _ in types.aggregates.values()),
+               GenericTwin],
         extensions=[
             OperationMetrics,  # first: its time covers the other extensions' work
             LimitRules,

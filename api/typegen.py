@@ -29,6 +29,7 @@ from strawberry.types import Info
 
 from api.types import GenericTwin, Twin, twin_fields
 from dtdl import Content, Interface, ModelSet
+from api.aggregate_types import aggregate_type
 from api.value_types import GRAPHQL_NAME, ValueTypes
 
 #: Relationship names whose incoming side gets its own field on the target type.
@@ -81,6 +82,8 @@ class GeneratedTypes:
     interfaces: dict[str, type] = field(default_factory=dict)
     objects: dict[str, type] = field(default_factory=dict)
     typed_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    aggregates: dict[str, tuple[type, tuple[str, ...]]] = field(default_factory=dict)
+    """Per DTMI, its ``XAggregate`` type and the properties that type has fields for (api.aggregates)."""
     _lazy: dict[str, type] = field(default_factory=dict, repr=False)
 
     def instance(self, record: dict[str, Any]) -> Twin:
@@ -161,6 +164,8 @@ def generate(models: ModelSet, labels: Mapping[str, str], reserved: frozenset[st
             type(f"{names[dtmi]}Twin", (gql_interface,), {"__module__": module.__name__, "is_type_of": _is_type_of}),
             description=f"A twin of {dtmi}.",
         )
+        generated.aggregates[dtmi] = aggregate_type(value_types.free(f"{names[dtmi]}Aggregate", "Type"), interface,
+                                                    models)
         generated.typed_fields[dtmi] = tuple(
             content.name for content in interface.contents.values() if _is_typed_content(content)
         )

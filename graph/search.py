@@ -102,30 +102,36 @@ def search_read(models: ModelSet, search: Search) -> Read[Page]:
     Both cursors bound the set (``after`` below, ``before`` above); a backward page reads the order
     reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look."""
     size, backward = _page_size(search)
-    label = resolve_label(models, search.model) if search.model else "Twin"
-    properties = _searchable_properties(models, search.model)
     params: dict[str, Any] = {}
-    conditions = [_condition(f, i, properties, params) for i, f in enumerate(search.filters)]
-    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in search.hidden_models
-                   if dtmi in models.interfaces]
+    match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params)
     keys = [*(SortKey(quote_path(_checked_path(o.property, properties, f"/orderBy/{i}")), o.descending)
               for i, o in enumerate(search.order_by)), SortKey("id")]
     bounds, outside = _bounds(keys, search, params)
-    match = f"MATCH (t:Twin:{quote(label)})"
-    every = _where(conditions)
+    every = where(conditions)
     read_order = [key.reversed() if backward else key for key in keys]
     order = ", ".join(f"t.{key.cypher}{' DESC' if key.descending else ''}" for key in read_order)
     query = (
         f"CALL () {{ {match} {every} RETURN count(t) AS total }} "
-        f"CALL () {{ {match} {_where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
+        f"CALL () {{ {match} {where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
         f"RETURN collect({{node: {read_projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
-        f"CALL () {{ {match} {_where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
+        f"CALL () {{ {match} {where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
         "RETURN total, page, beyond"
     )
     return Read(query, {**params, "limit": size + 1}, partial(_page, models, keys, size, backward))
 
 
-def _where(conditions: Sequence[str]) -> str:
+def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hidden_models: Sequence[str],
+             params: dict[str, Any]) -> tuple[str, list[str], dict[str, Schema]]:
+    """The ``MATCH`` of twins (bound to ``t``) that are-a ``model``, the checked conditions of ``filters``
+    and of the hidden models (their values added to ``params``), and the model's filterable properties."""
+    label = resolve_label(models, model) if model else "Twin"
+    properties = _searchable_properties(models, model)
+    conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
+    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
+    return f"MATCH (t:Twin:{quote(label)})", conditions, properties
+
+
+def where(conditions: Sequence[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 

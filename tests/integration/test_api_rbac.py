@@ -24,6 +24,7 @@ CALLS: dict[str, str] = {
     "twin": f'{{ twin(id: "{NOBODY}") {{ id }} }}',
     "node": f'{{ node(id: "{NOBODY}") {{ id }} }}',
     "twins": "{ twins(first: 1) { totalCount } }",
+    "twinsAggregate": '{ twinsAggregate(model: "Line") { count } }',
     "relationships": f'{{ relationships(twinId: "{NOBODY}") {{ id }} }}',
     "downstream": f'{{ downstream(id: "{NOBODY}") {{ depth }} }}',
     "upstream": f'{{ upstream(id: "{NOBODY}") {{ depth }} }}',
