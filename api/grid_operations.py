@@ -31,15 +31,15 @@ SourceName = Annotated[str, strawberry.argument(name="source", description=_SOUR
 
 @strawberry.enum(description="Formats a grid file is imported from.")
 class GridFormat(enum.Enum):
-    PANDAPOWER_JSON = "pandapower"
-    ADT = "adt"
+    pandapowerJson = "pandapower"
+    adt = "adt"
 
 
-@strawberry.enum(description="Formats a stored grid is exported to; OPENDSS for grids imported from OpenDSS.")
+@strawberry.enum(description="Formats a stored grid is exported to; openDss for grids imported from OpenDSS.")
 class GridExportFormat(enum.Enum):
-    PANDAPOWER_JSON = "pandapower"
-    OPENDSS = "opendss"
-    ADT = "adt"
+    pandapowerJson = "pandapower"
+    openDss = "opendss"
+    adt = "adt"
 
 
 @strawberry.type(description="What an import did; updated twins were stored already, unchanged ones equal to the "
@@ -83,11 +83,11 @@ def _import_source(settings: object, driver: object, models: object, source: str
 def _import_file(settings: object, driver: object, models: object, kind: GridFormat, content: str,
                  grid_id: str | None) -> object:
     """Write the uploaded text to a private temporary file and convert it like the CLI does."""
-    suffix = ".json" if kind is GridFormat.PANDAPOWER_JSON else ".ndjson"
+    suffix = ".json" if kind is GridFormat.pandapowerJson else ".ndjson"
     with tempfile.TemporaryDirectory(prefix="gridtwin-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_text(content, encoding="utf-8")
-        if kind is GridFormat.ADT:
+        if kind is GridFormat.adt:
             from loaders.adt_graph import import_adt
 
             return import_adt(driver, path, name="upload.ndjson")  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ class GridMutation:
         report = await call(_import_file, context.services.settings, context.services.neo4j, context.active.models,
                             format, content, grid_id)
         await _reload_if_models_changed(info)
-        if format is GridFormat.ADT:
+        if format is GridFormat.adt:
             return GridImport(grid_id=grid_id or "", source="upload.ndjson", twins_created=report.twins_created,
                               twins_updated=report.twins_updated, twins_unchanged=0, twins_deleted=0,
                               relationships_created=report.relationships_created,

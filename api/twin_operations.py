@@ -144,7 +144,7 @@ class TwinQuery:
     @strawberry.field(description="Relationships of a twin; fedBy/manages name the inverse views.",
                      permission_classes=[requires(Permission.read_twins)])
     async def relationships(self, info: GraphQLInfo, twin_id: strawberry.ID, name: str | None = None,
-                            direction: Direction = Direction.OUTGOING) -> list[Relationship]:
+                            direction: Direction = Direction.outgoing) -> list[Relationship]:
         return await info.context.loaders.relationships(str(twin_id), name, direction.value)
 
     @strawberry.field(description="Twins fed by this one (over feedsTo), nearest first.",

@@ -12,9 +12,9 @@ from strawberry.types import Info
 
 @strawberry.enum(description="Direction of a relationship seen from a twin.")
 class Direction(enum.Enum):
-    OUTGOING = "outgoing"
-    INCOMING = "incoming"
-    BOTH = "both"
+    outgoing = "outgoing"
+    incoming = "incoming"
+    both = "both"
 
 
 @strawberry.type(description="A relationship between two twins; fedBy is the incoming side of feedsTo.")
@@ -53,7 +53,7 @@ class Twin(Node):
 
     @strawberry.field(description="Relationships of this twin, optionally one name and one direction.")
     async def relationships(self, info: Info, name: str | None = None,
-                            direction: Direction = Direction.OUTGOING) -> list[Relationship]:
+                            direction: Direction = Direction.outgoing) -> list[Relationship]:
         return await info.context.loaders.relationships(str(self.id), name, direction.value)
 
     @classmethod

@@ -86,7 +86,7 @@ def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClien
             counting.queries = 0
             data = gql.data("query($n: Int!) { twins(model: \"Line\", first: $n, where: [{property: \"name\", "
                             "value: \"np1-" + tag + "\"}]) { edges { node { id relationships { target { id "
-                            "relationships(direction: INCOMING) { source { id } } } } "
+                            "relationships(direction: incoming) { source { id } } } } "
                             "... on GridNode { feedsTo { id fedBy { id } } } } } } }",
                             {"n": n}, tokens["viewer"])
             edges = data["twins"]["edges"]

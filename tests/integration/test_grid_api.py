@@ -30,13 +30,13 @@ def test_import_list_export_and_delete_a_grid(gql: GraphQLClient, tokens: dict[s
         assert listed[grid_id]["buses"] == 33
         again = gql.data(IMPORT, {"s": "pandapower:case33bw", "g": grid_id}, operator)["importGrid"]
         assert again["twinsCreated"] == 0  # updated in place, never duplicated
-        exported = gql.data('query($g: String!) { exportGrid(gridId: $g, format: PANDAPOWER_JSON) }', {"g": grid_id},
+        exported = gql.data('query($g: String!) { exportGrid(gridId: $g, format: pandapowerJson) }', {"g": grid_id},
                             operator)["exportGrid"]
         net, source = pp.from_json_string(exported), networks.case33bw()
         pp.runpp(net)
         pp.runpp(source)
         assert abs(net.res_bus.vm_pu.sort_index().to_numpy() - source.res_bus.vm_pu.to_numpy()).max() < 1e-6
-        adt = gql.data('query($g: String!) { exportGrid(gridId: $g, format: ADT) }', {"g": grid_id},
+        adt = gql.data('query($g: String!) { exportGrid(gridId: $g, format: adt) }', {"g": grid_id},
                        operator)["exportGrid"]
         assert json.loads(adt.splitlines()[0]) == {"Section": "Header"}
     finally:
@@ -55,7 +55,7 @@ def test_bad_or_file_system_sources_are_refused(gql: GraphQLClient, tokens: dict
 
 
 def test_a_bad_uploaded_file_is_refused_naming_the_element(gql: GraphQLClient, tokens: dict[str, str]) -> None:
-    body = gql('mutation($c: String!) { importGridFile(format: ADT, content: $c) { gridId } }',
+    body = gql('mutation($c: String!) { importGridFile(format: adt, content: $c) { gridId } }',
                {"c": '{"Section": "Header"}\n{"fileVersion": "1.0.0"}\n{"Section": "Twins"}\n{"$dtId": "x"}\n'},
                tokens["operator"])
     assert _codes(body) == {"BAD_USER_INPUT"}, body
@@ -72,7 +72,7 @@ def test_an_ieee_feeder_imports_and_exports_as_its_opendss_circuit(gql: GraphQLC
     imported = gql.data(IMPORT, {"s": "opendss:ieee13", "g": grid_id}, operator)["importGrid"]
     try:
         assert imported["buses"] == 16
-        script = gql.data('query($g: String!) { exportGrid(gridId: $g, format: OPENDSS) }', {"g": grid_id},
+        script = gql.data('query($g: String!) { exportGrid(gridId: $g, format: openDss) }', {"g": grid_id},
                           operator)["exportGrid"]
         source = solve_file(opendss_feeder_path("ieee13"), node_voltages)
         assert worst_node_differences(source, solve_script(script, node_voltages, where="export"))["vm_pu"] < 1e-5
@@ -82,7 +82,7 @@ def test_an_ieee_feeder_imports_and_exports_as_its_opendss_circuit(gql: GraphQLC
 
 def test_opendss_scripts_cannot_be_uploaded(gql: GraphQLClient, tokens: dict[str, str]) -> None:
     """A DSS script is a program (Redirect reads files, Save writes them): the upload format does not exist."""
-    body = gql('mutation($c: String!) { importGridFile(format: OPENDSS, content: $c) { gridId } }',
+    body = gql('mutation($c: String!) { importGridFile(format: openDss, content: $c) { gridId } }',
                {"c": "Redirect /etc/passwd\n"}, tokens["admin"])
-    assert body.get("data") is None and "OPENDSS" in body["errors"][0]["message"]
+    assert body.get("data") is None and "openDss" in body["errors"][0]["message"]
     assert "root:" not in json.dumps(body)

@@ -122,7 +122,7 @@ def test_an_enum_typo_in_variables_is_bad_user_input_naming_the_variable_and_the
                                                      token=tokens["viewer"])["__type"]["enumValues"]]
     cases = ((WHERE, {"w": [{"property": "bayCount", "op": "greaterThan", "value": 1}]}, "/variables/w/0/op",
               "greaterThan", operators),
-             (DIRECTION, {"d": "OUTGOIN"}, "/variables/d", "OUTGOIN", ["OUTGOING", "INCOMING", "BOTH"]))
+             (DIRECTION, {"d": "outgoin"}, "/variables/d", "outgoin", ["outgoing", "incoming", "both"]))
     for query, variables, pointer, typo, allowed in cases:
         error = _only_error(gql(query, variables, tokens["viewer"]))
         assert _code(error) == "BAD_USER_INPUT", error
