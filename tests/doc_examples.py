@@ -1,0 +1,76 @@
+"""The examples of README.md and docs/*.md, read from the files, for the tests that check and run them.
+
+A fenced block is one example; a GraphQL block may hold several operations (one per line or
+comment-separated), each checked and run on its own with the block's fragments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationType, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
+_FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One fenced block: its language, text, and where it is (``docs/api.md:237``)."""
+
+    language: str
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One GraphQL operation of an example, with the example's fragments appended."""
+
+    kind: str  # query, mutation or subscription
+    text: str
+    variables: tuple[str, ...]
+    where: str
+
+    @property
+    def first_field(self) -> str:
+        return re.search(r"\{\s*(?:\w+\s*:\s*)?(\w+)", self.text).group(1)  # type: ignore[union-attr]
+
+
+def examples(language: str) -> list[Example]:
+    found = []
+    for path in DOCUMENTS:
+        text = path.read_text(encoding="utf-8")
+        for match in _FENCE.finditer(text):
+            if match.group(1) == language:
+                line = text.count("\n", 0, match.start()) + 2
+                found.append(Example(language, match.group(2), f"{path.relative_to(ROOT)}:{line}"))
+    return found
+
+
+def operations(example: Example) -> list[Operation]:
+    """Each operation of a GraphQL example as its own document (its source text, verbatim)."""
+    document = parse(example.text)
+    fragments = "".join(f"\n{_source(example.text, d)}" for d in document.definitions
+                        if isinstance(d, FragmentDefinitionNode))
+    found = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            line = example.text.count("\n", 0, definition.loc.start)  # type: ignore[union-attr]
+            path, start = example.where.rsplit(":", 1)
+            found.append(Operation(
+                kind=OperationType(definition.operation).value, text=_source(example.text, definition) + fragments,
+                variables=tuple(v.variable.name.value for v in definition.variable_definitions or ()),
+                where=f"{path}:{int(start) + line}"))
+    return found
+
+
+def _source(text: str, node: OperationDefinitionNode | FragmentDefinitionNode) -> str:
+    return text[node.loc.start:node.loc.end]  # type: ignore[union-attr]
+
+
+def graphql_operations() -> list[Operation]:
+    return [operation for example in examples("graphql") for operation in operations(example)]
