@@ -26,7 +26,6 @@ from api.aggregate_types import TwinAggregate, aggregate_instance
 from dtdl import ModelSet
 from graph import aggregates
 from graph import search
-from graph import twins as graph_twins
 from graph.cypher import label_for, resolve_label
 from graph.errors import ModelError
 
@@ -71,6 +70,6 @@ class AggregateQuery:
         asked = aggregates.Aggregation(
             model=dtmi, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
             properties=[name for name in properties if name in wanted],
-            hidden_models=(graph_twins.ACCOUNT_MODEL,) if context.loaders.hide_accounts else ())
+            hidden_models=context.loaders.hidden_models)
         answer = await guarded(aggregates.aggregate_async(context.services.neo4j_async, models, asked))
         return aggregate_instance(cls, properties, dtmi, answer)  # type: ignore[no-any-return]

@@ -52,6 +52,11 @@ class Loaders:
         self._neighbours: DataLoader[RelationshipKey, list[tuple[str, str]]] = DataLoader(
             load_fn=self._load_neighbours)
 
+    @property
+    def hidden_models(self) -> tuple[str, ...]:
+        """The models whose twins this caller's listings, counts and queries leave out."""
+        return (graph_twins.ACCOUNT_MODEL,) if self.hide_accounts else ()
+
     def typed(self, twin: StoredTwin) -> Twin:
         """A graph-layer twin as its generated GraphQL type (and cached for this request)."""
         instance = self._active.types.instance(twin_record(twin))

@@ -17,6 +17,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimi
     QueryDepthLimiter
 from strawberry.scalars import JSON
 
+from api.adt_queries import AdtQuery
 from api.aggregates import AggregateQuery
 from api.auth import Permission
 from api.context import GraphQLInfo
@@ -52,7 +53,7 @@ class Health:
 
 
 @strawberry.type
-class Query(AccountQuery, TwinQuery, AggregateQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
+class Query(AccountQuery, TwinQuery, AggregateQuery, AdtQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
             PredictionQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:

@@ -134,7 +134,7 @@ class TwinQuery:
             model=model, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
             order_by=[search.Order(o.property, o.descending) for o in order_by or []], first=first, after=after,
             last=last, before=before,
-            hidden_models=(graph_twins.ACCOUNT_MODEL,) if context.loaders.hide_accounts else ())
+            hidden_models=context.loaders.hidden_models)
         page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
         edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
         return TwinConnection(edges=edges, total_count=page.total_count,

@@ -125,7 +125,7 @@ def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hid
     """The ``MATCH`` of twins (bound to ``t``) that are-a ``model``, the checked conditions of ``filters``
     and of the hidden models (their values added to ``params``), and the model's filterable properties."""
     label = resolve_label(models, model) if model else "Twin"
-    properties = _searchable_properties(models, model)
+    properties = searchable_properties(models, model)
     conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
     conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
     return f"MATCH (t:Twin:{quote(label)})", conditions, properties
@@ -184,13 +184,13 @@ def _condition(spec: Filter, index: int, properties: Mapping[str, Schema], param
     if spec.op == "in":
         if not isinstance(spec.value, list):
             raise ValidationError("bad filter", [Problem(pointer + "/value", "in needs a list of values")])
-        params[f"v{index}"] = [_encode(schema, value, f"{pointer}/value/{i}") for i, value in enumerate(spec.value)]
+        params[f"v{index}"] = [encode_compared(schema, value, f"{pointer}/value/{i}") for i, value in enumerate(spec.value)]
     else:
-        params[f"v{index}"] = _encode(schema, spec.value, f"{pointer}/value")
+        params[f"v{index}"] = encode_compared(schema, spec.value, f"{pointer}/value")
     return f"t.{quote_path(path)} {operator} $v{index}"
 
 
-def _encode(schema: Schema, value: Any, pointer: str) -> Any:
+def encode_compared(schema: Schema, value: Any, pointer: str) -> Any:
     """The parameter for one compared value; one Neo4j cannot take is the client's error, said here."""
     if value is None or isinstance(value, (dict, list)):
         raise ValidationError("bad filter", [Problem(pointer, "compare with a string, number or boolean")])
@@ -211,7 +211,7 @@ def _checked_path(path: str, properties: Mapping[str, Schema], pointer: str) -> 
     return path
 
 
-def _searchable_properties(models: ModelSet, model: str | None) -> dict[str, Schema]:
+def searchable_properties(models: ModelSet, model: str | None) -> dict[str, Schema]:
     """Dotted path -> schema of every primitive/enum property (and object field) one may filter on."""
     if model:
         label = resolve_label(models, model)

@@ -24,6 +24,7 @@ CALLS: dict[str, str] = {
     "twin": f'{{ twin(id: "{NOBODY}") {{ id }} }}',
     "node": f'{{ node(id: "{NOBODY}") {{ id }} }}',
     "twins": "{ twins(first: 1) { totalCount } }",
+    "adtQuery": '{ adtQuery(query: "SELECT COUNT() FROM DIGITALTWINS") { value } }',
     "twinsAggregate": '{ twinsAggregate(model: "Line") { count } }',
     "relationships": f'{{ relationships(twinId: "{NOBODY}") {{ id }} }}',
     "downstream": f'{{ downstream(id: "{NOBODY}") {{ depth }} }}',
