@@ -44,6 +44,7 @@ from api.registry import ModelRegistry
 from api.replicas import ReplicaBus
 from api.request_ids import RequestIds
 from api.ingest_http import ingest_endpoint
+from api.reports import report_endpoint
 from api.schema import build_schema
 from api.simulations import SimulationRunner
 from api.telemetry_runtime import TelemetryServices
@@ -322,6 +323,7 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
             graphiql.asset_route(settings),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest", ingest_endpoint, methods=["POST"]),
+            Route("/reports/{name}", report_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.metrics_endpoint),

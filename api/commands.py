@@ -20,6 +20,8 @@ Handlers:
   returns them: the DTDL command declares no response).
 * ``mlEngine/reloadModels``: drops the loaded models so the next inference reads the newest
   trained versions; answers how many models the registry holds.
+* ``generateReport`` (GridMeasurementPoint): the point's report over ``from`` .. ``to`` (a week
+  before ``to`` by default) as ``pdf`` or ``csv`` (api/reports.py); answers its download URL.
 
 A component's command is named by its path, ``<component>/<command>``, as Azure Digital Twins
 addresses it (``/components/mlEngine/commands/runInference``).
@@ -30,7 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import strawberry
@@ -131,7 +133,27 @@ async def _reload_models(info: GraphQLInfo, twin: Any, payload: Any) -> int:
     return len(versions)
 
 
+async def _generate_report(info: GraphQLInfo, twin: Any, payload: Any) -> str:
+    from api.reports import ReportFormat, ReportRequest, generate
+    from api.telemetry_bounds import TimeRange
+
+    stop = _instant(payload.get("to"), "/payload/to") or datetime.now(timezone.utc)
+    start = _instant(payload.get("from"), "/payload/from") or stop - timedelta(days=7)
+    request = ReportRequest(twin.id, TimeRange.of(start, stop), ReportFormat(payload.get("format") or "pdf"), False)
+    return (await generate(info, request)).url
+
+
+def _instant(value: Any, pointer: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise _bad(f"{value!r} is not an ISO-8601 date-time", pointer) from error
+
+
 HANDLERS: dict[str, CommandHandler] = {
+    "generateReport": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.read_telemetry, _generate_report),
     "operate": CommandHandler(f"{GT}SwitchingDevice;1", Permission.write_twins, _operate),
     "startSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _start_simulation),
     "stopSimulation": CommandHandler(f"{GT}GridMeasurementPoint;1", Permission.run_simulation, _stop_simulation),

@@ -24,7 +24,7 @@ from api.context import GraphQLInfo
 from api.errors import ClientError
 from api.permissions import requires
 from api.predictions import WINDOW_LOOKBACK, point_inputs
-from api.telemetry import _deliveries, _queried
+from api.telemetry import _deliveries, queried
 from api.telemetry_bounds import checked_twin_count, checked_twin_ids
 from ml.inference.outputs import MODULES, OUTPUTS, TELEMETRY, NotAPoint, checked_modules  # tables: no xgboost
 
@@ -169,7 +169,7 @@ async def infer_points(info: GraphQLInfo, twin_ids: list[str], modules: tuple[st
     except NotAPoint as error:
         raise _bad_twins(error) from error
     end_s = int(time.time()) - 1
-    recent = await _queried(services.telemetry.queries.recent_samples(twin_ids, WINDOW_LOOKBACK))
+    recent = await queried(services.telemetry.queries.recent_samples(twin_ids, WINDOW_LOOKBACK))
 
     def windows() -> Any:
         import numpy as np
@@ -191,7 +191,7 @@ class PredictionQuery:
                       permission_classes=[requires(Permission.read_predictions)])
     async def latest_predictions(self, info: GraphQLInfo, twin_ids: list[strawberry.ID]) -> list[PointPredictions]:
         checked_twin_count(len(twin_ids), "twinIds")
-        found = await _queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids],
+        found = await queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids],
                                                                                component="mlEngine"))
         results = []
         for twin_id, values in sorted(found.items()):

@@ -28,6 +28,7 @@ from api.grid_operations import GridMutation, GridQuery
 from api.metrics import OperationMetrics
 from api.model_operations import ModelMutation, ModelQuery
 from api.permissions import requires
+from api.reports import ReportMutation
 from api.protection import GridTwinExecutionContext, protection_extensions
 from api.ml_operations import MlMutation, MlQuery
 from api.prediction_operations import PredictionMutation, PredictionQuery, PredictionSubscription
@@ -72,7 +73,7 @@ class Query(AccountQuery, TwinQuery, AggregateQuery, AdtQuery, ModelQuery, GridQ
 
 @strawberry.type
 class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation,
-               MlMutation, PredictionMutation, CommandMutation):
+               MlMutation, PredictionMutation, CommandMutation, ReportMutation):
     pass
 
 

@@ -135,14 +135,14 @@ def _batch(update: Update) -> TelemetryBatch:
          "values": s.values} for s in update.items])
 
 
-async def _queried(awaitable: Any) -> Any:
+async def queried(awaitable: Any) -> Any:
     try:
         return await awaitable
     except (QueryError, ValueError) as error:
         raise ClientError(str(error), "BAD_USER_INPUT") from error
 
 
-async def _points_below(info: Info, twin_id: str) -> list[str]:
+async def points_below(info: Info, twin_id: str) -> list[str]:
     """Measurement points downstream of ``twin_id`` (itself included when it is one)."""
     context = info.context
     trace = await call(topology.downstream, context.services.neo4j, context.active.models, twin_id,
@@ -170,7 +170,7 @@ class TelemetryQuery:
         span = TimeRange.of(from_, to).resumed_after(after, windowed=every is not None)
         if span is None:
             return []
-        points = await _queried(info.context.services.telemetry.queries.telemetry(
+        points = await queried(info.context.services.telemetry.queries.telemetry(
             str(twin_id), name, span.start, span.stop, every, aggregate.value, limit))
         return [TelemetryPoint(time=p.time, values=p.values) for p in points]
 
@@ -178,7 +178,7 @@ class TelemetryQuery:
                      permission_classes=[requires(Permission.read_telemetry)])
     async def latest_telemetry(self, info: Info, twin_ids: list[strawberry.ID]) -> list[LatestTelemetry]:
         checked_twin_count(len(twin_ids), "twinIds")
-        found = await _queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids]))
+        found = await queried(info.context.services.telemetry.queries.latest([str(i) for i in twin_ids]))
         return [LatestTelemetry(twin_id=twin, name=name, time=value.time, value=value.value)
                 for twin, values in sorted(found.items()) for name, value in sorted(values.items())]
 
@@ -191,10 +191,10 @@ class TelemetryQuery:
                               combine: Combine = Combine.sum) -> list[AggregatePoint]:
         span = TimeRange.of(from_, to)
         every = windows_of(span, every_seconds)
-        points = await _points_below(info, str(twin_id))
+        points = await points_below(info, str(twin_id))
         if not points:
             return []
-        found = await _queried(info.context.services.telemetry.queries.aggregate_over_twins(
+        found = await queried(info.context.services.telemetry.queries.aggregate_over_twins(
             points, name, field, span.start, span.stop, every, per_twin.value, combine.value))
         return [AggregatePoint(time=p.time, value=p.value, twins=p.twins) for p in found]
 
@@ -236,7 +236,7 @@ class TelemetrySubscription:
                                          "changes (on relationship events, and every 10 s).",
                      permission_classes=[requires(Permission.read_telemetry)])
     async def telemetry_below(self, info: Info, twin_id: strawberry.ID) -> AsyncGenerator[TelemetryBatch, None]:
-        points = await _points_below(info, str(twin_id))
+        points = await points_below(info, str(twin_id))
         checked_twin_count(len(points), "twinId")
         subscription = info.context.services.telemetry.broker.subscribe(points)
         refresher = asyncio.create_task(_follow_topology(info, str(twin_id), subscription))
@@ -306,7 +306,7 @@ async def _follow_topology(info: Info, twin_id: str, subscription: SampleSubscri
 async def _refresh_points(info: Info, twin_id: str, subscription: SampleSubscription) -> bool:
     """Give ``subscription`` the points below ``twin_id`` now; False once it had to be closed."""
     try:
-        points = await _points_below(info, twin_id)
+        points = await points_below(info, twin_id)
     except ClientError as error:  # e.g. the twin was deleted
         subscription.close(f"the points below {twin_id} cannot be resolved: {error}")
         return False

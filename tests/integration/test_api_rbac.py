@@ -67,6 +67,7 @@ CALLS: dict[str, str] = {
     "simulation": f'{{ simulation(id: "{NOBODY}") {{ id }} }}',
     "startSimulation": f'mutation {{ startSimulation(gridId: "{NOBODY}", scenarios: [{{kind: "normal"}}]) {{ id }} }}',
     "stopSimulation": f'mutation {{ stopSimulation(id: "{NOBODY}") }}',
+    "generateReport": f'mutation {{ generateReport(twinId: "{NOBODY}") {{ url }} }}',
     "invokeCommand": f'mutation {{ invokeCommand(twinId: "{NOBODY}", command: "operate", payload: "open") }}',
     "mlModels": "{ mlModels { name } }",
     "forecastLoad": f'mutation {{ forecastLoad(gridId: "{NOBODY}") {{ gridId }} }}',
