@@ -24,6 +24,7 @@ COPY graph graph
 COPY dtdl dtdl
 COPY ontology ontology
 COPY timeseries timeseries
+COPY reports reports
 COPY ml ml
 COPY loaders loaders
 COPY physics physics

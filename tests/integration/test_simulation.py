@@ -327,8 +327,10 @@ def test_dtdl_commands_are_validated_against_their_schemas_and_run(gql: GraphQLC
     assert _code_and_pointer(gql(INVOKE, {"t": switch, "c": "operate", "p": "open"}, tokens["viewer"]))[0] == "FORBIDDEN"
     point = f"{grid_id}-mp"
     report = {"format": "csv", "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}
-    assert _code_and_pointer(gql(INVOKE, {"t": point, "c": "generateReport", "p": report}, operator))[0] == \
-        "NOT_IMPLEMENTED"  # declared and valid, not run by GridTwin yet
+    url = gql.data(INVOKE, {"t": point, "c": "generateReport", "p": report}, operator)["invokeCommand"]
+    assert url.startswith("/reports/") and url.endswith(".csv")  # tests/integration/test_api_reports.py downloads one
+    assert _code_and_pointer(gql(INVOKE, {"t": point, "c": "generateReport", "p": {**report, "format": "docx"}},
+                                 operator))[0] == "BAD_USER_INPUT"
     run_id = gql.data(INVOKE, {"t": point, "c": "startSimulation", "p": {"scenarioType": "normal",
                                                                         "durationSeconds": 600}},
                       operator)["invokeCommand"]
