@@ -34,7 +34,7 @@ from api.ml_operations import MlMutation, MlQuery
 from api.prediction_operations import PredictionMutation, PredictionQuery, PredictionSubscription
 from api.simulation_operations import SimulationMutation, SimulationQuery, SimulationSubscription
 from api.telemetry import TelemetryMutation, TelemetryQuery, TelemetrySubscription
-from api.twin_operations import TwinMutation, TwinQuery
+from api.twin_operations import TwinMutation, TwinQuery, typed_twins_field
 from api.typegen import GeneratedTypes
 from api.types import GenericTwin
 from api.users import AccountMutation, AccountQuery
@@ -109,10 +109,19 @@ class GridTwinSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+def _query_of(types: GeneratedTypes) -> type:
+    """Query, with ``twins`` taking the generation's typed per-model ``filter`` when the models have one."""
+    twin_where = types.filters.twin_where
+    if twin_where is None:
+        return Query
+    twins = typed_twins_field(twin_where, types.filters.models_by_field)
+    return strawberry.type(type("Query", (Query,), {"twins": twins}), name="Query")
+
+
 def build_schema(types: GeneratedTypes) -> strawberry.Schema:
     """The whole schema for one generated type set, with the protection extensions."""
     return GridTwinSchema(
-        query=Query,
+        query=_query_of(types),
         mutation=Mutation,
         subscription=Subscription,
         types=[*types.interfaces.values(), *types.objects.values(), *(made for made, _ in types.aggregates.values()),

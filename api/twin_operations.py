@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,6 +22,8 @@ from api.types import Direction, Node, Relationship, Twin
 from graph import relationships as graph_relationships
 from graph import search, topology
 from graph import twins as graph_twins
+from graph.cypher import label_for, resolve_label
+from graph.errors import ModelError
 from graph.topology import TraceNode
 
 #: ``source`` in GraphQL; another name in Python because Strawberry's permission extension takes ``source`` itself.
@@ -108,6 +110,27 @@ async def _trace(info: GraphQLInfo, direction: Callable[..., topology.Trace], tw
     return await _steps(info, trace.nodes)
 
 
+TWINS_DESCRIPTION = ("Twins that are-a model (DTMI or type name; subtypes included), filtered (`where`, or the typed "
+                     "per-model `filter`) and ordered, as a Relay connection: `first` twins after the cursor `after`, "
+                     f"or the `last` twins before `before` (not both sizes; {search.DEFAULT_PAGE_SIZE} forward when "
+                     "neither is given). Cursors are keyset cursors of this orderBy.")
+
+
+async def list_twins(info: GraphQLInfo, model: str | None, filters: list[search.Filter],
+                     order_by: list[PropertyOrder] | None, first: int | None, after: str | None, last: int | None,
+                     before: str | None) -> TwinConnection:
+    """One page of the ``twins`` connection (its typed ``filter`` form in api.schema comes here too)."""
+    context = info.context
+    asked = search.Search(
+        model=model, filters=filters, order_by=[search.Order(o.property, o.descending) for o in order_by or []],
+        first=first, after=after, last=last, before=before, hidden_models=context.loaders.hidden_models)
+    page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
+    edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
+    return TwinConnection(edges=edges, total_count=page.total_count,
+                          page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
+                                             start_cursor=page.start_cursor, end_cursor=page.end_cursor))
+
+
 @strawberry.type
 class TwinQuery:
     @strawberry.field(description="One twin by id, typed by its model; null when absent.",
@@ -121,25 +144,12 @@ class TwinQuery:
     async def node(self, info: GraphQLInfo, id: strawberry.ID) -> Node | None:
         return await info.context.loaders.twin(str(id))
 
-    @strawberry.field(description="Twins that are-a model (DTMI or type name; subtypes included), filtered and "
-                                  "ordered, as a Relay connection: `first` twins after the cursor `after`, or the "
-                                  f"`last` twins before `before` (not both sizes; {search.DEFAULT_PAGE_SIZE} forward "
-                                  "when neither is given). Cursors are keyset cursors of this orderBy.",
-                     permission_classes=[requires(Permission.read_twins)])
+    @strawberry.field(description=TWINS_DESCRIPTION, permission_classes=[requires(Permission.read_twins)])
     async def twins(self, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
                     order_by: list[PropertyOrder] | None = None, first: int | None = None, after: str | None = None,
                     last: int | None = None, before: str | None = None) -> TwinConnection:
-        context = info.context
-        asked = search.Search(
-            model=model, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
-            order_by=[search.Order(o.property, o.descending) for o in order_by or []], first=first, after=after,
-            last=last, before=before,
-            hidden_models=context.loaders.hidden_models)
-        page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
-        edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
-        return TwinConnection(edges=edges, total_count=page.total_count,
-                              page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
-                                                 start_cursor=page.start_cursor, end_cursor=page.end_cursor))
+        filters = [search.Filter(f.property, f.op.value, f.value) for f in where or []]
+        return await list_twins(info, model, filters, order_by, first, after, last, before)
 
     @strawberry.field(description="Relationships of a twin; fedBy/manages name the inverse views.",
                      permission_classes=[requires(Permission.read_twins)])
@@ -243,3 +253,36 @@ class TwinMutation:
         info.context.services.events.publish_one(TwinEvent("relationshipDeleted", str(source_),
                                                        source_twin.model if source_twin else None, str(id)))
         return True
+
+
+def _same_model(models: Any, model: str | None, dtmi: str) -> bool:
+    if model is None or model == dtmi:
+        return True
+    try:
+        return resolve_label(models, model) == label_for(models, dtmi)
+    except ModelError:
+        return False
+
+
+def typed_twins_field(twin_where: type, models_by_field: dict[str, str]) -> Any:
+    """``twins`` with the generation's typed ``filter: TwinWhere`` beside ``where`` (api.filter_types)."""
+    from api.filter_types import filters_of
+
+    async def twins(self: Any, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
+                    filter: Any = None, order_by: list[PropertyOrder] | None = None, first: int | None = None,
+                    after: str | None = None, last: int | None = None, before: str | None = None) -> TwinConnection:
+        filters = [search.Filter(f.property, f.op.value, f.value) for f in where or []]
+        if filter is not None:
+            [(field_name, typed)] = [(f.python_name, getattr(filter, f.python_name))
+                                     for f in filter.__strawberry_definition__.fields
+                                     if getattr(filter, f.python_name) not in (None, strawberry.UNSET)]
+            typed_model = models_by_field[field_name]
+            if not _same_model(info.context.active.models, model, typed_model):
+                raise ClientError(f"filter.{field_name} filters {typed_model}, but model is {model!r}", "BAD_USER_INPUT",
+                                  [{"pointer": "/filter", "message": "give the model of the filter, or no model"}])
+            model, filters = model or typed_model, [*filters, *filters_of(typed)]
+        return await list_twins(info, model, filters, order_by, first, after, last, before)
+
+    twins.__annotations__ = {**twins.__annotations__, "filter": Optional[twin_where], "return": TwinConnection}
+    return strawberry.field(resolver=twins, description=TWINS_DESCRIPTION,
+                            permission_classes=[requires(Permission.read_twins)])

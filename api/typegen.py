@@ -30,6 +30,7 @@ from strawberry.types import Info
 from api.types import GenericTwin, Twin, twin_fields
 from dtdl import Content, Interface, ModelSet
 from api.aggregate_types import aggregate_type
+from api.filter_types import TypedFilters, typed_filters
 from api.value_types import GRAPHQL_NAME, ValueTypes
 
 #: Relationship names whose incoming side gets its own field on the target type.
@@ -82,6 +83,8 @@ class GeneratedTypes:
     interfaces: dict[str, type] = field(default_factory=dict)
     objects: dict[str, type] = field(default_factory=dict)
     typed_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    filters: TypedFilters = field(default_factory=lambda: TypedFilters(None, {}))
+    """The typed per-model ``filter`` input of ``twins`` (api.filter_types)."""
     aggregates: dict[str, tuple[type, tuple[str, ...]]] = field(default_factory=dict)
     """Per DTMI, its ``XAggregate`` type and the properties that type has fields for (api.aggregates)."""
     _lazy: dict[str, type] = field(default_factory=dict, repr=False)
@@ -169,6 +172,7 @@ def generate(models: ModelSet, labels: Mapping[str, str], reserved: frozenset[st
         generated.typed_fields[dtmi] = tuple(
             content.name for content in interface.contents.values() if _is_typed_content(content)
         )
+    generated.filters = typed_filters(models, names, value_types)
     return generated
 
 

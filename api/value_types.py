@@ -63,6 +63,7 @@ class ValueTypes:
     def __init__(self, models: ModelSet, taken: set[str]) -> None:
         self.models, self.taken = models, taken
         self.made: dict[int, Any] = {}
+        self.filters: dict[type, type] = {}  # per GraphQL enum, its filter input (api.filter_types)
 
     def of_content(self, content: Content, owner: str) -> Any:
         """The type of a Property's value or of a Component (``None`` for other contents)."""

@@ -13,6 +13,7 @@ from graph.models_store import load_model_set
 from tests.integration.conftest import GraphQLClient
 
 LENGTHS = (0.25, 1.5, 4.0, 0.75)
+STATUSES = ("inService", "maintenance", "faulted", "inService")
 
 AGGREGATE = """query($tag: JSON!) {
   twinsAggregate(model: "Line", where: [{property: "name", op: startsWith, value: $tag}]) {
@@ -30,7 +31,7 @@ def lines(neo4j_driver: neo4j.Driver) -> Iterator[str]:
     tag = f"agg-{uuid.uuid4().hex[:8]}"
     models = load_model_set(neo4j_driver)
     rows = [TwinRow(f"{tag}-{k}", "dtmi:gridtwin:Line;1",
-                    {"name": f"{tag}-{k}", "length": length, **({"ampacity": 200.0} if k else {})})
+                    {"name": f"{tag}-{k}", "length": length, "status": STATUSES[k], **({"ampacity": 200.0} if k else {})})
             for k, length in enumerate(LENGTHS)]
     rows.append(TwinRow(f"other-{tag}", "dtmi:gridtwin:Line;1", {"name": f"other-{tag}", "length": 99.0}))
     bulk_create_twins(neo4j_driver, models, rows)
@@ -65,3 +66,29 @@ def test_accounts_are_counted_only_for_those_who_may_see_them(gql: GraphQLClient
     assert gql.data(query, None, tokens["viewer"])["twinsAggregate"]["count"] == 0
     assert gql.data(query, None, tokens["admin"])["twinsAggregate"]["count"] >= 4  # admin + the three test roles
     assert gql(query, None, None)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+TYPED = """query($tag: String!) { twins(filter: {line: {name: {startsWith: $tag}, length: {gte: 0.75},
+                                                   status: {in: [inService, maintenance]}}}) {
+    totalCount edges { node { id } } } }"""
+
+
+def test_typed_filters_select_what_the_where_list_does(gql: GraphQLClient, tokens: dict[str, str], lines: str) -> None:
+    typed = gql.data(TYPED, {"tag": lines}, tokens["viewer"])["twins"]
+    listed = gql.data('query($tag: JSON!) { twins(model: "Line", where: [{property: "name", op: startsWith, value: $tag},'
+                      ' {property: "length", op: gte, value: 0.75}, '
+                      '{property: "status", op: in, value: ["inService", "maintenance"]}]) '
+                      '{ totalCount edges { node { id } } } }', {"tag": lines}, tokens["viewer"])["twins"]
+    assert typed == listed
+    assert sorted(edge["node"]["id"] for edge in typed["edges"]) == [f"{lines}-1", f"{lines}-3"]
+
+
+def test_a_typed_filter_names_one_model_and_agrees_with_model(gql: GraphQLClient, tokens: dict[str, str]) -> None:
+    both = gql('{ twins(filter: {line: {length: {gt: 1}}, load: {name: {eq: "x"}}}) { totalCount } }', None,
+               tokens["viewer"])
+    assert "exactly one" in both["errors"][0]["message"].lower() or "oneof" in both["errors"][0]["message"].lower()
+    other = gql('{ twins(model: "Substation", filter: {line: {length: {gt: 1}}}) { totalCount } }', None,
+                tokens["viewer"])
+    assert other["errors"][0]["extensions"]["problems"][0]["pointer"] == "/filter"
+    assert gql.data('{ twins(model: "Line", filter: {line: {location: {address: {startsWith: "Park"}}}}) '
+                    '{ totalCount } }', None, tokens["viewer"])["twins"]["totalCount"] >= 0

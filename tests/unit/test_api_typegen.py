@@ -116,3 +116,32 @@ def test_dtdl_values_are_typed_and_answer_what_is_stored() -> None:
     assert result.data == {"tapped": {"tap": "high", "odd": "x", "place": {"lat": 52.5, "side": "low"},
                                       "readings": [3, 4], "spot": {"type": "Point", "coordinates": [13.4, 52.5]},
                                       "engine": {"version": "v7"}}}
+
+
+def test_typed_filters_become_the_search_filters_of_the_where_list() -> None:
+    """``filter: {line: {...}}`` parses into graph.search filters: dotted paths for Object fields,
+    stored values for enum members, every operator by its documented name (``in`` included)."""
+    import strawberry
+
+    from api.filter_types import filters_of
+    from graph.search import Filter
+
+    types = _types()
+    twin_where = types.filters.twin_where
+    captured = []
+
+    def twins(filter: twin_where) -> int:  # type: ignore[valid-type]
+        captured.append(filters_of(filter.line))  # type: ignore[attr-defined]
+        return 0
+
+    twins.__annotations__ = {"filter": twin_where, "return": int}
+    Query = strawberry.type(type("Query", (), {"twins": strawberry.field(resolver=twins)}))
+    schema = strawberry.Schema(query=Query, types=list(types.objects.values()))
+    result = schema.execute_sync('{ twins(filter: {line: {length: {gt: 1, lte: 5}, status: {in: [inService]}, '
+                                 'location: {address: {startsWith: "Park"}}}}) }')
+    assert result.errors is None
+    assert sorted(captured[0], key=lambda f: (f.property, f.op)) == [
+        Filter("length", "gt", 1.0), Filter("length", "lte", 5.0), Filter("location.address", "startsWith", "Park"),
+        Filter("status", "in", ["inService"])]
+    wrong = schema.execute_sync('{ twins(filter: {line: {status: {eq: broken}}}) }')
+    assert wrong.errors and "broken" in wrong.errors[0].message

@@ -1,0 +1,165 @@
+"""Typed per-model filters of ``twins``: ``filter: {line: {length: {gt: 1}, status: {eq: inService}}}``.
+
+As the Neo4j GraphQL Library generates them: each model ``X`` gets an input ``XWhere`` with one
+operator input per filterable property (``FloatFilter``, ``IntFilter``, ``StringFilter``,
+``BooleanFilter``, or ``<Enum>Filter`` with the model's own enum values) and a nested ``...Where``
+per Object property; ``TwinWhere`` is a ``@oneOf`` input naming the model by one field
+(``line``, ``powerTransformer``, ``acLineSegment``). A typed filter is the same search as the
+``where`` list (graph.search), so every operator keeps its meaning, checks and errors there;
+the typed input only makes a wrong name or type a validation error before the resolver runs.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import strawberry
+
+from api.value_types import GRAPHQL_NAME, ValueTypes
+from dtdl import Interface, ModelSet, Schema
+from graph.search import Filter
+from graph.validation import resolve_schema
+
+_COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
+_MAX_DEPTH = 4
+
+
+def _operator_input(name: str, value_type: Any, operators: tuple[str, ...], description: str) -> type:
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations}
+    for operator in (*operators, "in"):
+        python_name = f"{operator}_" if keyword.iskeyword(operator) else operator
+        annotations[python_name] = Optional[list[value_type]] if operator == "in" else Optional[value_type]
+        namespace[python_name] = strawberry.field(default=None, name=operator)
+    return strawberry.input(type(name, (), namespace), name=name, description=description)
+
+
+FloatFilter = _operator_input("FloatFilter", float, _COMPARISONS, "Compare a number property.")
+IntFilter = _operator_input("IntFilter", int, _COMPARISONS, "Compare an integer property.")
+StringFilter = _operator_input("StringFilter", str, (*_COMPARISONS, "contains", "startsWith"),
+                               "Compare a string property (dates and times as ISO-8601 strings).")
+BooleanFilter = _operator_input("BooleanFilter", bool, ("eq", "ne"), "Compare a boolean property.")
+_SCALAR_FILTERS: Mapping[Any, type] = {float: FloatFilter, int: IntFilter, str: StringFilter, bool: BooleanFilter}
+
+
+@dataclass
+class TypedFilters:
+    """The generation's ``TwinWhere`` (None without models) and, per its field, the DTMI it names."""
+
+    twin_where: type | None
+    models_by_field: dict[str, str]
+
+
+def typed_filters(models: ModelSet, names: Mapping[str, str], value_types: ValueTypes) -> TypedFilters:
+    """``XWhere`` per interface and the ``TwinWhere`` choosing one of them."""
+    fields: dict[str, Any] = {}
+    models_by_field: dict[str, str] = {}
+    for dtmi, interface in sorted(models.interfaces.items()):
+        where = _where_input(models, value_types, names[dtmi], interface)
+        field_name = _field_name(names[dtmi])
+        if where is not None and field_name not in fields:
+            fields[field_name] = where
+            models_by_field[field_name] = dtmi
+    if not fields:
+        return TypedFilters(None, {})
+    name = value_types.free("TwinWhere", "Input")
+    namespace: dict[str, Any] = {"__annotations__": {f: Optional[cls] for f, cls in fields.items()}}
+    namespace.update({f: strawberry.field(default=strawberry.UNSET, name=f) for f in fields})  # oneOf: no defaults
+    twin_where = strawberry.input(type(name, (), namespace), name=name, one_of=True,
+                                  description="Typed filter of one model's twins: exactly one field, the model's.")
+    return TypedFilters(twin_where, models_by_field)
+
+
+def _field_name(type_name: str) -> str:
+    """``Line`` -> ``line``, ``ACLineSegment`` -> ``acLineSegment``, ``MLEngine`` -> ``mlEngine``."""
+    head = re.match(r"^[A-Z]+(?=[A-Z][a-z]|$)|^[A-Z]", type_name)
+    return type_name if head is None else head.group(0).lower() + type_name[head.end():]
+
+
+def _where_input(models: ModelSet, value_types: ValueTypes, type_name: str, interface: Interface) -> type | None:
+    schemas = {c.name: c.schema for c in interface.contents.values() if c.kind == "Property"}
+    return _input_of(models, value_types, f"{type_name}Where", schemas, 0,
+                     f"Typed filter of {interface.dtmi} twins; every given comparison must hold.")
+
+
+def _input_of(models: ModelSet, value_types: ValueTypes, name: str, schemas: Mapping[str, Schema | None],
+              depth: int, description: str) -> type | None:
+    fields: dict[str, Any] = {}
+    for field_name, schema in schemas.items():
+        if not GRAPHQL_NAME.match(field_name) or keyword.iskeyword(field_name):
+            continue
+        kind = _filter_of(models, value_types, name, field_name, schema, depth)
+        if kind is not None:
+            fields[field_name] = kind
+    if not fields:
+        return None
+    namespace: dict[str, Any] = {"__annotations__": {f: Optional[kind] for f, kind in fields.items()}}
+    namespace.update({f: strawberry.field(default=None, name=f) for f in fields})
+    return strawberry.input(type(name, (), namespace), name=value_types.free(name, "Input"), description=description)
+
+
+def _filter_of(models: ModelSet, value_types: ValueTypes, owner: str, field_name: str, schema: Schema | None,
+               depth: int) -> type | None:
+    resolved = resolve_schema(models, schema)
+    if resolved is None or resolved.kind in ("Array", "Map") or depth > _MAX_DEPTH:
+        return None
+    value_type = value_types.of_schema(resolved, owner.removesuffix("Where"), field_name)
+    if resolved.kind == "Object":  # one XWhere per Object type, shared by every model holding it
+        if not hasattr(value_type, "__strawberry_definition__"):
+            return None
+        if value_type not in value_types.filters:
+            object_name = value_type.__strawberry_definition__.name
+            value_types.filters[value_type] = _input_of(models, value_types, f"{object_name}Where",  # type: ignore[assignment]
+                                                        dict(resolved.fields), depth + 1,
+                                                        f"Typed filter of the fields of {object_name}.")
+        return value_types.filters[value_type]
+    if isinstance(value_type, type) and issubclass(value_type, enum.Enum):  # a GraphQL enum of the model's values
+        return _enum_filter(value_types, value_type)
+    return _SCALAR_FILTERS.get(value_type)
+
+
+def _enum_filter(value_types: ValueTypes, enum_type: Any) -> type:
+    made = value_types.filters
+    if enum_type not in made:
+        enum_name = enum_type.__name__
+        made[enum_type] = _operator_input(value_types.free(f"{enum_name}Filter", "Input"), enum_type, ("eq", "ne"),
+                                          f"Compare a {enum_name} property.")
+    return made[enum_type]
+
+
+def filters_of(where: Any) -> list[Filter]:
+    """The typed input as graph.search filters (dotted paths for Object fields, stored enum values)."""
+    return list(_walk(where, ""))
+
+
+def _walk(node: Any, prefix: str) -> Iterator[Filter]:
+    for field in node.__strawberry_definition__.fields:
+        value = getattr(node, field.python_name)
+        if value is None:
+            continue
+        path = f"{prefix}{field.graphql_name or field.python_name}"
+        yield from _operators(value, path) if _is_operator_input(value) else _walk(value, f"{path}.")
+
+
+_OPERATOR_NAMES = frozenset({*_COMPARISONS, "contains", "startsWith", "in_"})
+
+
+def _is_operator_input(node: Any) -> bool:
+    return {f.python_name for f in node.__strawberry_definition__.fields} <= _OPERATOR_NAMES
+
+
+def _operators(node: Any, path: str) -> Iterator[Filter]:
+    for field in node.__strawberry_definition__.fields:
+        value = getattr(node, field.python_name)
+        if value is not None:
+            operator = field.graphql_name or field.python_name
+            yield Filter(path, operator, [_stored(v) for v in value] if isinstance(value, list) else _stored(value))
+
+
+def _stored(value: Any) -> Any:
+    return getattr(value, "value", value)  # an enum member stands for its stored enumValue
