@@ -35,6 +35,7 @@ from cross_web.exceptions import HTTPException
 from api.accounts import AccountService
 from api.auth import AuthError, PasswordVault, Permission, Principal, bearer_token, new_credential_key, new_secret
 from api import graphiql, metrics
+from api.explorer import explorer_route
 from api.body_limits import BodyLimitMiddleware
 from api.context import RequestContext, Services, ServiceSlot
 from api.events import TwinEvents
@@ -321,6 +322,7 @@ def create_app(settings: Settings | None = None, background: Sequence[Background
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             graphiql.asset_route(settings),
+            explorer_route(settings),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest", ingest_endpoint, methods=["POST"]),
             Route("/reports/{name}", report_endpoint, methods=["GET"]),

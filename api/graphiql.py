@@ -19,20 +19,25 @@ from gridtwin import browser_assets
 
 PREFIX = "/graphiql-assets"
 OWN_SCRIPT = "gridtwin-graphiql.js"
+#: Our own scripts in api/static, the only other names the asset route serves.
+OWN_SCRIPTS = frozenset({OWN_SCRIPT, "gridtwin-login.js", "gridtwin-explorer.js"})
 _STATIC = Path(__file__).parent / "static"
 _SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js", "graphql-ws.min.js",
-            OWN_SCRIPT)
+            "gridtwin-login.js", OWN_SCRIPT)
+
+#: The login form both pages show first (api/static/gridtwin-login.js sends it).
+LOGIN_FORM = """<form id="login"><h1>GridTwin</h1><p>Log in to query the twin graph; the token is kept for this tab only.</p>
+<input name="username" autocomplete="username" placeholder="username" required>
+<input name="password" type="password" autocomplete="current-password" placeholder="password" required>
+<button type="submit">Log in</button><p id="login-message" role="alert"></p></form>"""
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>GridTwin GraphiQL</title>
 <link rel="stylesheet" href="{prefix}/graphiql.min.css">
-<style>body {{ margin: 0; font-family: system-ui, sans-serif; }} #graphiql {{ height: 100vh; }}
+<style>body {{ margin: 0; font-family: system-ui, sans-serif; }} [hidden] {{ display: none !important; }} #graphiql {{ height: 100vh; }}
 form {{ max-width: 22rem; margin: 4rem auto; display: grid; gap: .6rem; }}</style></head>
 <body>
-<form id="login"><h1>GridTwin</h1><p>Log in to query the twin graph; the token is kept for this tab only.</p>
-<input name="username" autocomplete="username" placeholder="username" required>
-<input name="password" type="password" autocomplete="current-password" placeholder="password" required>
-<button type="submit">Log in</button><p id="login-message" role="alert"></p></form>
+{login}
 <div id="graphiql"></div>
 {scripts}
 </body></html>
@@ -46,12 +51,18 @@ The API itself works: POST GraphQL to this address.</p></body></html>
 """
 
 
-def page(settings: Settings) -> HTMLResponse:
+def not_installed(settings: Settings) -> HTMLResponse | None:
+    """The 503 page when npm's files are missing (both pages need them), else None."""
     missing = browser_assets.missing(settings)
-    if missing:
-        return HTMLResponse(_NOT_INSTALLED.format(missing=", ".join(missing)), status_code=503)
+    return HTMLResponse(_NOT_INSTALLED.format(missing=", ".join(missing)), status_code=503) if missing else None
+
+
+def page(settings: Settings) -> HTMLResponse:
+    refused = not_installed(settings)
+    if refused is not None:
+        return refused
     scripts = "\n".join(f'<script src="{PREFIX}/{name}"></script>' for name in _SCRIPTS)
-    return HTMLResponse(_PAGE.format(prefix=PREFIX, scripts=scripts))
+    return HTMLResponse(_PAGE.format(prefix=PREFIX, scripts=scripts, login=LOGIN_FORM))
 
 
 def asset_route(settings: Settings) -> Route:
@@ -60,8 +71,8 @@ def asset_route(settings: Settings) -> Route:
 
     async def asset(request: Request) -> Response:
         name = request.path_params["name"]
-        if name == OWN_SCRIPT:
-            return FileResponse(_STATIC / OWN_SCRIPT, media_type="text/javascript")
+        if name in OWN_SCRIPTS:
+            return FileResponse(_STATIC / name, media_type="text/javascript")
         if name not in browser_assets.ASSETS:
             return PlainTextResponse(f"no asset {name!r}", status_code=404)
         relative, media_type = browser_assets.ASSETS[name]

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,51 @@ class GraphQLClient:
         body = self(query, variables, token)
         assert "errors" not in body, body
         return body["data"]
+
+
+@pytest.fixture()
+def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]]:
+    """Headless Chromium whose every request to a host other than loopback is aborted and recorded
+    (``outside``), with the page's uncaught errors (``errors``); a screenshot is left in tmp_path."""
+    import shutil
+
+    from playwright import sync_api as playwright
+    from servers.toolchain import CHROMIUM, require
+
+    require(CHROMIUM)
+
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_page()
+        outside: list[str] = []
+        errors: list[str] = []
+
+        def only_loopback(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
+                outside.append(url)
+                route.abort()  # type: ignore[attr-defined]
+            else:
+                route.continue_()  # type: ignore[attr-defined]
+
+        page.route("**/*", only_loopback)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page, outside, errors
+        finally:
+            page.screenshot(path=str(tmp_path / "last-page.png"))  # what the page showed at the end
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo_feeder(settings: Settings, neo4j_driver: neo4j.Driver) -> Iterator[None]:
+    """The demo feeder of `make demo` (loaders/demo_grid.py) in the test graph, removed afterwards."""
+    from graph.bulk import bulk_delete_twins
+    from loaders import demo_grid
+
+    demo_grid.load(settings)
+    yield
+    bulk_delete_twins(neo4j_driver, [twin.id for twin in demo_grid.TWINS])
 
 
 @pytest.fixture(scope="session")

@@ -8,45 +8,10 @@ twin created through that process while the page listens.  A screenshot is left 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
-import pytest
 
-from servers.toolchain import CHROMIUM, require
 from tests.integration.conftest import TEST_ADMIN_PASSWORD, ServedApi
-
-playwright = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture()
-def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]]:
-    require(CHROMIUM)
-    import shutil
-
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        page = browser.new_page()
-        outside: list[str] = []
-        errors: list[str] = []
-
-        def only_loopback(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
-            if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
-                outside.append(url)
-                route.abort()  # type: ignore[attr-defined]
-            else:
-                route.continue_()  # type: ignore[attr-defined]
-
-        page.route("**/*", only_loopback)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            yield page, outside, errors
-        finally:
-            page.screenshot(path=str(tmp_path / "graphiql.png"))
-            browser.close()
 
 
 def _login(page: object, url: str) -> None:

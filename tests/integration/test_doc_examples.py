@@ -21,7 +21,6 @@ from influxdb_client import InfluxDBClient
 
 from graph.bulk import bulk_delete_twins
 from gridtwin.config import Settings
-from loaders import demo_grid
 from tests.doc_examples import Operation, examples, graphql_operations
 from tests.integration.conftest import TEST_ADMIN_PASSWORD, GraphQLClient
 
@@ -47,10 +46,10 @@ OPERATIONS = [op for op in graphql_operations() if op.kind != "subscription"]
 
 
 @pytest.fixture(scope="module")
-def demo_feeder(settings: Settings, neo4j_driver: neo4j.Driver) -> Iterator[None]:
-    demo_grid.load(settings)
+def documented(demo_feeder: None, neo4j_driver: neo4j.Driver) -> Iterator[None]:
+    """The demo feeder, and afterwards no trace of what the examples make."""
     yield
-    bulk_delete_twins(neo4j_driver, [twin.id for twin in demo_grid.TWINS] + ["t1", "t2"])
+    bulk_delete_twins(neo4j_driver, ["t1", "t2"])
     # what the examples make and remove again, should a run stop between the two
     neo4j_driver.execute_query("MATCH (u:Twin {username: 'olga'}) OPTIONAL MATCH (u)-[:HAS_CREDENTIAL]->(c) "
                                "DETACH DELETE u, c")
@@ -61,7 +60,7 @@ def demo_feeder(settings: Settings, neo4j_driver: neo4j.Driver) -> Iterator[None
 
 
 @pytest.fixture(scope="module")
-def docs_admin(gql: GraphQLClient, api_settings: Settings, demo_feeder: None) -> str:
+def docs_admin(gql: GraphQLClient, api_settings: Settings, documented: None) -> str:
     """A session of its own: the examples end with logout."""
     login = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }'
     return str(gql.data(login, {"u": api_settings.admin_username, "p": TEST_ADMIN_PASSWORD})["login"]["token"])
@@ -113,7 +112,7 @@ CYPHER_PARAMETERS = {"name": "Parkstraat 20/0.4 kV", "id": "demo-tr-f1-parkstraa
                      "trafo": "demo-tr-f1-parkstraat", "bus": "ieee13/bus/650", "grid": "ieee13"}
 
 
-def test_the_cypher_examples_run_on_neo4j(neo4j_driver: neo4j.Driver, demo_feeder: None) -> None:
+def test_the_cypher_examples_run_on_neo4j(neo4j_driver: neo4j.Driver, documented: None) -> None:
     statements = [(example.where, statement.strip()) for example in examples("cypher")
                   for statement in example.text.split(";\n") if statement.strip()]
     assert len(statements) >= 15

@@ -1,0 +1,237 @@
+// GridTwin's twin explorer: log in, search twins, see a grid's topology (Cytoscape.js, laid out radially from
+// its source, measurement points coloured by their voltage), open a twin's properties, relationships and
+// upstream/downstream, and plot a measurement point's voltage: history from InfluxDB (aggregated windows for
+// longer ranges, drag to zoom) continued live by the `telemetry` subscription over the WebSocket.
+// Every script comes from this server (gridtwin/browser_assets.py).
+(function () {
+  "use strict";
+  var endpoint = window.gridtwinEndpoint;
+  var wsUrl = (endpoint.protocol === "https:" ? "wss:" : "ws:") + "//" + endpoint.host + endpoint.pathname;
+  var PHASES = ["phaseA", "phaseB", "phaseC"];
+  var RANGES = { "15m": [900, null], "24h": [86400, 60], "7d": [604800, 600] };  // seconds back, window
+  var MAX_POINTS = 2000;
+  var token, ws, cy, plot, live;
+
+  function $(id) { return document.getElementById(id); }
+
+  function gql(query, variables) {
+    return fetch(endpoint.href, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ query: query, variables: variables || {} })
+    }).then(function (response) { return response.json(); }).then(function (body) {
+      if (body.errors) { throw new Error(body.errors[0].message); }
+      return body.data;
+    });
+  }
+
+  function status(text) { $("status").textContent = text; }
+
+  function shortName(typename) { return typename.replace(/Twin$/, "").replace(/V\d+$/, ""); }
+
+  // --- topology -------------------------------------------------------------------------------------
+
+  var TOPOLOGY = "query($id: ID!) { twin(id: $id) { id __typename } downstream(id: $id, maxDepth: 60) " +
+    "{ depth twin { id __typename ... on GridNode { feedsTo { id } } } } }";
+
+  function showTopology(rootId) {
+    status("loading the topology below " + rootId + " ...");
+    return gql(TOPOLOGY, { id: rootId }).then(function (data) {
+      if (!data.twin) { throw new Error("no twin " + rootId); }
+      var nodes = [{ data: { id: data.twin.id, label: data.twin.id, kind: shortName(data.twin.__typename) } }];
+      var ids = {}; ids[data.twin.id] = true;
+      data.downstream.forEach(function (step) {
+        ids[step.twin.id] = true;
+        nodes.push({ data: { id: step.twin.id, label: step.twin.id, kind: shortName(step.twin.__typename) } });
+      });
+      var edges = [];
+      data.downstream.forEach(function (step) {
+        (step.twin.feedsTo || []).forEach(function (target) {
+          if (ids[target.id]) { edges.push({ data: { id: step.twin.id + ">" + target.id, source: step.twin.id, target: target.id } }); }
+        });
+      });
+      var first = gql("query($id: ID!) { twin(id: $id) { ... on GridNode { feedsTo { id } } } }", { id: rootId });
+      return first.then(function (root) {
+        ((root.twin && root.twin.feedsTo) || []).forEach(function (target) {
+          if (ids[target.id]) { edges.push({ data: { id: rootId + ">" + target.id, source: rootId, target: target.id } }); }
+        });
+        draw(rootId, nodes, edges);
+        return colourByVoltage(nodes);
+      });
+    }).then(function () { status(cy.nodes().length + " twins below " + rootId + "; click one"); })
+      .catch(function (error) { status(String(error.message || error)); });
+  }
+
+  function draw(rootId, nodes, edges) {
+    if (cy) { cy.destroy(); }
+    cy = cytoscape({
+      container: $("topology"),
+      elements: nodes.concat(edges),
+      style: [
+        { selector: "node", style: { label: "data(label)", "font-size": 8, width: 14, height: 14,
+                                     "background-color": "#8a96a3", "text-valign": "bottom" } },
+        { selector: "node[colour]", style: { "background-color": "data(colour)" } },
+        { selector: "node[kind = 'GridMeasurementPoint']", style: { shape: "diamond", width: 18, height: 18 } },
+        { selector: "node:selected", style: { "border-width": 3, "border-color": "#1f4e9c" } },
+        { selector: "edge", style: { width: 1.5, "line-color": "#b8c2cc", "target-arrow-shape": "triangle",
+                                     "target-arrow-color": "#b8c2cc", "curve-style": "bezier" } }
+      ],
+      layout: { name: "breadthfirst", roots: [rootId], circle: true, directed: true, spacingFactor: 1.1 }
+    });
+    cy.on("tap", "node", function (event) { select(event.target.id()); });
+    window.gridtwinExplorer.cy = cy;
+  }
+
+  function colourByVoltage(nodes) {
+    var points = nodes.filter(function (n) { return n.data.kind === "GridMeasurementPoint"; })
+      .map(function (n) { return n.data.id; });
+    if (!points.length) { return Promise.resolve(); }
+    return gql("query($ids: [ID!]!) { latestTelemetry(twinIds: $ids) { twinId name value } }", { ids: points })
+      .then(function (data) {
+        data.latestTelemetry.forEach(function (latest) {
+          if (latest.name !== "voltage" || !latest.value || typeof latest.value.average !== "number") { return; }
+          var deviation = Math.abs(latest.value.average / 230 - 1);
+          var colour = deviation < 0.03 ? "#2e9d4f" : deviation < 0.07 ? "#e0a526" : "#d23b3b";
+          cy.getElementById(latest.twinId).data("colour", colour);
+        });
+      });
+  }
+
+  // --- one twin -------------------------------------------------------------------------------------
+
+  var DETAILS = "query($id: ID!) { twin(id: $id) { id __typename model properties " +
+    "relationships(direction: both) { name sourceId targetId } } " +
+    "upstream(id: $id) { depth twin { id } } downstream(id: $id) { depth twin { id } } }";
+
+  function select(id) {
+    stopLive();
+    $("details").textContent = "loading " + id + " ...";
+    return gql(DETAILS, { id: id }).then(function (data) {
+      if (!data.twin) { $("details").textContent = "no twin " + id; return; }
+      renderDetails(data);
+      if (cy) { cy.$(":selected").unselect(); cy.getElementById(id).select(); }
+      if (/GridMeasurementPoint;/.test(data.twin.model)) { return showPlot(id); }
+      $("plot-panel").hidden = true;
+    }).catch(function (error) { $("details").textContent = String(error.message || error); });
+  }
+
+  function renderDetails(data) {
+    var twin = data.twin;
+    var box = $("details");
+    box.innerHTML = "";
+    var title = document.createElement("h2");
+    title.textContent = twin.id + " (" + shortName(twin.__typename) + ")";
+    var model = document.createElement("p");
+    model.textContent = twin.model;
+    var properties = document.createElement("pre");
+    properties.textContent = JSON.stringify(twin.properties, null, 1);
+    var relations = document.createElement("ul");
+    twin.relationships.forEach(function (r) {
+      var item = document.createElement("li");
+      item.textContent = r.sourceId + " —" + r.name + "→ " + r.targetId;
+      relations.appendChild(item);
+    });
+    var around = document.createElement("p");
+    around.id = "around";
+    around.textContent = data.upstream.length + " twins upstream, " + data.downstream.length + " downstream";
+    [title, model, around, properties, relations].forEach(function (e) { box.appendChild(e); });
+  }
+
+  // --- plots ----------------------------------------------------------------------------------------
+
+  function showPlot(id) {
+    var range = RANGES[$("range").value];
+    var from = new Date(Date.now() - range[0] * 1000).toISOString();
+    var query = "query($id: ID!, $from: DateTime!, $every: Int) { telemetry(twinId: $id, name: \"voltage\", " +
+      "from: $from, everySeconds: $every, first: " + MAX_POINTS + ") { time values } }";
+    $("plot-panel").hidden = false;
+    $("plot-title").textContent = id + ": voltage per phase (V)";
+    return gql(query, { id: id, from: from, every: range[1] }).then(function (data) {
+      var columns = [[]].concat(PHASES.map(function () { return []; }));
+      data.telemetry.forEach(function (point) { append(columns, point.time, point.values); });
+      makePlot(columns);
+      startLive(id, columns);
+    });
+  }
+
+  function append(columns, time, values) {
+    if (!values) { return; }
+    columns[0].push(new Date(time).getTime() / 1000);
+    PHASES.forEach(function (phase, k) { columns[k + 1].push(typeof values[phase] === "number" ? values[phase] : null); });
+    if (columns[0].length > MAX_POINTS) { columns.forEach(function (c) { c.shift(); }); }
+    $("plot").dataset.points = String(columns[0].length);
+  }
+
+  function makePlot(columns) {
+    if (plot) { plot.destroy(); }
+    var box = $("plot");
+    box.innerHTML = "";
+    plot = new uPlot({
+      width: Math.max(box.clientWidth, 320), height: 240,
+      series: [{}].concat(PHASES.map(function (phase, k) {
+        return { label: phase, stroke: ["#1f77b4", "#ff7f0e", "#2ca02c"][k], width: 1.2 };
+      })),
+      axes: [{}, { label: "V" }], cursor: { drag: { x: true, y: false } }   // drag to zoom, double-click to reset
+    }, columns, box);
+    box.dataset.points = String(columns[0].length);
+  }
+
+  function startLive(id, columns) {
+    ws = ws || graphqlWs.createClient({ url: wsUrl, connectionParams: { Authorization: "Bearer " + token }, lazy: true });
+    var received = 0;
+    live = ws.subscribe({ query: "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { samples } }",
+                          variables: { ids: [id] } }, {
+      next: function (message) {
+        ((message.data && message.data.telemetry.samples) || []).forEach(function (sample) {
+          append(columns, sample.time, sample.values && sample.values.voltage);
+          received += 1;
+        });
+        $("plot").dataset.live = String(received);
+        plot.setData(columns);
+      },
+      error: function (error) { status("live telemetry: " + JSON.stringify(error)); },
+      complete: function () {}
+    });
+  }
+
+  function stopLive() { if (live) { live(); live = null; } }
+
+  // --- search ---------------------------------------------------------------------------------------
+
+  function search() {
+    var model = $("search-model").value.trim() || null;
+    var property = $("search-property").value.trim();
+    var where = property ? [{ property: property, op: "startsWith", value: $("search-value").value }] : null;
+    return gql("query($m: String, $w: [PropertyFilter!]) { twins(model: $m, where: $w, first: 50) " +
+               "{ totalCount edges { node { id __typename } } } }", { m: model, w: where })
+      .then(function (data) {
+        var list = $("results");
+        list.innerHTML = "";
+        data.twins.edges.forEach(function (edge) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = "#" + encodeURIComponent(edge.node.id);
+          link.textContent = edge.node.id + " (" + shortName(edge.node.__typename) + ")";
+          link.addEventListener("click", function (event) { event.preventDefault(); select(edge.node.id); });
+          item.appendChild(link);
+          list.appendChild(item);
+        });
+        status(data.twins.totalCount + " twins found");
+      }).catch(function (error) { status(String(error.message || error)); });
+  }
+
+  window.gridtwinExplorer = { select: select, showTopology: showTopology };
+
+  window.gridtwinLogin(function (saved) {
+    token = saved;
+    $("app").hidden = false;
+    $("root").value = new URLSearchParams(window.location.search).get("root") || $("root").value;
+    $("show").addEventListener("click", function () { showTopology($("root").value.trim()); });
+    $("search").addEventListener("click", search);
+    $("range").addEventListener("change", function () {
+      var selected = cy && cy.$(":selected");
+      if (selected && selected.length) { select(selected.id()); }
+    });
+    if ($("root").value.trim()) { showTopology($("root").value.trim()); }
+  });
+})();
