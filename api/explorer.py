@@ -3,7 +3,9 @@
 Log in, search twins by model and property, see a grid's topology laid out radially from a twin
 (``/explorer?root=demo-sub-riverside``) with measurement points coloured by their latest voltage,
 open a twin's properties, relationships and upstream/downstream, and plot a measurement point's
-voltage: history from InfluxDB continued live by the ``telemetry`` subscription. The page is
+voltage: history from InfluxDB continued live by the ``telemetry`` subscription; beside it, start and
+stop a simulation from the point (its ``startSimulation`` command, progress by ``simulationProgress``)
+and follow its predictions and alerts (``predictions``, ``alerts``). The page is
 static; everything it shows comes from the GraphQL API with the logged-in user's token, so it
 can show nothing that user's role may not read. Its scripts (Cytoscape.js, uPlot, graphql-ws)
 are npm's files installed by ``gridtwin services build`` (gridtwin/browser_assets.py).
@@ -18,6 +20,9 @@ from starlette.routing import Route
 from api.graphiql import LOGIN_FORM, PREFIX, not_installed
 from gridtwin.config import Settings
 
+#: The scenario kinds of docs/simulation.md the page offers (a point's startSimulation command takes any).
+SCENARIOS = ("normal", "voltageSag", "overload", "outage", "shortCircuit", "pvCloud", "windRamp", "demandResponse",
+             "harmonicDistortion", "phaseUnbalance", "generatorLoss")
 _SCRIPTS = ("cytoscape.min.js", "uPlot.iife.min.js", "graphql-ws.min.js", "gridtwin-login.js", "gridtwin-explorer.js")
 
 _PAGE = """<!doctype html>
@@ -52,7 +57,14 @@ form#login {{ max-width: 22rem; margin: 4rem auto; display: grid; gap: .6rem; }}
   <div id="topology"></div>
   <div id="side">
     <ul id="results"></ul>
-    <section id="plot-panel" hidden><h3 id="plot-title"></h3><div id="plot" data-points="0" data-live="0"></div></section>
+    <section id="plot-panel" hidden><h3 id="plot-title"></h3><div id="plot" data-points="0" data-live="0"></div>
+      <h3>Simulation</h3>
+      <select id="scenario">{scenarios}</select>
+      <button id="sim-start" type="button">Start</button> <button id="sim-stop" type="button">Stop</button>
+      <p id="sim-progress" role="status"></p>
+      <h3>Predictions</h3><div id="predictions" data-received="0">none yet</div>
+      <h3>Alerts</h3><ul id="alerts" data-received="0"></ul>
+    </section>
     <section id="details">Click a twin in the topology or the search results.</section>
   </div>
 </div>
@@ -67,6 +79,7 @@ def explorer_route(settings: Settings) -> Route:
         if refused is not None:
             return refused
         scripts = "\n".join(f'<script src="{PREFIX}/{name}"></script>' for name in _SCRIPTS)
-        return HTMLResponse(_PAGE.format(prefix=PREFIX, scripts=scripts, login=LOGIN_FORM))
+        options = "".join(f'<option value="{kind}">{kind}</option>' for kind in SCENARIOS)
+        return HTMLResponse(_PAGE.format(prefix=PREFIX, scripts=scripts, login=LOGIN_FORM, scenarios=options))
 
     return Route("/explorer", explorer, methods=["GET"])

@@ -10,7 +10,8 @@
   var PHASES = ["phaseA", "phaseB", "phaseC"];
   var RANGES = { "15m": [900, null], "24h": [86400, 60], "7d": [604800, 600] };  // seconds back, window
   var MAX_POINTS = 2000;
-  var token, ws, cy, plot, live;
+  var token, ws, cy, plot, live, selectedPoint;
+  var streams = [];  // unsubscribe functions of the selected point's predictions, alerts and run progress
 
   function $(id) { return document.getElementById(id); }
 
@@ -177,9 +178,9 @@
   }
 
   function startLive(id, columns) {
-    ws = ws || graphqlWs.createClient({ url: wsUrl, connectionParams: { Authorization: "Bearer " + token }, lazy: true });
     var received = 0;
-    live = ws.subscribe({ query: "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { samples } }",
+    followPoint(id);
+    live = socket().subscribe({ query: "subscription($ids: [ID!]!) { telemetry(twinIds: $ids) { samples } }",
                           variables: { ids: [id] } }, {
       next: function (message) {
         ((message.data && message.data.telemetry.samples) || []).forEach(function (sample) {
@@ -194,7 +195,89 @@
     });
   }
 
-  function stopLive() { if (live) { live(); live = null; } }
+  function stopLive() {
+    if (live) { live(); live = null; }
+    streams.forEach(function (stop) { stop(); });
+    streams = [];
+  }
+
+  function socket() {
+    ws = ws || graphqlWs.createClient({ url: wsUrl, connectionParams: { Authorization: "Bearer " + token }, lazy: true });
+    return ws;
+  }
+
+  function stream(query, variables, next) {
+    streams.push(socket().subscribe({ query: query, variables: variables }, {
+      next: function (message) { if (message.data) { next(message.data); } },
+      error: function (error) { status(JSON.stringify(error)); },
+      complete: function () {}
+    }));
+  }
+
+  // --- predictions, alerts, simulations of the selected point --------------------------------------
+
+  var PREDICTED = "twinId time monitoring { voltageAnomaly frequencyForecast } maintenance { overloadRisk " +
+    "powerQualityIndex } energy { loadForecast energyLoss }";
+
+  function followPoint(id) {
+    selectedPoint = id;
+    $("predictions").dataset.received = "0";
+    $("alerts").innerHTML = "";
+    $("alerts").dataset.received = "0";
+    gql("query($ids: [ID!]!) { latestPredictions(twinIds: $ids) { " + PREDICTED + " } }", { ids: [id] })
+      .then(function (data) { if (data.latestPredictions.length) { showPredictions(data.latestPredictions[0]); } })
+      .catch(function (error) { $("predictions").textContent = String(error.message || error); });
+    stream("subscription($ids: [ID!]!) { predictions(twinIds: $ids) { " + PREDICTED + " } }", { ids: [id] },
+           function (data) {
+             showPredictions(data.predictions);
+             $("predictions").dataset.received = String(Number($("predictions").dataset.received) + 1);
+           });
+    stream("subscription($ids: [ID!]) { alerts(minSeverity: info, twinIds: $ids) { time severity field message } }",
+           { ids: [id] }, function (data) {
+             var item = document.createElement("li");
+             item.textContent = data.alerts.time + " " + data.alerts.severity + ": " + data.alerts.message;
+             $("alerts").prepend(item);
+             $("alerts").dataset.received = String(Number($("alerts").dataset.received) + 1);
+           });
+  }
+
+  function showPredictions(found) {
+    var lines = [found.time];
+    ["monitoring", "maintenance", "energy"].forEach(function (module) {
+      var values = found[module] || {};
+      Object.keys(values).forEach(function (name) {
+        if (typeof values[name] === "number") { lines.push(module + "." + name + " = " + values[name].toFixed(3)); }
+      });
+    });
+    $("predictions").textContent = lines.join("\n");
+    $("predictions").style.whiteSpace = "pre";
+  }
+
+  var COMMAND = "mutation($id: ID!, $c: String!, $p: JSON) { invokeCommand(twinId: $id, command: $c, payload: $p) }";
+
+  function startSimulation() {
+    var point = selectedPoint;
+    $("sim-progress").textContent = "starting ...";
+    gql(COMMAND, { id: point, c: "startSimulation", p: { scenarioType: $("scenario").value, durationSeconds: 120 } })
+      .then(function (data) {
+        var run = data.invokeCommand;
+        $("sim-progress").dataset.run = run;
+        $("sim-progress").textContent = "run " + run + " started";
+        stream("subscription($id: ID!) { simulationProgress(id: $id) { runId status stepsDone steps progress } }",
+               { id: run }, function (found) {
+                 var p = found.simulationProgress;
+                 $("sim-progress").dataset.steps = String(p.stepsDone);
+                 $("sim-progress").textContent = "run " + p.runId + ": " + p.status + ", " + p.stepsDone + " of " +
+                   p.steps + " steps (" + Math.round(100 * p.progress) + " %)";
+               });
+      }).catch(function (error) { $("sim-progress").textContent = "simulation: " + (error.message || error); });
+  }
+
+  function stopSimulation() {
+    gql(COMMAND, { id: selectedPoint, c: "stopSimulation", p: null })
+      .then(function () { $("sim-progress").textContent += " (stop asked)"; })
+      .catch(function (error) { $("sim-progress").textContent = "simulation: " + (error.message || error); });
+  }
 
   // --- search ---------------------------------------------------------------------------------------
 
@@ -228,6 +311,8 @@
     $("root").value = new URLSearchParams(window.location.search).get("root") || $("root").value;
     $("show").addEventListener("click", function () { showTopology($("root").value.trim()); });
     $("search").addEventListener("click", search);
+    $("sim-start").addEventListener("click", startSimulation);
+    $("sim-stop").addEventListener("click", stopSimulation);
     $("range").addEventListener("change", function () {
       var selected = cy && cy.$(":selected");
       if (selected && selected.length) { select(selected.id()); }

@@ -1,22 +1,40 @@
 """The twin explorer in headless Chromium with no network but loopback: log in, open the demo feeder's
-topology, click a measurement point on the graph's canvas, and watch its plot take live samples.
+topology, click a measurement point on the graph's canvas, watch its plot take live samples, and start a
+simulation from the point whose progress and physics-made samples arrive on the page.
 
-The API is its own ``gridtwin serve`` process; the live samples are POSTed to its /ingest while the page
-listens. Screenshots of the topology and of the plot are left in the test's tmp folder (printed).
+The API is its own ``gridtwin serve`` process. The point is connected to a bus of a small stored simbench
+grid, as `make demo` connects it to the LV grid, so its startSimulation command has physics to run.
+Screenshots of the topology, the live plot and the running simulation are left in the test's tmp folder
+(printed).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import neo4j
+import pytest
 
-from tests.integration.conftest import TEST_ADMIN_PASSWORD, ServedApi
+from tests.integration.conftest import TEST_ADMIN_PASSWORD, ServedApi, stored_simbench_grid
 
 ROOT, POINT = "demo-sub-riverside", "demo-mp-parkstraat-a"
+GRID_CODE = "1-LV-rural1--0-sw"  # 15 buses: a real-time step takes far less than its second
+
+
+@pytest.fixture(scope="module")
+def point_on_a_grid(demo_feeder: None, neo4j_driver: neo4j.Driver, models: object, settings: object) -> Iterator[str]:
+    from graph.relationships import create_relationship
+
+    with stored_simbench_grid(neo4j_driver, models, settings, GRID_CODE, "explorer") as grid:  # type: ignore[arg-type]
+        create_relationship(neo4j_driver, models, POINT, "connectedTo", f"{grid}/bus/3")  # type: ignore[arg-type]
+        yield grid
+    neo4j_driver.execute_query("MATCH (r:SimulationRun {gridId: $g}) OPTIONAL MATCH (r)-[:RECORDED]->(e) "
+                               "DETACH DELETE r, e", g=grid)
 
 
 def _ingest(url: str, token: str, volts: float) -> None:
@@ -27,8 +45,8 @@ def _ingest(url: str, token: str, volts: float) -> None:
     assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
 
 
-def test_topology_click_and_live_plot(served_api: ServedApi, browser_page, demo_feeder: None,
-                                      tokens: dict[str, str], tmp_path: Path) -> None:
+def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browser_page, point_on_a_grid: str,
+                                                   tokens: dict[str, str], tmp_path: Path) -> None:
     page, outside, errors = browser_page
     page.goto(f"{served_api.url}/explorer?root={ROOT}")
     page.fill("input[name=username]", "admin")
@@ -56,6 +74,19 @@ def test_topology_click_and_live_plot(served_api: ServedApi, browser_page, demo_
     assert int(page.get_attribute("#plot", "data-live") or 0) >= 3, "the plot took no live samples"
     assert int(page.get_attribute("#plot", "data-points") or 0) >= 3
     page.screenshot(path=str(tmp_path / "explorer-live-plot.png"))
+
+    live_before = int(page.get_attribute("#plot", "data-live") or 0)
+    page.select_option("#scenario", "normal")
+    page.click("#sim-start")
+    page.wait_for_function("() => Number(document.querySelector('#sim-progress').dataset.steps || 0) >= 3",
+                           timeout=60_000)  # progress of the run, from its simulationProgress subscription
+    assert "steps" in page.inner_text("#sim-progress")
+    page.wait_for_function("n => Number(document.querySelector('#plot').dataset.live) >= n + 3", arg=live_before,
+                           timeout=30_000)  # the run's samples reach the plot through ingest and the broker
+    page.screenshot(path=str(tmp_path / "explorer-simulation.png"))
+    page.click("#sim-stop")
+    page.wait_for_function("() => document.querySelector('#sim-progress').textContent.includes('stopped')",
+                           timeout=20_000)  # the run's last progress says it stopped
     print(f"screenshots: {tmp_path}")
     assert outside == [] and errors == [], (outside, errors)
 
