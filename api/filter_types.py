@@ -22,7 +22,7 @@ import strawberry
 
 from api.value_types import GRAPHQL_NAME, ValueTypes
 from dtdl import Interface, ModelSet, Schema
-from graph.search import Filter
+from graph.search import AllOf, AnyOf, Condition, Filter, Not
 from graph.validation import resolve_schema
 
 _COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
@@ -84,11 +84,16 @@ def _field_name(type_name: str) -> str:
 def _where_input(models: ModelSet, value_types: ValueTypes, type_name: str, interface: Interface) -> type | None:
     schemas = {c.name: c.schema for c in interface.contents.values() if c.kind == "Property"}
     return _input_of(models, value_types, f"{type_name}Where", schemas, 0,
-                     f"Typed filter of {interface.dtmi} twins; every given comparison must hold.")
+                     f"Typed filter of {interface.dtmi} twins; every given comparison must hold, and every "
+                     "`and` filter, one of the `or` filters, not the `not` filter.", combinable=True)
+
+
+#: The boolean fields of a model's XWhere: (Python name, GraphQL name, a list of XWhere?).
+_COMBINATIONS = (("and_", "and", True), ("or_", "or", True), ("not_", "not", False))
 
 
 def _input_of(models: ModelSet, value_types: ValueTypes, name: str, schemas: Mapping[str, Schema | None],
-              depth: int, description: str) -> type | None:
+              depth: int, description: str, combinable: bool = False) -> type | None:
     fields: dict[str, Any] = {}
     for field_name, schema in schemas.items():
         if not GRAPHQL_NAME.match(field_name) or keyword.iskeyword(field_name):
@@ -98,9 +103,15 @@ def _input_of(models: ModelSet, value_types: ValueTypes, name: str, schemas: Map
             fields[field_name] = kind
     if not fields:
         return None
-    namespace: dict[str, Any] = {"__annotations__": {f: Optional[kind] for f, kind in fields.items()}}
+    annotations: dict[str, Any] = {f: Optional[kind] for f, kind in fields.items()}
+    namespace: dict[str, Any] = {"__annotations__": annotations}
     namespace.update({f: strawberry.field(default=None, name=f) for f in fields})
-    return strawberry.input(type(name, (), namespace), name=value_types.free(name, "Input"), description=description)
+    made = type(name, (), namespace)
+    if combinable:  # the input refers to itself: added once the class exists
+        for python_name, graphql_name, many in _COMBINATIONS:
+            annotations[python_name] = Optional[list[made]] if many else Optional[made]  # type: ignore[valid-type]
+            setattr(made, python_name, strawberry.field(default=None, name=graphql_name))
+    return strawberry.input(made, name=value_types.free(name, "Input"), description=description)
 
 
 def _filter_of(models: ModelSet, value_types: ValueTypes, owner: str, field_name: str, schema: Schema | None,
@@ -132,18 +143,25 @@ def _enum_filter(value_types: ValueTypes, enum_type: Any) -> type:
     return made[enum_type]
 
 
-def filters_of(where: Any) -> list[Filter]:
-    """The typed input as graph.search filters (dotted paths for Object fields, stored enum values)."""
-    return list(_walk(where, ""))
+def filters_of(where: Any) -> AllOf:
+    """The typed input as one graph.search condition: its comparisons and its ``and``/``or``/``not``, all
+    of which must hold (dotted paths for Object fields, stored values for enum members)."""
+    return AllOf(list(_walk(where, "")))
 
 
-def _walk(node: Any, prefix: str) -> Iterator[Filter]:
+def _walk(node: Any, prefix: str) -> Iterator[Condition]:
     for field in node.__strawberry_definition__.fields:
         value = getattr(node, field.python_name)
         if value is None:
             continue
-        path = f"{prefix}{field.graphql_name or field.python_name}"
-        yield from _operators(value, path) if _is_operator_input(value) else _walk(value, f"{path}.")
+        if field.python_name in ("and_", "or_"):
+            parts = [filters_of(part) for part in value]
+            yield AllOf(parts) if field.python_name == "and_" else AnyOf(parts)
+        elif field.python_name == "not_":
+            yield Not(filters_of(value))
+        else:
+            path = f"{prefix}{field.graphql_name or field.python_name}"
+            yield from _operators(value, path) if _is_operator_input(value) else _walk(value, f"{path}.")
 
 
 _OPERATOR_NAMES = frozenset({*_COMPARISONS, "contains", "startsWith", "in_"})

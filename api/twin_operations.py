@@ -118,11 +118,11 @@ TWINS_DESCRIPTION = ("Twins that are-a model (DTMI or type name; subtypes includ
 
 async def list_twins(info: GraphQLInfo, model: str | None, filters: list[search.Filter],
                      order_by: list[PropertyOrder] | None, first: int | None, after: str | None, last: int | None,
-                     before: str | None) -> TwinConnection:
+                     before: str | None, typed: search.Condition | None = None) -> TwinConnection:
     """One page of the ``twins`` connection (its typed ``filter`` form in api.schema comes here too)."""
     context = info.context
     asked = search.Search(
-        model=model, filters=filters, order_by=[search.Order(o.property, o.descending) for o in order_by or []],
+        model=model, filters=filters, typed_filter=typed, order_by=[search.Order(o.property, o.descending) for o in order_by or []],
         first=first, after=after, last=last, before=before, hidden_models=context.loaders.hidden_models)
     page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
     edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
@@ -280,7 +280,8 @@ def typed_twins_field(twin_where: type, models_by_field: dict[str, str]) -> Any:
             if not _same_model(info.context.active.models, model, typed_model):
                 raise ClientError(f"filter.{field_name} filters {typed_model}, but model is {model!r}", "BAD_USER_INPUT",
                                   [{"pointer": "/filter", "message": "give the model of the filter, or no model"}])
-            model, filters = model or typed_model, [*filters, *filters_of(typed)]
+            model = model or typed_model
+            return await list_twins(info, model, filters, order_by, first, after, last, before, filters_of(typed))
         return await list_twins(info, model, filters, order_by, first, after, last, before)
 
     twins.__annotations__ = {**twins.__annotations__, "filter": Optional[twin_where], "return": TwinConnection}

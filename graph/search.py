@@ -45,6 +45,31 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class AllOf:
+    """Every condition holds (a typed filter's fields together, its ``and``); none given holds always."""
+
+    conditions: Sequence[Condition]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one condition holds (a typed filter's ``or``); none given holds never."""
+
+    conditions: Sequence[Condition]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The condition does not hold (a typed filter's ``not``)."""
+
+    condition: Condition
+
+
+#: A filter, or a boolean combination of them (api/filter_types.py builds these from typed filters).
+Condition = Filter | AllOf | AnyOf | Not
+
+
+@dataclass(frozen=True)
 class Order:
     property: str
     descending: bool = False
@@ -77,6 +102,7 @@ class Search:
 
     model: str | None = None
     filters: Sequence[Filter] = ()
+    typed_filter: Condition | None = None  # ``filter``: its errors point at /filter
     order_by: Sequence[Order] = ()
     first: int | None = None
     after: str | None = None
@@ -103,7 +129,8 @@ def search_read(models: ModelSet, search: Search) -> Read[Page]:
     reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look."""
     size, backward = _page_size(search)
     params: dict[str, Any] = {}
-    match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params)
+    match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params,
+                                             search.typed_filter)
     keys = [*(SortKey(quote_path(_checked_path(o.property, properties, f"/orderBy/{i}")), o.descending)
               for i, o in enumerate(search.order_by)), SortKey("id")]
     bounds, outside = _bounds(keys, search, params)
@@ -121,12 +148,15 @@ def search_read(models: ModelSet, search: Search) -> Read[Page]:
 
 
 def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hidden_models: Sequence[str],
-             params: dict[str, Any]) -> tuple[str, list[str], dict[str, Schema]]:
-    """The ``MATCH`` of twins (bound to ``t``) that are-a ``model``, the checked conditions of ``filters``
-    and of the hidden models (their values added to ``params``), and the model's filterable properties."""
+             params: dict[str, Any], typed: Condition | None = None) -> tuple[str, list[str], dict[str, Schema]]:
+    """The ``MATCH`` of twins (bound to ``t``) that are-a ``model``, the checked conditions of ``filters``,
+    of the ``typed`` condition and of the hidden models (their values added to ``params``), and the
+    model's filterable properties."""
     label = resolve_label(models, model) if model else "Twin"
     properties = searchable_properties(models, model)
-    conditions = [_condition(f, i, properties, params) for i, f in enumerate(filters)]
+    conditions = [_compiled(f, f"/where/{i}", properties, params) for i, f in enumerate(filters)]
+    if typed is not None:
+        conditions.append(_compiled(typed, "/filter", properties, params))
     conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
     return f"MATCH (t:Twin:{quote(label)})", conditions, properties
 
@@ -171,8 +201,20 @@ def quote_path(path: str) -> str:
     return "`" + path.replace("`", "``") + "`"
 
 
-def _condition(spec: Filter, index: int, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
-    pointer = f"/where/{index}"
+def _compiled(condition: Condition, pointer: str, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
+    """One condition as Cypher over ``t``; a combination as its parts in parentheses."""
+    if isinstance(condition, Filter):
+        return _condition(condition, pointer, properties, params)
+    if isinstance(condition, Not):
+        return f"NOT {_compiled(condition.condition, f'{pointer}/not', properties, params)}"
+    parts = [_compiled(part, f"{pointer}/{i}", properties, params) for i, part in enumerate(condition.conditions)]
+    if not parts:
+        return "true" if isinstance(condition, AllOf) else "false"
+    return "(" + (" AND " if isinstance(condition, AllOf) else " OR ").join(parts) + ")"
+
+
+def _condition(spec: Filter, pointer: str, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
+    index = len(params)  # a fresh parameter name per compared value
     path = _checked_path(spec.property, properties, pointer + "/property")
     operator = OPERATORS.get(spec.op)
     if operator is None:

@@ -92,3 +92,10 @@ def test_a_typed_filter_names_one_model_and_agrees_with_model(gql: GraphQLClient
     assert other["errors"][0]["extensions"]["problems"][0]["pointer"] == "/filter"
     assert gql.data('{ twins(model: "Line", filter: {line: {location: {address: {startsWith: "Park"}}}}) '
                     '{ totalCount } }', None, tokens["viewer"])["twins"]["totalCount"] >= 0
+
+
+def test_typed_filters_combine_with_and_or_not(gql: GraphQLClient, tokens: dict[str, str], lines: str) -> None:
+    query = """query($tag: String!) { twins(filter: {line: {name: {startsWith: $tag},
+        or: [{length: {lt: 0.5}}, {length: {gt: 3}}], not: {status: {eq: faulted}}}}) { edges { node { id } } } }"""
+    found = gql.data(query, {"tag": lines}, tokens["viewer"])["twins"]["edges"]
+    assert [edge["node"]["id"] for edge in found] == [f"{lines}-0"]  # 4.0 km is long enough but faulted

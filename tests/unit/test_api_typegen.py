@@ -118,13 +118,14 @@ def test_dtdl_values_are_typed_and_answer_what_is_stored() -> None:
                                       "engine": {"version": "v7"}}}
 
 
-def test_typed_filters_become_the_search_filters_of_the_where_list() -> None:
-    """``filter: {line: {...}}`` parses into graph.search filters: dotted paths for Object fields,
-    stored values for enum members, every operator by its documented name (``in`` included)."""
+def test_typed_filters_become_the_search_conditions_of_the_where_list() -> None:
+    """``filter: {line: {...}}`` parses into graph.search conditions: dotted paths for Object fields,
+    stored values for enum members, every operator by its documented name (``in`` included), and
+    ``and``/``or``/``not`` as the boolean combinations they name."""
     import strawberry
 
     from api.filter_types import filters_of
-    from graph.search import Filter
+    from graph.search import AllOf, AnyOf, Filter, Not
 
     types = _types()
     twin_where = types.filters.twin_where
@@ -138,10 +139,32 @@ def test_typed_filters_become_the_search_filters_of_the_where_list() -> None:
     Query = strawberry.type(type("Query", (), {"twins": strawberry.field(resolver=twins)}))
     schema = strawberry.Schema(query=Query, types=list(types.objects.values()))
     result = schema.execute_sync('{ twins(filter: {line: {length: {gt: 1, lte: 5}, status: {in: [inService]}, '
-                                 'location: {address: {startsWith: "Park"}}}}) }')
+                                 'location: {address: {startsWith: "Park"}}, '
+                                 'or: [{name: {eq: "a"}}, {name: {eq: "b"}}], not: {ampacity: {lt: 100}}}}) }')
     assert result.errors is None
-    assert sorted(captured[0], key=lambda f: (f.property, f.op)) == [
-        Filter("length", "gt", 1.0), Filter("length", "lte", 5.0), Filter("location.address", "startsWith", "Park"),
-        Filter("status", "in", ["inService"])]
+    [found] = captured
+    assert isinstance(found, AllOf)
+    expected = [Filter("length", "gt", 1.0), Filter("length", "lte", 5.0), Filter("status", "in", ["inService"]),
+                Filter("location.address", "startsWith", "Park")]
+    assert sorted(found.conditions[:4], key=repr) == sorted(expected, key=repr)
+    assert AnyOf([AllOf([Filter("name", "eq", "a")]), AllOf([Filter("name", "eq", "b")])]) in found.conditions
+    assert Not(AllOf([Filter("ampacity", "lt", 100.0)])) in found.conditions
     wrong = schema.execute_sync('{ twins(filter: {line: {status: {eq: broken}}}) }')
     assert wrong.errors and "broken" in wrong.errors[0].message
+
+
+def test_boolean_combinations_compile_to_parenthesised_cypher_with_their_pointers() -> None:
+    import pytest
+
+    from graph.errors import ValidationError
+    from graph.search import AllOf, AnyOf, Filter, Not, Search, search_read
+
+    models = parse_models(builtin_documents())
+    typed = AllOf([AnyOf([Filter("name", "eq", "a"), Filter("name", "eq", "b")]), Not(Filter("length", "lt", 1.0))])
+    read = search_read(models, Search(model="Line", typed_filter=typed))
+    assert "((t.`name` = $v0 OR t.`name` = $v1) AND NOT t.`length` < $v2)" in read.text
+    assert (read.params["v0"], read.params["v1"], read.params["v2"]) == ("a", "b", 1.0)
+    assert "false" in search_read(models, Search(model="Line", typed_filter=AnyOf([]))).text
+    with pytest.raises(ValidationError) as refused:
+        search_read(models, Search(model="Line", typed_filter=AllOf([Not(Filter("colour", "eq", 1))])))
+    assert refused.value.problems[0].pointer == "/filter/0/not/property"
