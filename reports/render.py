@@ -95,7 +95,7 @@ def _summary_page(report: Report):  # type: ignore[no-untyped-def]
     figure.text(0.05, 0.84, f"Criteria: 95 % of 10-minute means within Un +-{BAND:.0%}, all within "
                             f"Un {UPPER_LIMIT - 1:+.0%} / {LOWER_LIMIT - 1:+.0%}.", fontsize=11)
     rows = [[point.twin_id, c.phase, str(c.intervals), f"{c.share_in_band:.1%}", "yes" if c.all_within_limits else "no",
-             f"{c.lowest:.1f}", f"{c.highest:.1f}", "compliant" if c.compliant else "NOT compliant"]
+             f"{c.lowest:.1f}", f"{c.highest:.1f}", _verdict(c)]
             for point in report.points for c in point.compliance] or [["no measurement points"] + [""] * 7]
     axes = figure.add_axes((0.05, 0.05, 0.9, 0.75))
     axes.axis("off")
@@ -104,6 +104,13 @@ def _summary_page(report: Report):  # type: ignore[no-untyped-def]
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     return figure
+
+
+def _verdict(compliance: PhaseCompliance) -> str:
+    """What the summary says of one phase: no data is not a failed criterion."""
+    if compliance.intervals == 0:
+        return "no data in the period"
+    return "compliant" if compliance.compliant else "NOT compliant"
 
 
 def _voltage_page_of(point: PointReport):  # type: ignore[no-untyped-def]

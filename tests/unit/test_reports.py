@@ -74,3 +74,14 @@ def test_the_csv_holds_one_row_per_point_and_window() -> None:
     lines = render_csv(_report()).decode().splitlines()
     assert lines[0] == "twin,window_end,voltage_phaseA_V,voltage_phaseB_V,voltage_phaseC_V,active_power_total_W"
     assert len(lines) == 1 + 144 and lines[1].startswith("mp-report,2026-11-23T00:10:00+00:00,230,228,232,25000")
+
+
+def test_a_point_without_data_is_reported_as_such_not_as_failing() -> None:
+    import pymupdf
+
+    ends: list = []
+    empty = PointReport("mp-silent", 230.0, ends, {p: np.array([]) for p in PHASES}, np.array([]),
+                        [phase_compliance(p, np.array([]), 230.0) for p in PHASES])
+    document = pymupdf.open(stream=render_pdf(Report("mp-silent", START, START, START, [empty])), filetype="pdf")
+    summary = document[0].get_text()
+    assert "no data in the period" in summary and "NOT compliant" not in summary
