@@ -38,6 +38,20 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+async def refused(request: Request, permission: Permission) -> JSONResponse | None:
+    """The 401/403 answer of a plain HTTP endpoint whose bearer token lacks ``permission``, else None
+    (checked before the endpoint reads a byte of its body or a file)."""
+    services: Services = request.state.services
+    try:
+        principal = await services.accounts.principal(bearer_token(request.headers.get("authorization")) or "")
+        require(principal, permission)
+    except AuthError as error:
+        return _error(401, str(error), {"WWW-Authenticate": "Bearer"})
+    except Forbidden as error:
+        return _error(403, str(error))
+    return None
+
+
 def parse_ndjson(body: bytes | bytearray) -> tuple[list[Any], dict[int, str]]:
     """Messages of an NDJSON body (blank lines skipped) and the indexes of lines that are not JSON."""
     messages: list[Any] = []
@@ -60,13 +74,9 @@ def parse_ndjson(body: bytes | bytearray) -> tuple[list[Any], dict[int, str]]:
 
 async def ingest_endpoint(request: Request) -> JSONResponse:
     services: Services = request.state.services
-    try:
-        principal = await services.accounts.principal(bearer_token(request.headers.get("authorization")) or "")
-        require(principal, Permission.write_telemetry)
-    except AuthError as error:
-        return _error(401, str(error), {"WWW-Authenticate": "Bearer"})
-    except Forbidden as error:
-        return _error(403, str(error))
+    denied = await refused(request, Permission.write_telemetry)
+    if denied is not None:
+        return denied
     precision = request.query_params.get("precision")
     if precision is not None and precision not in PRECISIONS:
         return _error(400, f"precision must be one of {', '.join(PRECISIONS)}")

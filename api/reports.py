@@ -25,9 +25,10 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from api.auth import AuthError, Forbidden, Permission, bearer_token, require
+from api.auth import Permission
 from api.context import GraphQLInfo
 from api.errors import ClientError
+from api.ingest_http import refused
 from api.permissions import requires
 from api.telemetry import points_below, queried
 from api.telemetry_bounds import TimeRange
@@ -188,14 +189,10 @@ class ReportMutation:
 
 async def report_endpoint(request: Request) -> Response:
     """``GET /reports/<id>.<pdf|csv>`` with a bearer token of a role that may read telemetry."""
+    denied = await refused(request, Permission.read_telemetry)
+    if denied is not None:
+        return denied
     services = request.state.services
-    try:
-        principal = await services.accounts.principal(bearer_token(request.headers.get("authorization")) or "")
-        require(principal, Permission.read_telemetry)
-    except AuthError as error:
-        return JSONResponse({"error": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    except Forbidden as error:
-        return JSONResponse({"error": str(error)}, status_code=403)
     name = request.path_params["name"]
     path = report_folder(services.settings.state_path) / name
     if not _NAME.match(name) or not path.is_file():

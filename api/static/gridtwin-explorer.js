@@ -32,7 +32,8 @@
 
   // --- topology -------------------------------------------------------------------------------------
 
-  var TOPOLOGY = "query($id: ID!) { twin(id: $id) { id __typename } downstream(id: $id, maxDepth: 60) " +
+  var TOPOLOGY = "query($id: ID!) { twin(id: $id) { id __typename ... on GridNode { feedsTo { id } } } " +
+    "downstream(id: $id, maxDepth: 60) " +
     "{ depth twin { id __typename ... on GridNode { feedsTo { id } } } } }";
 
   function showTopology(rootId) {
@@ -46,19 +47,13 @@
         nodes.push({ data: { id: step.twin.id, label: step.twin.id, kind: shortName(step.twin.__typename) } });
       });
       var edges = [];
-      data.downstream.forEach(function (step) {
-        (step.twin.feedsTo || []).forEach(function (target) {
-          if (ids[target.id]) { edges.push({ data: { id: step.twin.id + ">" + target.id, source: step.twin.id, target: target.id } }); }
+      [data.twin].concat(data.downstream.map(function (step) { return step.twin; })).forEach(function (twin) {
+        (twin.feedsTo || []).forEach(function (target) {
+          if (ids[target.id]) { edges.push({ data: { id: twin.id + ">" + target.id, source: twin.id, target: target.id } }); }
         });
       });
-      var first = gql("query($id: ID!) { twin(id: $id) { ... on GridNode { feedsTo { id } } } }", { id: rootId });
-      return first.then(function (root) {
-        ((root.twin && root.twin.feedsTo) || []).forEach(function (target) {
-          if (ids[target.id]) { edges.push({ data: { id: rootId + ">" + target.id, source: rootId, target: target.id } }); }
-        });
-        draw(rootId, nodes, edges);
-        return colourByVoltage(nodes);
-      });
+      draw(rootId, nodes, edges);
+      return colourByVoltage(nodes);
     }).then(function () { status(cy.nodes().length + " twins below " + rootId + "; click one"); })
       .catch(function (error) { status(String(error.message || error)); });
   }
