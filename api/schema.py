@@ -22,6 +22,7 @@ from api.aggregates import AggregateQuery
 from api.auth import Permission
 from api.context import GraphQLInfo
 from api.commands import CommandMutation
+from api.compiled_reads import CompiledReads
 from api.cypher_console import CypherResult, run_read_only
 from api.errors import call, should_mask
 from api.grid_operations import GridMutation, GridQuery
@@ -133,6 +134,7 @@ def build_schema(types: GeneratedTypes) -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             *protection_extensions(),  # validates (cached per caller kind) in place of ValidationCache
             lambda: MaskErrors(should_mask_error=should_mask),
+            CompiledReads,  # last: every check above has run when it answers a query from its plan
         ],
         execution_context_class=GridTwinExecutionContext,
     )

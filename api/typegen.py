@@ -37,6 +37,9 @@ from api.value_types import GRAPHQL_NAME, ValueTypes
 INVERSE_RELATIONSHIPS: Mapping[str, str] = {"feedsTo": "fedBy"}
 
 _RESERVED_FIELDS = frozenset({"id", "model", "etag", "properties", "relationships"})
+#: Metadata keys of generated fields: the stored property a typed field reads, and the (relationship
+#: name, direction) a relationship field follows; read by api.compiled_reads from the schema itself.
+PROPERTY, RELATIONSHIP = "gridtwin.property", "gridtwin.relationship"
 
 def graphql_names(labels: Mapping[str, str], reserved: frozenset[str] = frozenset()) -> dict[str, str]:
     """GraphQL type name per interface DTMI: its Neo4j label; older versions get ``V<n>``.
@@ -212,7 +215,8 @@ def _make_interface(name: str, interface: Interface, bases: tuple[type, ...], na
     own = [content for content in interface.own_contents.values()]
     annotations = {c.name: Optional[value_types.of_content(c, name)] for c in own if _is_typed_content(c)}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": module.__name__}
-    namespace.update({name: strawberry.field(default=None, description=_description(interface.own_contents[name]))
+    namespace.update({name: strawberry.field(default=None, description=_description(interface.own_contents[name]),
+                                             metadata={PROPERTY: name})
                       for name in annotations})
     for content in own:
         if content.kind == "Relationship" and content.name not in _RESERVED_FIELDS:
@@ -234,7 +238,7 @@ def _relationship_field(name: str, direction: str, target_type: str, module: typ
 
     resolve.__module__ = module.__name__
     resolve.__annotations__["return"] = f"list[{target_type}]"
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(resolver=resolve, description=description, metadata={RELATIONSHIP: (name, direction)})
 
 
 def _inverse_fields(models: ModelSet) -> dict[str, tuple[tuple[str, str | None], ...]]:

@@ -89,21 +89,23 @@ def check_twin_id(twin_id: object, pointer: str = "/$dtId") -> str:
     return twin_id
 
 
+def decoded_properties(models: ModelSet, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The property document of a node's map, decoded by its model (best effort without one)."""
+    interface = models.interfaces.get(stored.get("model", ""))
+    if interface is not None:
+        return decode_contents(models, interface.contents, stored)
+    return decode_without_model(stored, TWIN_SYSTEM_KEYS)
+
+
 def twin_from_node(models: ModelSet, stored: Mapping[str, Any]) -> Twin:
     """Build a :class:`Twin` from a node's property map."""
-    model = stored.get("model", "")
-    interface = models.interfaces.get(model)
-    if interface is not None:
-        properties = decode_contents(models, interface.contents, stored)
-    else:
-        properties = decode_without_model(stored, TWIN_SYSTEM_KEYS)
     return Twin(
         id=stored["id"],
-        model=model,
+        model=stored.get("model", ""),
         etag=stored.get(ETAG_KEY, ""),
         created_at=datetime_to_native(stored.get(CREATED_KEY)),
         updated_at=datetime_to_native(stored.get(UPDATED_KEY)),
-        properties=properties,
+        properties=decoded_properties(models, stored),
     )
 
 

@@ -311,22 +311,25 @@ def delete_relationship(
     in_transaction(driver, work, database=database)
 
 
-def _pattern(models: ModelSet, name: str | None, direction: Direction) -> str:
-    """The relationship pattern for listing; types only from the models' whitelist."""
+def relationship_pattern(models: ModelSet, name: str | None, direction: Direction, source: str = "t",
+                         relationship: str = "r", other: str = "o") -> str:
+    """The pattern of ``source``'s ``name`` relationships (any name when None; a view name such as
+    ``fedBy`` is its stored edge reversed) seen in ``direction``, binding ``relationship`` and the twin
+    at the ``other`` end; relationship types only from the models' whitelist."""
     if direction not in ("outgoing", "incoming", "both"):
         raise ValidationError("invalid direction", [Problem("/direction", "use outgoing, incoming or both")])
     if name is None:
-        rel = "[r]"
+        rel = f"[{relationship}]"
     else:
         stored, reverse = canonical(models, name)
-        rel = f"[r:{quote(relationship_type(stored))}]"
+        rel = f"[{relationship}:{quote(relationship_type(stored))}]"
         if reverse and direction != "both":
             direction = "incoming" if direction == "outgoing" else "outgoing"
     if direction == "outgoing":
-        return f"(t)-{rel}->(o:Twin)"
+        return f"({source})-{rel}->({other}:Twin)"
     if direction == "incoming":
-        return f"(t)<-{rel}-(o:Twin)"
-    return f"(t)-{rel}-(o:Twin)"
+        return f"({source})<-{rel}-({other}:Twin)"
+    return f"({source})-{rel}-({other}:Twin)"
 
 
 def list_relationships_many(
@@ -365,7 +368,7 @@ def _batched(models: ModelSet, twin_ids: Iterable[str], name: str | None, direct
     ids = list(dict.fromkeys(twin_ids))
     if not ids:
         return Read.known(decode(ids, []))
-    text = (f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {_pattern(models, name, direction)} "
+    text = (f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {relationship_pattern(models, name, direction)} "
             f"WHERE r.id IS NOT NULL {returning}")
     return Read(text, {"ids": ids}, partial(decode, ids))
 

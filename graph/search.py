@@ -10,7 +10,7 @@ Values always travel as parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -22,7 +22,7 @@ from graph.cursors import SortKey, beyond, decode_cursor, encode_cursor
 from graph.cypher import label_for, quote, resolve_label
 from graph.errors import Problem, ValidationError
 from graph.reads import Read, send_async
-from graph.records import Twin, read_projection, twin_from_node
+from graph.records import read_projection, twin_from_node
 from graph.encoding import encode_primitive
 from graph.validation import INTEGER_RANGES, resolve_schema
 
@@ -79,7 +79,8 @@ class Order:
 class Page:
     """One page in the asked order, with each twin's keyset cursor (see graph/cursors.py)."""
 
-    twins: list[Twin]
+    twins: list[Any]
+    """Graph-layer Twins, or what ``search_read``'s ``make`` made of each twin's projection."""
     cursors: list[str]
     total_count: int
     has_next: bool
@@ -121,12 +122,15 @@ def _page_size(search: Search) -> tuple[int, bool]:
     return size, search.last is not None
 
 
-def search_read(models: ModelSet, search: Search) -> Read[Page]:
+def search_read(models: ModelSet, search: Search, projection: Callable[[str], str] = read_projection,
+                make: Callable[[Mapping[str, Any]], Any] | None = None) -> Read[Page]:
     """One page of twins that are-a the model and match every filter, and the total, in ONE query
     that always answers one record (the total with an empty page too: a cursor past the end).
 
     Both cursors bound the set (``after`` below, ``before`` above); a backward page reads the order
-    reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look."""
+    reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look.
+    ``projection`` of ``t`` is what a page holds per twin, ``make`` what it becomes (by default the
+    twin's map and a graph-layer Twin; graph.projections passes a request's own shape)."""
     size, backward = _page_size(search)
     params: dict[str, Any] = {}
     match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params,
@@ -140,11 +144,12 @@ def search_read(models: ModelSet, search: Search) -> Read[Page]:
     query = (
         f"CALL () {{ {match} {every} RETURN count(t) AS total }} "
         f"CALL () {{ {match} {where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
-        f"RETURN collect({{node: {read_projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
+        f"RETURN collect({{node: {projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
         f"CALL () {{ {match} {where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
         "RETURN total, page, beyond"
     )
-    return Read(query, {**params, "limit": size + 1}, partial(_page, models, keys, size, backward))
+    return Read(query, {**params, "limit": size + 1},
+                partial(_page, make or partial(twin_from_node, models), keys, size, backward))
 
 
 def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hidden_models: Sequence[str],
@@ -157,8 +162,13 @@ def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hid
     conditions = [_compiled(f, f"/where/{i}", properties, params) for i, f in enumerate(filters)]
     if typed is not None:
         conditions.append(_compiled(typed, "/filter", properties, params))
-    conditions += [f"NOT t:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
+    conditions += hidden(models, hidden_models, "t")
     return f"MATCH (t:Twin:{quote(label)})", conditions, properties
+
+
+def hidden(models: ModelSet, hidden_models: Sequence[str], variable: str) -> list[str]:
+    """The conditions that leave out the twins of ``variable`` that are-a one of ``hidden_models``."""
+    return [f"NOT {variable}:{quote(label_for(models, dtmi))}" for dtmi in hidden_models if dtmi in models.interfaces]
 
 
 def where(conditions: Sequence[str]) -> str:
@@ -177,12 +187,12 @@ def _bounds(keys: Sequence[SortKey], search: Search, params: dict[str, Any]) -> 
     return [bound for bound in (after, before) if bound is not None], "false" if start is None else f"NOT {start}"
 
 
-def _page(models: ModelSet, keys: Sequence[SortKey], size: int, backward: bool,
+def _page(make: Callable[[Mapping[str, Any]], Any], keys: Sequence[SortKey], size: int, backward: bool,
           records: Sequence[neo4j.Record]) -> Page:
     found = records[0]["page"]
     more = len(found) > size
     rows = list(reversed(found[:size])) if backward else found[:size]
-    twins = [twin_from_node(models, row["node"]) for row in rows]
+    twins = [make(row["node"]) for row in rows]
     cursors = [encode_cursor(keys, row["key"]) for row in rows]
     beyond_start = bool(records[0]["beyond"])
     return Page(twins=twins, cursors=cursors, total_count=int(records[0]["total"]),

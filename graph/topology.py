@@ -137,6 +137,23 @@ def _nodes(ids: Sequence[str], models_: Sequence[str], depths: Sequence[int]) ->
     return [TraceNode(i, m, d) for i, m, d in zip(ids, models_, depths)]
 
 
+def trace_query(models: ModelSet, *, downstream: bool, max_depth: int, label: str | None,
+                collected: str = "collect(n.id) AS ids, collect(n.model) AS models") -> tuple[str, int]:
+    """The trace from ``$id`` (one record, none when the twin is absent) and its clamped depth:
+    ``collected`` aggregates the reached twins ``n`` (nearest first, then by id) beside their depths."""
+    depth = _depth(max_depth)
+    arrow = f"-[:FEEDS_TO*1..{depth}]->" if downstream else f"<-[:FEEDS_TO*1..{depth}]-"
+    end_label = _label_filter(models, label, "n")
+    query = (
+        "MATCH (root:Twin {id: $id}) "
+        f"CALL (root) {{ MATCH p = (root){arrow}(n:Twin{end_label}) "
+        "  WITH n, min(length(p)) AS depth ORDER BY depth, n.id "
+        f"  RETURN {collected}, collect(depth) AS depths }} "
+        "RETURN *"
+    )
+    return query, depth
+
+
 def _trace(
     driver: neo4j.Driver,
     models: ModelSet,
@@ -147,16 +164,7 @@ def _trace(
     label: str | None,
     database: str | None,
 ) -> Trace:
-    depth = _depth(max_depth)
-    arrow = f"-[:FEEDS_TO*1..{depth}]->" if downstream else f"<-[:FEEDS_TO*1..{depth}]-"
-    end_label = _label_filter(models, label, "n")
-    query = (
-        "MATCH (root:Twin {id: $id}) "
-        f"CALL (root) {{ MATCH p = (root){arrow}(n:Twin{end_label}) "
-        "  WITH n, min(length(p)) AS depth ORDER BY depth, n.id "
-        "  RETURN collect(n.id) AS ids, collect(n.model) AS models, collect(depth) AS depths } "
-        "RETURN ids, models, depths"
-    )
+    query, depth = trace_query(models, downstream=downstream, max_depth=max_depth, label=label)
     records, _, _ = driver.execute_query(query, id=twin_id, database_=database, routing_=neo4j.RoutingControl.READ)
     if not records:
         raise NotFoundError(f"no twin {twin_id!r}")

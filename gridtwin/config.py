@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     #: Whether callers without a token may introspect the schema (``__schema``/``__type``);
     #: off so anonymous callers learn nothing beyond what they may call, on for the demo's GraphiQL.
     anonymous_introspection: bool = False
+    #: Answer compilable query operations from read plans (api/compiled_reads.py); off runs every
+    #: operation field by field (the same answers, slower): a switch for operators and for the tests
+    #: that compare the two paths.
+    compiled_reads: bool = True
 
     #: GraphQL over WebSocket: operations in flight per connection, and per user across this process's
     #: connections; past either a subscribe is refused with TOO_MANY_SUBSCRIPTIONS. A service account that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -100,14 +101,17 @@ def test_nested_request_query_count_does_not_grow_with_results(gql: GraphQLClien
 
 def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLClient, tokens: dict[str, str],
                                                                  feeders: tuple[str, list[str]]) -> None:
-    """Twins at the end of a relationship come typed from the relationship query; asking for their
-    properties adds ONE batched read, whatever their number."""
+    """Twins at the end of a relationship come typed, with their properties when asked, from the page's
+    own query (the compiled read path); field by field, asking for their properties adds ONE batched
+    read, whatever their number."""
     tag, _ = feeders
     selections = {"ids": "feedsTo { id __typename }",
                   "fields": "feedsTo { id __typename etag properties ... on Load { name } }"}
+    settings = gql.http.app.state.services.get().settings  # type: ignore[attr-defined]
     with counted(gql) as counting:
         counts = {}
-        for key, selection in selections.items():
+        for (key, selection), compiled in itertools.product(selections.items(), (True, False)):
+            settings.compiled_reads = compiled
             for n in (3, 30):
                 counting.queries = 0
                 data = gql.data("query($n: Int!) { twins(model: \"Line\", first: $n, where: [{property: \"name\", "
@@ -119,12 +123,14 @@ def test_related_twins_are_read_only_when_their_fields_are_asked(gql: GraphQLCli
                 if key == "fields":
                     assert all(target["etag"].startswith("W/") and target["name"] is None
                                and target["properties"] == {} for target in targets)
-                counts[(key, n)] = counting.queries
-    assert counts[("ids", 3)] == counts[("ids", 30)], counts
-    assert counts[("fields", 3)] == counts[("fields", 30)] == counts[("ids", 30)] + 1, counts
+                counts[(key, n, compiled)] = counting.queries
+    settings.compiled_reads = True
+    assert counts[("ids", 3, False)] == counts[("ids", 30, False)] == 2, counts
+    assert counts[("fields", 3, False)] == counts[("fields", 30, False)] == 3, counts
+    assert {counts[(key, n, True)] for key in selections for n in (3, 30)} == {1}, counts
 
 
-def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLClient, tokens: dict[str, str],
+def test_trace_twins_are_typed_and_their_fields_read_with_the_trace(gql: GraphQLClient, tokens: dict[str, str],
                                                                   feeders: tuple[str, list[str]]) -> None:
     _, lines = feeders
     with counted(gql) as counting:
@@ -136,14 +142,24 @@ def test_trace_twins_are_typed_and_their_fields_read_in_one_query(gql: GraphQLCl
         full = gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id etag ... on Load { name } } } }",
                         {"id": lines[0]}, tokens["viewer"])["downstream"]
         full_queries = counting.queries
+        settings = gql.http.app.state.services.get().settings  # type: ignore[attr-defined]
+        settings.compiled_reads = False
+        try:
+            counting.queries = 0
+            gql.data("query($id: ID!) { downstream(id: $id) { depth twin { id etag ... on Load { name } } } }",
+                     {"id": lines[0]}, tokens["viewer"])
+            field_by_field = counting.queries
+        finally:
+            settings.compiled_reads = True
     assert sorted(step["twin"]["id"] for step in light) == [lines[0] + "-a", lines[0] + "-b"]
     assert all(step["twin"]["__typename"] == "LoadTwin" and step["depth"] == 1 for step in light)
     assert all(step["twin"]["etag"].startswith("W/") for step in full)
-    assert full_queries == light_queries + 1, (light_queries, full_queries)
+    assert full_queries == light_queries == 1, (light_queries, full_queries)  # the compiled read path
+    assert field_by_field == 2, field_by_field  # the trace, then the traced twins' fields in one batch
 
 
 #: Cypher round trips per request shape, as docs/api.md ("Cypher per request") documents them.
-ROUND_TRIPS = {"one twin by id": 1, "a page of twins with one relationship hop": 2,
+ROUND_TRIPS = {"one twin by id": 1, "a page of twins with one relationship hop": 1,
                "a downstream traversal with ids": 1}
 
 

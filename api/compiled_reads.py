@@ -1,0 +1,184 @@
+"""The compiled read path: query operations answered from read plans instead of field by field.
+
+A Strawberry extension (the last of the schema's, so parsing, the token, validation, depth, alias
+and token limits have all run) looks the operation up in a bounded cache of plans
+(``api.read_plans``; the same operation text always gives the same plan and the same Cypher),
+checks each root field's permission from the field's own permission class (``permission_of``,
+the declaration RBAC reads), sends one graph read per root field on the async driver and sets
+the response's ``data``.  Strawberry then runs everything after execution as for any operation
+(error masking, metrics, the JSON encoding).
+
+A request the plan cannot answer exactly is answered field by field, so nothing a client sees
+depends on which path ran: the selection did not compile (``NotCompilable``, remembered), or this
+request fails somewhere (a missing permission, a bad argument, an absent trace start, an account
+the caller may not see, a value graphql-core would report as an error, a Neo4j error: any
+exception).  Reads are idempotent, so trying twice costs only time, and only on error paths.
+``gridtwin_compiled_reads`` counts the three outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any, TypeVar
+
+from graphql import DocumentNode, ExecutionResult as GraphQLExecutionResult, FragmentDefinitionNode, get_argument_values
+from graphql.execution.values import get_variable_values
+from graphql.utilities import get_operation_ast
+from prometheus_client import Counter
+from strawberry.extensions import SchemaExtension
+
+from api.context import RequestContext
+from api.metrics import REGISTRY, observe_awaited
+from api.read_plans import Build, NotCompilable, Plan, RootField, Unanswerable, compile_plan
+from api.registry import ActiveModels
+from graph import search
+from graph.projections import TwinShape, search_rows_read, trace_rows_read, twin_rows_read
+from graph.reads import Read, send_async
+from graph.records import decoded_properties
+
+COMPILED_READS = Counter("gridtwin_compiled_reads", "Query operations by how they were answered: compiled (from "
+                         "a read plan), fallback (the plan could not answer this request exactly) or field_by_field "
+                         "(the selection does not compile).", ["outcome"], registry=REGISTRY)
+PLAN_CACHE_SIZE = 512
+T = TypeVar("T")
+_NO_SHAPE = TwinShape(data=False)
+
+
+class PlanCache:
+    """Plans per (model generation, parsed document, operation name); None for selections that do not
+    compile.  Documents come from Strawberry's parser cache, so one text is one document object."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._plans: dict[tuple[int, int, str | None], tuple[ActiveModels, DocumentNode, Plan | None]] = {}
+
+    def get(self, active: ActiveModels, document: DocumentNode, operation_name: str | None) -> Plan | None:
+        key = (id(active), id(document), operation_name)
+        hit = self._plans.get(key)
+        if hit is not None and hit[0] is active and hit[1] is document:
+            return hit[2]
+        plan = _compiled(active, document, operation_name)
+        with self._lock:
+            if len(self._plans) >= self._size:
+                self._plans.clear()
+            self._plans[key] = (active, document, plan)
+        return plan
+
+
+def _compiled(active: ActiveModels, document: DocumentNode, operation_name: str | None) -> Plan | None:
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    try:
+        return compile_plan(active.schema._schema, active.types, active.models,
+                            partial(decoded_properties, active.models), operation, fragments)
+    except NotCompilable:
+        return None
+
+
+PLANS = PlanCache()
+
+
+class CompiledReads(SchemaExtension):
+    """Answers compilable query operations from their plans (see the module docstring)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        execution = self.execution_context
+        context = execution.context
+        if (not execution.result and not execution.pre_execution_errors and isinstance(context, RequestContext)
+                and context.services.settings.compiled_reads and execution.graphql_document is not None
+                and context.active.schema is execution.schema):
+            plan = PLANS.get(context.active, execution.graphql_document, execution.operation_name)
+            if plan is None:
+                COMPILED_READS.labels("field_by_field").inc()
+            else:
+                data = await answer(plan, context, execution.variables or {})
+                if data is not None:
+                    execution.result = GraphQLExecutionResult(data=data, errors=None)
+        yield
+
+
+async def answer(plan: Plan, context: RequestContext, variables: dict[str, Any]) -> dict[str, Any] | None:
+    """The response data of ``plan`` for this request, or None to have it executed field by field."""
+    try:
+        data = await _answer(plan, context, variables)
+    except Exception:  # noqa: BLE001 - every failure is reported by the field-by-field path, exactly
+        COMPILED_READS.labels("fallback").inc()
+        return None
+    COMPILED_READS.labels("compiled").inc()
+    return data
+
+
+async def _answer(plan: Plan, context: RequestContext, variables: dict[str, Any]) -> dict[str, Any]:
+    schema = context.active.schema._schema
+    coerced = get_variable_values(schema, plan.operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        raise Unanswerable("variables do not coerce")
+    for root in plan.fields:
+        _check_permission(root, context)
+    build = Build(context.loaders.hide_accounts)
+    values = await asyncio.gather(*(_root_value(root, context, coerced, build) for root in plan.fields))
+    return {root.key: value for root, value in zip(plan.fields, values)}
+
+
+def _check_permission(root: RootField, context: RequestContext) -> None:
+    if root.permission is False:
+        return
+    principal = context.principal
+    if principal is None or (root.permission is not True and not principal.can(root.permission)):
+        raise Unanswerable("the caller may not read this field")
+
+
+async def _root_value(root: RootField, context: RequestContext, variables: Any, build: Build) -> Any:
+    if root.kind == "typename":
+        return "Query"
+    assert root.definition is not None and root.node is not None
+    arguments = get_argument_values(root.definition, root.node, variables)
+    models, driver = context.active.models, context.services.neo4j_async
+    shape = root.twin.shape if root.twin is not None else _NO_SHAPE
+    if root.kind == "twin":
+        assert root.twin is not None
+        row = await _sent(root, driver, twin_rows_read(models, str(arguments["id"]), shape,
+                                                       context.loaders.hidden_models))
+        return None if row is None else root.twin.build(row, build)
+    if root.kind == "twins":
+        page = await _sent(root, driver, search_rows_read(models, _search(arguments, context), shape))
+        twins = [root.twin.build(row, build) for row in page.twins] if root.twin is not None else []
+        return {key: get(page, twins) for key, get in root.entries}
+    traced = await _sent(root, driver, trace_rows_read(models, str(arguments["id"]), shape,
+                                                       downstream=root.downstream, max_depth=arguments["maxDepth"],
+                                                       label=arguments["model"]))
+    if traced is None:
+        raise Unanswerable("no such twin to trace from")
+    twins = [root.twin.build(row, build) if root.twin is not None else None for row in traced.rows]
+    return [{key: get(depth, twin) for key, get in root.entries} for depth, twin in zip(traced.depths, twins)]
+
+
+async def _sent(root: RootField, driver: Any, read: Read[T]) -> T:
+    """``read`` sent on the async driver, timed for /metrics as ``api.compiled_reads.<kind>``."""
+    started = time.perf_counter()
+    try:
+        return await send_async(driver, read)
+    finally:
+        observe_awaited(f"{__name__}.{root.kind}", time.perf_counter() - started)
+
+
+def _search(arguments: dict[str, Any], context: RequestContext) -> search.Search:
+    """The ``twins`` arguments as a graph-layer Search (the typed ``filter`` runs field by field)."""
+    if arguments.get("filter") is not None:
+        raise Unanswerable("the typed filter")
+    return search.Search(
+        model=arguments["model"],
+        filters=[search.Filter(f["property"], f["op"].value, f["value"]) for f in arguments["where"] or ()],
+        order_by=[search.Order(o["property"], o["descending"]) for o in arguments["orderBy"] or ()],
+        first=arguments["first"], after=arguments["after"], last=arguments["last"], before=arguments["before"],
+        hidden_models=context.loaders.hidden_models)
+
+
+__all__ = ["COMPILED_READS", "CompiledReads", "PLANS", "PlanCache", "answer"]

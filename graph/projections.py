@@ -1,0 +1,120 @@
+"""Twin reads shaped by a request: each twin's map and, nested in the same Cypher query, the twins
+its selected relationship fields reach, to any depth.
+
+Why: a list view asking for 100 twins and a related column used to cost one query for the page
+and one per relationship level, then a Python object per twin and per field.  The API's compiled
+read path (``api.compiled_reads``) describes what a GraphQL selection needs as a
+:class:`TwinShape` and gets every level from one query: each hop is a ``COLLECT`` subquery in the
+twin's projection, ordered as the relationship listing orders them (by relationship id), so the
+answer is the one the field-by-field path gives.
+
+A *row* is a map: ``n`` the twin's stored map (or only ``id`` and ``model`` when the selection
+needs nothing else), and one list of rows per hop under its key.  Relationship types and labels
+come from the models' whitelist; ids travel as parameters; a hop's key is the caller's
+identifier, checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import neo4j
+
+from dtdl.model import ModelSet
+from graph.reads import Read
+from graph.records import read_projection
+from graph.relationships import Direction, relationship_pattern
+from graph.search import Page, Search, hidden, search_read
+from graph.topology import trace_query
+
+#: The key of a row's own twin map.
+NODE = "n"
+_KEY = re.compile(r"^h[0-9]+$")
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """The twins at the other end of a twin's ``name`` relationships (a view name such as ``fedBy``
+    reads its stored edge reversed), each read in ``twin``'s shape, listed under ``key``."""
+
+    key: str
+    name: str
+    direction: Direction
+    twin: TwinShape
+
+
+@dataclass(frozen=True)
+class TwinShape:
+    """What a request needs of each twin: its stored map (``data``; else only id and model) and hops."""
+
+    data: bool
+    hops: tuple[Hop, ...] = ()
+
+
+def row_projection(models: ModelSet, shape: TwinShape, variable: str, depth: int = 0) -> str:
+    """The Cypher map expression of ``variable``'s row in ``shape``."""
+    node = read_projection(variable) if shape.data else f"{variable} {{.id, .model}}"
+    entries = [f"{NODE}: {node}"]
+    relationship, other = f"r{depth}", f"o{depth}"
+    for hop in shape.hops:
+        if not _KEY.match(hop.key):
+            raise ValueError(f"a hop key is h<number>, not {hop.key!r}")
+        pattern = relationship_pattern(models, hop.name, hop.direction, variable, relationship, other)
+        nested = row_projection(models, hop.twin, other, depth + 1)
+        entries.append(f"{hop.key}: COLLECT {{ MATCH {pattern} WHERE {relationship}.id IS NOT NULL "
+                       f"WITH {relationship}, {other} ORDER BY {relationship}.id RETURN {nested} }}")
+    return "{" + ", ".join(entries) + "}"
+
+
+def twin_rows_read(models: ModelSet, twin_id: str, shape: TwinShape, hidden_models: Sequence[str]) -> Read[Row | None]:
+    """One twin's row by id; None when absent or of a hidden model."""
+    conditions = hidden(models, hidden_models, "t")
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    text = f"MATCH (t:Twin {{id: $id}}) {where}RETURN {row_projection(models, shape, 't')} AS row"
+    return Read(text, {"id": twin_id}, _first_row)
+
+
+def _first_row(records: Sequence[neo4j.Record]) -> Row | None:
+    return records[0]["row"] if records else None
+
+
+def search_rows_read(models: ModelSet, search: Search, shape: TwinShape) -> Read[Page]:
+    """A ``twins`` page (graph.search) whose twins are rows in ``shape``."""
+    return search_read(models, search, partial(row_projection, models, shape), make=_same)
+
+
+def _same(row: Row) -> Row:
+    return row
+
+
+@dataclass(frozen=True)
+class TracedRows:
+    """The rows a traversal reached, nearest first, and each one's depth."""
+
+    rows: list[Row]
+    depths: list[int]
+
+
+def trace_rows_read(models: ModelSet, twin_id: str, shape: TwinShape, *, downstream: bool, max_depth: int,
+                    label: str | None) -> Read[TracedRows | None]:
+    """An up- or downstream trace (graph.topology) whose twins are rows in ``shape``; None when the
+    start twin is absent."""
+    text, _ = trace_query(models, downstream=downstream, max_depth=max_depth, label=label,
+                          collected=f"collect({row_projection(models, shape, 'n')}) AS rows")
+    return Read(text, {"id": twin_id}, _traced)
+
+
+def _traced(records: Sequence[neo4j.Record]) -> TracedRows | None:
+    if not records:
+        return None
+    return TracedRows(list(records[0]["rows"]), list(records[0]["depths"]))
+
+
+__all__ = ["Hop", "NODE", "Row", "TracedRows", "TwinShape", "row_projection", "search_rows_read",
+           "trace_rows_read", "twin_rows_read"]
