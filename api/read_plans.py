@@ -407,10 +407,10 @@ def _page_info(compiler: _Compiler, static_type: Any, nodes: Sequence[FieldNode]
 
 def _edges(entries: list[tuple[str, str, Any]]) -> Callable[..., list[dict[str, Any]]]:
     def edges(page: Any, twins: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        values = {"cursor": page.cursors}
+        cursor = page.cursor
         return [{key: (twins[i] if field_name == "node" else typename if field_name == "__typename"
-                       else values[field_name][i]) for key, field_name, typename in entries}
-                for i in range(len(page.cursors))]
+                       else cursor(i)) for key, field_name, typename in entries}
+                for i in range(len(page.sort_values))]
 
     return edges
 

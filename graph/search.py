@@ -77,22 +77,31 @@ class Order:
 
 @dataclass(frozen=True)
 class Page:
-    """One page in the asked order, with each twin's keyset cursor (see graph/cursors.py)."""
+    """One page in the asked order, with each twin's keyset cursor (see graph/cursors.py), encoded only
+    when asked for (a list view that asks for none of them should not pay for a hundred)."""
 
     twins: list[Any]
     """Graph-layer Twins, or what ``search_read``'s ``make`` made of each twin's projection."""
-    cursors: list[str]
+    sort_values: list[list[Any]]
+    keys: Sequence[SortKey]
     total_count: int
     has_next: bool
     has_previous: bool
 
+    def cursor(self, index: int) -> str:
+        return encode_cursor(self.keys, self.sort_values[index])
+
+    @property
+    def cursors(self) -> list[str]:
+        return [encode_cursor(self.keys, values) for values in self.sort_values]
+
     @property
     def start_cursor(self) -> str | None:
-        return self.cursors[0] if self.cursors else None
+        return self.cursor(0) if self.sort_values else None
 
     @property
     def end_cursor(self) -> str | None:
-        return self.cursors[-1] if self.cursors else None
+        return self.cursor(-1) if self.sort_values else None
 
 
 @dataclass(frozen=True)
@@ -193,9 +202,8 @@ def _page(make: Callable[[Mapping[str, Any]], Any], keys: Sequence[SortKey], siz
     more = len(found) > size
     rows = list(reversed(found[:size])) if backward else found[:size]
     twins = [make(row["node"]) for row in rows]
-    cursors = [encode_cursor(keys, row["key"]) for row in rows]
     beyond_start = bool(records[0]["beyond"])
-    return Page(twins=twins, cursors=cursors, total_count=int(records[0]["total"]),
+    return Page(twins=twins, sort_values=[row["key"] for row in rows], keys=keys, total_count=int(records[0]["total"]),
                 has_next=beyond_start if backward else more, has_previous=more if backward else beyond_start)
 
 
@@ -263,8 +271,23 @@ def _checked_path(path: str, properties: Mapping[str, Schema], pointer: str) -> 
     return path
 
 
+_SEARCHABLE: dict[tuple[int, str | None], tuple[ModelSet, dict[str, Schema]]] = {}
+
+
 def searchable_properties(models: ModelSet, model: str | None) -> dict[str, Schema]:
-    """Dotted path -> schema of every primitive/enum property (and object field) one may filter on."""
+    """Dotted path -> schema of every primitive/enum property (and object field) one may filter on;
+    made once per model set and model (a model set is frozen), not on every page asked for."""
+    hit = _SEARCHABLE.get((id(models), model))
+    if hit is not None and hit[0] is models:
+        return hit[1]
+    found = _searchable(models, model)
+    if len(_SEARCHABLE) > 1024:
+        _SEARCHABLE.clear()
+    _SEARCHABLE[(id(models), model)] = (models, found)
+    return found
+
+
+def _searchable(models: ModelSet, model: str | None) -> dict[str, Schema]:
     if model:
         label = resolve_label(models, model)
         interfaces = [i for i in models.interfaces.values() if model in (i.dtmi, label) or
