@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import neo4j
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AuthError, PasswordVault, Principal, Role, issue_token, read_token
+from api.auth import AuthError, PasswordVault, Principal, Role, VerifiedTokens, issue_token
 from api.errors import ClientError
 from dtdl.model import ModelSet
 from graph import accounts as graph_accounts
@@ -151,6 +151,7 @@ class AccountService:
         self._async_driver = async_driver
         self._vault = vault
         self._jwt_secret = jwt_secret
+        self._tokens = VerifiedTokens(jwt_secret)
         self._ttl = ttl_seconds
         self.cache = AccountCache()
         self.throttle = LoginThrottle()
@@ -160,7 +161,7 @@ class AccountService:
 
     async def principal(self, token: str) -> Principal:
         """The caller a bearer token stands for now; AuthError when the token or its account is not valid."""
-        claims = read_token(token, self._jwt_secret)
+        claims = self._tokens.read(token)
         state = await self._state(claims.user_id)
         if state is None or not state.active:
             raise AuthError("this account is disabled or no longer exists")

@@ -70,3 +70,21 @@ def test_bearer_header_parsing() -> None:
     assert bearer_token("Basic abc") is None
     assert bearer_token(None) is None
     assert bearer_token("Bearer ") is None
+
+
+def test_verified_tokens_refuse_forgeries_and_expired_tokens_even_when_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.auth import VerifiedTokens
+
+    tokens = VerifiedTokens("a-secret-of-this-process-0123456789", size=2)
+    token = issue_token("user:ada", "ada", 0, "a-secret-of-this-process-0123456789", 60)
+    assert tokens.read(token).user_id == "user:ada"
+    assert tokens.read(token).user_id == "user:ada"  # from the cache
+    forged = issue_token("user:ada", "ada", 0, "another-secret-0123456789-abcdefgh", 60)
+    with pytest.raises(AuthError, match="invalid token"):
+        tokens.read(forged)
+    with pytest.raises(AuthError, match="invalid token"):
+        tokens.read(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(AuthError, match="expired"):
+        tokens.read(token)
