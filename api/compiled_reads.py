@@ -30,11 +30,13 @@ from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
+from strawberry.types.arguments import convert_arguments
 
 from api.context import RequestContext
 from api.metrics import REGISTRY, observe_awaited
 from api.read_plans import Build, NotCompilable, Plan, RootField, Unanswerable, compile_plan
 from api.registry import ActiveModels
+from api.twin_operations import typed_condition
 from graph import search
 from graph.projections import TwinShape, search_rows_read, trace_rows_read, twin_rows_read
 from graph.reads import Read, send_async
@@ -148,7 +150,7 @@ async def _root_value(root: RootField, context: RequestContext, variables: Any, 
                                                        context.loaders.hidden_models))
         return None if row is None else root.twin.build(row, build)
     if root.kind == "twins":
-        page = await _sent(root, driver, search_rows_read(models, _search(arguments, context), shape))
+        page = await _sent(root, driver, search_rows_read(models, _search(root, arguments, context), shape))
         twins = [root.twin.build(row, build) for row in page.twins] if root.twin is not None else []
         return {key: get(page, twins) for key, get in root.entries}
     traced = await _sent(root, driver, trace_rows_read(models, str(arguments["id"]), shape,
@@ -169,12 +171,20 @@ async def _sent(root: RootField, driver: Any, read: Read[T]) -> T:
         observe_awaited(f"{__name__}.{root.kind}", time.perf_counter() - started)
 
 
-def _search(arguments: dict[str, Any], context: RequestContext) -> search.Search:
-    """The ``twins`` arguments as a graph-layer Search (the typed ``filter`` runs field by field)."""
+def _search(root: RootField, arguments: dict[str, Any], context: RequestContext) -> search.Search:
+    """The ``twins`` arguments as a graph-layer Search, the typed ``filter`` as the resolver reads it
+    (converted to its Strawberry input by Strawberry itself)."""
+    model, condition = arguments["model"], None
     if arguments.get("filter") is not None:
-        raise Unanswerable("the typed filter")
+        schema = context.active.schema
+        strawberry_field = root.definition.extensions["strawberry-definition"]  # type: ignore[union-attr]
+        converted = convert_arguments({"filter": arguments["filter"]},
+                                      [a for a in strawberry_field.arguments if a.python_name == "filter"],
+                                      scalar_registry=schema.schema_converter.scalar_registry, config=schema.config)
+        model, condition = typed_condition(context.active.models, model, converted["filter"],
+                                           context.active.types.filters.models_by_field)
     return search.Search(
-        model=arguments["model"],
+        model=model, typed_filter=condition,
         filters=[search.Filter(f["property"], f["op"].value, f["value"]) for f in arguments["where"] or ()],
         order_by=[search.Order(o["property"], o["descending"]) for o in arguments["orderBy"] or ()],
         first=arguments["first"], after=arguments["after"], last=arguments["last"], before=arguments["before"],

@@ -8,7 +8,7 @@ relationship level the selection asks for, in one Cypher query) and, for each co
 that can occur at each place, the list of (response key, getter) pairs that turn a row into the
 response object.  The same operation text therefore always gives the same Cypher.
 
-What compiles: ``twin``, ``node``, ``twins`` (without the typed ``filter``), ``downstream`` and
+What compiles: ``twin``, ``node``, ``twins`` (``where``, the typed ``filter``, orders, cursors), ``downstream`` and
 ``upstream``, and below them ``__typename``, the Twin fields (``id model etag properties``),
 typed DTDL properties (scalars, enums, lists, DTDL Objects and Components) and generated
 relationship fields (``feedsTo``, ``fedBy`` ...), through inline fragments and fragment spreads.

@@ -264,24 +264,32 @@ def _same_model(models: Any, model: str | None, dtmi: str) -> bool:
         return False
 
 
+def typed_condition(models: Any, model: str | None, twin_where: Any,
+                    models_by_field: dict[str, str]) -> tuple[str, search.Condition]:
+    """The model and graph.search condition of a ``filter: TwinWhere`` (one model's XWhere, @oneOf);
+    a ``model`` argument naming another model is the client's error."""
+    from api.filter_types import filters_of
+
+    [(field_name, typed)] = [(f.python_name, getattr(twin_where, f.python_name))
+                             for f in twin_where.__strawberry_definition__.fields
+                             if getattr(twin_where, f.python_name) not in (None, strawberry.UNSET)]
+    typed_model = models_by_field[field_name]
+    if not _same_model(models, model, typed_model):
+        raise ClientError(f"filter.{field_name} filters {typed_model}, but model is {model!r}", "BAD_USER_INPUT",
+                          [{"pointer": "/filter", "message": "give the model of the filter, or no model"}])
+    return model or typed_model, filters_of(typed)
+
+
 def typed_twins_field(twin_where: type, models_by_field: dict[str, str]) -> Any:
     """``twins`` with the generation's typed ``filter: TwinWhere`` beside ``where`` (api.filter_types)."""
-    from api.filter_types import filters_of
 
     async def twins(self: Any, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
                     filter: Any = None, order_by: list[PropertyOrder] | None = None, first: int | None = None,
                     after: str | None = None, last: int | None = None, before: str | None = None) -> TwinConnection:
         filters = [search.Filter(f.property, f.op.value, f.value) for f in where or []]
         if filter is not None:
-            [(field_name, typed)] = [(f.python_name, getattr(filter, f.python_name))
-                                     for f in filter.__strawberry_definition__.fields
-                                     if getattr(filter, f.python_name) not in (None, strawberry.UNSET)]
-            typed_model = models_by_field[field_name]
-            if not _same_model(info.context.active.models, model, typed_model):
-                raise ClientError(f"filter.{field_name} filters {typed_model}, but model is {model!r}", "BAD_USER_INPUT",
-                                  [{"pointer": "/filter", "message": "give the model of the filter, or no model"}])
-            model = model or typed_model
-            return await list_twins(info, model, filters, order_by, first, after, last, before, filters_of(typed))
+            model, condition = typed_condition(info.context.active.models, model, filter, models_by_field)
+            return await list_twins(info, model, filters, order_by, first, after, last, before, condition)
         return await list_twins(info, model, filters, order_by, first, after, last, before)
 
     twins.__annotations__ = {**twins.__annotations__, "filter": Optional[twin_where], "return": TwinConnection}

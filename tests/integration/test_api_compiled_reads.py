@@ -75,6 +75,10 @@ COMPILED = {
                                + TWIN_FIELDS + ' } } }' + LINE_FRAGMENT, {"id": "{tag}-sub"}),
     "upstream by model": ('query($id: ID!) { upstream(id: $id, model: "Substation") { depth twin { id } } }',
                           {"id": "{tag}-line-3-b"}),
+    "a typed filter with or and an enum": (
+        'query($p: String!) { twins(filter: {line: {name: {startsWith: $p}, or: [{length: {gt: 2}}, '
+        '{status: {eq: maintenance}}]}}, orderBy: [{property: "name"}]) { totalCount edges { node { id '
+        '... on Line { status length } } } } }', {"p": "{tag} line"}),
     "the account, for an admin": ('query($id: ID!) { twin(id: $id) { ... on GridComponent { managedBy { id '
                                   '... on User { username role } } } } }', {"id": "{tag}-sub"}),
 }
@@ -84,6 +88,8 @@ FALLBACK = {
     "the account, hidden from a viewer": COMPILED["the account, for an admin"],
     "a trace from no twin": ('query { downstream(id: "{tag}-missing") { depth } }', {}),
     "a page too large": ('query { twins(model: "Line", first: 100000) { totalCount } }', {}),
+    "a typed filter of another model": ('query { twins(model: "Load", filter: {line: {length: {gt: 2}}}) '
+                                        '{ totalCount } }', {}),
     "a bad property": ('query { twins(model: "Line", where: [{property: "nope", value: 1}]) { totalCount } }', {}),
 }
 
@@ -145,6 +151,9 @@ def test_answers_hold_the_data(gql: GraphQLClient, tokens: dict[str, str], grid:
     assert min(nodes[1]["feedsTo"], key=lambda t: t["id"]) == {"id": f"{grid}-line-2-a", "__typename": "LoadTwin", "customerCount": 2,
                                       "fedBy": [{"id": f"{grid}-line-2", "status": "maintenance"}]}
     assert all(node["fedBy"] == [{"id": f"{grid}-sub"}] for node in nodes)
+    query, variables = COMPILED["a typed filter with or and an enum"]
+    typed = gql.data(_filled(query, grid), _filled(variables, grid), tokens["analyst"])["twins"]
+    assert [edge["node"]["id"] for edge in typed["edges"]] == [f"{grid}-line-{i}" for i in (2, 3)]
     twin = gql.data(_filled(COMPILED["one twin with typed values"][0], grid), {"id": f"{grid}-sub"},
                     tokens["analyst"])["twin"]
     assert twin["location"] == {"latitude": 52.5, "longitude": 13.4, "__typename": "GridComponentLocation"}
