@@ -150,7 +150,7 @@ async def _root_value(root: RootField, context: RequestContext, variables: Any, 
                                                        context.loaders.hidden_models))
         return None if row is None else root.twin.build(row, build)
     if root.kind == "twins":
-        page = await _sent(root, driver, search_rows_read(models, _search(root, arguments, context), shape))
+        page = await _sent(root, driver, search_rows_read(models, _search(root, arguments, context), shape, count=root.counted))
         twins = [root.twin.build(row, build) for row in page.twins] if root.twin is not None else []
         return {key: get(page, twins) for key, get in root.entries}
     traced = await _sent(root, driver, trace_rows_read(models, str(arguments["id"]), shape,

@@ -107,6 +107,7 @@ class RootField:
     twin: TwinPlan | None = None
     entries: Sequence[tuple[str, Callable[..., Any]]] = ()  # a connection's or a step's own entries
     downstream: bool = True
+    counted: bool = False  # a connection's totalCount is selected
 
 
 @dataclass(frozen=True)
@@ -343,8 +344,8 @@ def _root_field(compiler: _Compiler, key: str, node: FieldNode, definition: Grap
     if name in ("twin", "node"):
         return RootField(kind="twin", twin=compiler.twin_plan(definition.type, _selection_sets([node])), **common)
     if name == "twins":
-        twin, entries = _connection(compiler, definition.type, node)
-        return RootField(kind="twins", twin=twin, entries=entries, **common)
+        twin, entries, counted = _connection(compiler, definition.type, node)
+        return RootField(kind="twins", twin=twin, entries=entries, counted=counted, **common)
     if name in _TRACES:
         twin, entries = _steps(compiler, definition.type, node)
         return RootField(kind="trace", twin=twin, entries=entries, downstream=_TRACES[name], **common)
@@ -358,16 +359,18 @@ def _object_of(static_type: Any) -> GraphQLObjectType:
     return named  # type: ignore[no-any-return]
 
 
-def _connection(compiler: _Compiler, static_type: Any, node: FieldNode) -> tuple[TwinPlan | None, list[Any]]:
-    """A ``TwinConnection`` selection: entries over (page, the built nodes)."""
+def _connection(compiler: _Compiler, static_type: Any, node: FieldNode) -> tuple[TwinPlan | None, list[Any], bool]:
+    """A ``TwinConnection`` selection: entries over (page, the built nodes), and whether it counts."""
     connection = _object_of(static_type)
     twin: TwinPlan | None = None
+    counted = False
     entries: list[tuple[str, Callable[..., Any]]] = []
     for key, nodes in compiler.collect(connection, _selection_sets([node])).items():
         name = nodes[0].name.value
         if name == "__typename":
             entries.append((key, _constant_of_page(connection.name)))
         elif name == "totalCount":
+            counted = True
             entries.append((key, lambda page, _twins: page.total_count))
         elif name == "pageInfo":
             entries.append((key, _page_info(compiler, connection.fields[name].type, nodes)))
@@ -386,7 +389,7 @@ def _connection(compiler: _Compiler, static_type: Any, node: FieldNode) -> tuple
             entries.append((key, _edges(edge_entries)))
         else:
             raise NotCompilable(f"{connection.name}.{name}")
-    return twin, entries
+    return twin, entries, counted
 
 
 def _constant_of_page(value: str) -> Callable[..., str]:

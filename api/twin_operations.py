@@ -126,7 +126,7 @@ async def list_twins(info: GraphQLInfo, model: str | None, filters: list[search.
         first=first, after=after, last=last, before=before, hidden_models=context.loaders.hidden_models)
     page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
     edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
-    return TwinConnection(edges=edges, total_count=page.total_count,
+    return TwinConnection(edges=edges, total_count=int(page.total_count),  # type: ignore[arg-type] # counted by default
                           page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
                                              start_cursor=page.start_cursor, end_cursor=page.end_cursor))
 

@@ -14,6 +14,8 @@ and the ratios GridTwin / peer (the issue's goals: at least 1.5, 1.5 and 1.0).
 
 - ``twin_by_id``: one substation by id with 5 properties (GridTwin checks a JWT; the peer checks none);
 - ``page_with_hop``: 100 substations with their ``feedsTo`` ids;
+- ``lines_with_hop``: 100 feeder lines, ordered by name, with their ``feedsTo`` ids (300: the issue's
+  wider list view with a related column);
 - ``downstream_5``: the lines up to 5 hops below the feeder's root (364 twins): GridTwin's
   ``downstream``, the peer's ``@cypher`` field (its faster variant in the issue's measurement).
 """
@@ -80,6 +82,11 @@ def shapes(tag: str) -> dict[str, tuple[str, str, str]]:
             f'{{ substations(where: {{name: {{startsWith: "bench-{tag}-"}}}}, limit: 100, sort: [{{id: ASC}}]) '
             '{ id feedsTo { id } } }',
             "8"),
+        "lines_with_hop": (
+            '{ twins(model: "Line", first: 100, where: [{property: "name", op: startsWith, value: "section 1"}], '
+            'orderBy: [{property: "name"}]) { edges { node { id ... on GridNode { feedsTo { id } } } } } }',
+            '{ lines(where: {name: {startsWith: "section 1"}}, limit: 100, sort: [{name: ASC}]) { id feedsTo { id } } }',
+            "8"),
         "downstream_5": (
             f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 5) {{ twin {{ id }} }} }}',
             f'{{ lines(where: {{id: {{eq: "bench-{tag}-feeder-0"}}}}) {{ downstream {{ id }} }} }}',
@@ -97,6 +104,10 @@ def same_answers(ours: dict, peer: dict, shape: str) -> None:
              for e in ours["twins"]["edges"]}
         b = {s["id"]: sorted(t["id"] for t in s["feedsTo"]) for s in peer["substations"]}
         assert a == b and len(a) == 100, (len(a), len(b))
+    elif shape == "lines_with_hop":
+        a = {e["node"]["id"]: sorted(t["id"] for t in e["node"]["feedsTo"]) for e in ours["twins"]["edges"]}
+        b = {line["id"]: sorted(t["id"] for t in line["feedsTo"]) for line in peer["lines"]}
+        assert a == b and len(a) == 100 and sum(map(len, a.values())) == 300, (len(a), len(b))
     else:
         a = sorted(step["twin"]["id"] for step in ours["downstream"])
         b = sorted(t["id"] for t in peer["lines"][0]["downstream"])

@@ -84,9 +84,9 @@ def _first_row(records: Sequence[neo4j.Record]) -> Row | None:
     return records[0]["row"] if records else None
 
 
-def search_rows_read(models: ModelSet, search: Search, shape: TwinShape) -> Read[Page]:
-    """A ``twins`` page (graph.search) whose twins are rows in ``shape``."""
-    return search_read(models, search, partial(row_projection, models, shape), make=_same)
+def search_rows_read(models: ModelSet, search: Search, shape: TwinShape, count: bool = True) -> Read[Page]:
+    """A ``twins`` page (graph.search) whose twins are rows in ``shape``; the total only if ``count``."""
+    return search_read(models, search, partial(row_projection, models, shape), make=_same, count=count)
 
 
 def _same(row: Row) -> Row:

@@ -84,7 +84,8 @@ class Page:
     """Graph-layer Twins, or what ``search_read``'s ``make`` made of each twin's projection."""
     sort_values: list[list[Any]]
     keys: Sequence[SortKey]
-    total_count: int
+    total_count: int | None
+    """None when the read was told not to count (``search_read(..., count=False)``)."""
     has_next: bool
     has_previous: bool
 
@@ -132,14 +133,15 @@ def _page_size(search: Search) -> tuple[int, bool]:
 
 
 def search_read(models: ModelSet, search: Search, projection: Callable[[str], str] = read_projection,
-                make: Callable[[Mapping[str, Any]], Any] | None = None) -> Read[Page]:
+                make: Callable[[Mapping[str, Any]], Any] | None = None, count: bool = True) -> Read[Page]:
     """One page of twins that are-a the model and match every filter, and the total, in ONE query
     that always answers one record (the total with an empty page too: a cursor past the end).
 
     Both cursors bound the set (``after`` below, ``before`` above); a backward page reads the order
     reversed and turns it round.  Whether twins lie beyond the far cursor is one more bounded look.
     ``projection`` of ``t`` is what a page holds per twin, ``make`` what it becomes (by default the
-    twin's map and a graph-layer Twin; graph.projections passes a request's own shape)."""
+    twin's map and a graph-layer Twin; graph.projections passes a request's own shape).  Without
+    ``count`` the total is not counted (a list view that does not show it should not scan every match)."""
     size, backward = _page_size(search)
     params: dict[str, Any] = {}
     match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params,
@@ -150,8 +152,9 @@ def search_read(models: ModelSet, search: Search, projection: Callable[[str], st
     every = where(conditions)
     read_order = [key.reversed() if backward else key for key in keys]
     order = ", ".join(f"t.{key.cypher}{' DESC' if key.descending else ''}" for key in read_order)
+    total = f"CALL () {{ {match} {every} RETURN count(t) AS total }} " if count else "CALL () { RETURN null AS total } "
     query = (
-        f"CALL () {{ {match} {every} RETURN count(t) AS total }} "
+        total +
         f"CALL () {{ {match} {where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
         f"RETURN collect({{node: {projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
         f"CALL () {{ {match} {where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
@@ -203,7 +206,7 @@ def _page(make: Callable[[Mapping[str, Any]], Any], keys: Sequence[SortKey], siz
     rows = list(reversed(found[:size])) if backward else found[:size]
     twins = [make(row["node"]) for row in rows]
     beyond_start = bool(records[0]["beyond"])
-    return Page(twins=twins, sort_values=[row["key"] for row in rows], keys=keys, total_count=int(records[0]["total"]),
+    return Page(twins=twins, sort_values=[row["key"] for row in rows], keys=keys, total_count=None if records[0]["total"] is None else int(records[0]["total"]),
                 has_next=beyond_start if backward else more, has_previous=more if backward else beyond_start)
 
 
