@@ -2,7 +2,7 @@
 
 A Strawberry extension (the last of the schema's, so parsing, the token, validation, depth, alias
 and token limits have all run) looks the operation up in a bounded cache of plans
-(``api.read_plans``; the same operation text always gives the same plan and the same Cypher),
+(``api.query_plans`` and ``api.read_plans``; the same operation text always gives the same plan and the same Cypher),
 checks each root field's permission from the field's own permission class (``permission_of``,
 the declaration RBAC reads), sends one graph read per root field on the async driver and sets
 the response's ``data``.  Strawberry then runs everything after execution as for any operation
@@ -34,7 +34,8 @@ from strawberry.types.arguments import convert_arguments
 
 from api.context import RequestContext
 from api.metrics import REGISTRY, observe_awaited
-from api.read_plans import Build, NotCompilable, Plan, RootField, Unanswerable, compile_plan
+from api.query_plans import Plan, RootField, compile_plan
+from api.read_plans import DEFINITION, Build, NotCompilable, Unanswerable
 from api.registry import ActiveModels
 from api.twin_operations import typed_condition
 from graph import search
@@ -177,7 +178,7 @@ def _search(root: RootField, arguments: dict[str, Any], context: RequestContext)
     model, condition = arguments["model"], None
     if arguments.get("filter") is not None:
         schema = context.active.schema
-        strawberry_field = root.definition.extensions["strawberry-definition"]  # type: ignore[union-attr]
+        strawberry_field = root.definition.extensions[DEFINITION]  # type: ignore[union-attr]
         converted = convert_arguments({"filter": arguments["filter"]},
                                       [a for a in strawberry_field.arguments if a.python_name == "filter"],
                                       scalar_registry=schema.schema_converter.scalar_registry, config=schema.config)

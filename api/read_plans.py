@@ -8,7 +8,7 @@ relationship level the selection asks for, in one Cypher query) and, for each co
 that can occur at each place, the list of (response key, getter) pairs that turn a row into the
 response object.  The same operation text therefore always gives the same Cypher.
 
-What compiles: ``twin``, ``node``, ``twins`` (``where``, the typed ``filter``, orders, cursors), ``downstream`` and
+What compiles (the root fields are api.query_plans'): ``twin``, ``node``, ``twins`` (``where``, the typed ``filter``, orders, cursors), ``downstream`` and
 ``upstream``, and below them ``__typename``, the Twin fields (``id model etag properties``),
 typed DTDL properties (scalars, enums, lists, DTDL Objects and Components) and generated
 relationship fields (``feedsTo``, ``fedBy`` ...), through inline fragments and fragment spreads.
@@ -25,11 +25,10 @@ from typing import Any
 
 from graphql import (
     FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLField, GraphQLObjectType, GraphQLSchema,
-    InlineFragmentNode, OperationDefinitionNode, OperationType, SelectionSetNode, get_named_type, is_abstract_type,
+    InlineFragmentNode, SelectionSetNode, get_named_type, is_abstract_type,
     is_leaf_type, is_list_type, is_non_null_type, is_object_type,
 )
 
-from api.auth import Permission
 from api.permissions import permission_of
 from api.typegen import PROPERTY, RELATIONSHIP, GeneratedTypes
 from dtdl import ModelSet
@@ -37,7 +36,8 @@ from graph.keys import ETAG_KEY
 from graph.projections import NODE, Hop, Row, TwinShape
 from graph.twins import is_account_model
 
-_DEFINITION = "strawberry-definition"
+#: Where Strawberry keeps a graphql-core field's own StrawberryField.
+DEFINITION = "strawberry-definition"
 GENERIC_TWIN = "GenericTwin"
 
 
@@ -95,31 +95,8 @@ class TwinPlan:
         return {key: get(row, properties, build) for key, get in plan.entries}
 
 
-@dataclass(frozen=True)
-class RootField:
-    """One root field: its kind (``twin``, ``twins``, ``trace``, ``typename``), where it sits, and plans."""
-
-    key: str
-    kind: str
-    node: FieldNode | None = None
-    definition: GraphQLField | None = None
-    permission: Permission | bool = False
-    twin: TwinPlan | None = None
-    entries: Sequence[tuple[str, Callable[..., Any]]] = ()  # a connection's or a step's own entries
-    downstream: bool = True
-    counted: bool = False  # a connection's totalCount is selected
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Every root field of one query operation."""
-
-    operation: OperationDefinitionNode
-    fields: tuple[RootField, ...]
-
-
 @dataclass
-class _Compiler:
+class Compiler:
     schema: GraphQLSchema
     types: GeneratedTypes
     models: ModelSet
@@ -190,7 +167,7 @@ class _Compiler:
         for key, nodes in self.collect(object_type, selection_sets).items():
             name = nodes[0].name.value
             if name == "__typename":
-                entries.append((key, _constant(object_type.name)))
+                entries.append((key, constant(object_type.name)))
                 continue
             definition = object_type.fields[name]
             if name in ("id", "model"):
@@ -216,7 +193,7 @@ class _Compiler:
 
     def _checked(self, definition: GraphQLField, node: FieldNode, name: str) -> Mapping[str, Any]:
         """A generated field's metadata, refusing fields with arguments or a permission of their own."""
-        strawberry_field = (definition.extensions or {}).get(_DEFINITION)
+        strawberry_field = (definition.extensions or {}).get(DEFINITION)
         if strawberry_field is None or node.arguments or permission_of(strawberry_field) is not False:
             raise NotCompilable(name)
         return strawberry_field.metadata or {}
@@ -224,7 +201,7 @@ class _Compiler:
     def hop(self, definition: GraphQLField, nodes: Sequence[FieldNode], relationship: tuple[str, str],
             hops: dict[str, Hop]) -> Getter:
         name, direction = relationship
-        target = self.twin_plan(definition.type, _selection_sets(nodes))
+        target = self.twin_plan(definition.type, selection_sets(nodes))
         signature = (name, direction, target.shape)
         key = self.hop_keys.setdefault(signature, f"h{len(self.hop_keys)}")
         hops.setdefault(key, Hop(key, name, direction, target.shape))  # type: ignore[arg-type]
@@ -262,7 +239,7 @@ class _Compiler:
     def object_value(self, object_type: GraphQLObjectType, nodes: Sequence[FieldNode]) -> Callable[[Any], Any]:
         """A DTDL Object or Component (a stored mapping) in its object type's selection."""
         fields: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
-        for key, selected in self.collect(object_type, _selection_sets(nodes)).items():
+        for key, selected in self.collect(object_type, selection_sets(nodes)).items():
             name = selected[0].name.value
             if name == "__typename":
                 fields.append((key, None, None))
@@ -280,11 +257,11 @@ class _Compiler:
         return complete
 
 
-def _selection_sets(nodes: Sequence[FieldNode]) -> list[SelectionSetNode]:
+def selection_sets(nodes: Sequence[FieldNode]) -> list[SelectionSetNode]:
     return [node.selection_set for node in nodes if node.selection_set is not None]
 
 
-def _constant(value: Any) -> Getter:
+def constant(value: Any) -> Getter:
     return lambda _row, _properties, _build: value
 
 
@@ -309,132 +286,4 @@ def _each(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return each
 
 
-# -- root fields ---------------------------------------------------------------------------------
-
-_TRACES = {"downstream": True, "upstream": False}
-_PAGE_INFO = {"hasNextPage": "has_next", "hasPreviousPage": "has_previous", "startCursor": "start_cursor",
-              "endCursor": "end_cursor"}
-
-
-def compile_plan(schema: GraphQLSchema, types: GeneratedTypes, models: ModelSet, decode: Callable[[Row], Any],
-                 operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> Plan:
-    """The plan of a query operation, or NotCompilable."""
-    if operation.operation is not OperationType.QUERY:
-        raise NotCompilable("not a query")
-    compiler = _Compiler(schema, types, models, decode, fragments)
-    query_type = schema.query_type
-    assert query_type is not None
-    roots = []
-    for key, nodes in compiler.collect(query_type, [operation.selection_set]).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            roots.append(RootField(key, "typename"))
-            continue
-        if len(nodes) > 1 or name not in query_type.fields:  # twice, or introspection (__schema, __type)
-            raise NotCompilable(f"Query.{name}")
-        roots.append(_root_field(compiler, key, nodes[0], query_type.fields[name]))
-    return Plan(operation, tuple(roots))
-
-
-def _root_field(compiler: _Compiler, key: str, node: FieldNode, definition: GraphQLField) -> RootField:
-    name = node.name.value
-    strawberry_field = (definition.extensions or {}).get(_DEFINITION)
-    permission = permission_of(strawberry_field) if strawberry_field is not None else False
-    common = {"key": key, "node": node, "definition": definition, "permission": permission}
-    if name in ("twin", "node"):
-        return RootField(kind="twin", twin=compiler.twin_plan(definition.type, _selection_sets([node])), **common)
-    if name == "twins":
-        twin, entries, counted = _connection(compiler, definition.type, node)
-        return RootField(kind="twins", twin=twin, entries=entries, counted=counted, **common)
-    if name in _TRACES:
-        twin, entries = _steps(compiler, definition.type, node)
-        return RootField(kind="trace", twin=twin, entries=entries, downstream=_TRACES[name], **common)
-    raise NotCompilable(f"Query.{name}")
-
-
-def _object_of(static_type: Any) -> GraphQLObjectType:
-    named = get_named_type(static_type)
-    if not is_object_type(named):
-        raise NotCompilable(str(named))
-    return named  # type: ignore[no-any-return]
-
-
-def _connection(compiler: _Compiler, static_type: Any, node: FieldNode) -> tuple[TwinPlan | None, list[Any], bool]:
-    """A ``TwinConnection`` selection: entries over (page, the built nodes), and whether it counts."""
-    connection = _object_of(static_type)
-    twin: TwinPlan | None = None
-    counted = False
-    entries: list[tuple[str, Callable[..., Any]]] = []
-    for key, nodes in compiler.collect(connection, _selection_sets([node])).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            entries.append((key, _constant_of_page(connection.name)))
-        elif name == "totalCount":
-            counted = True
-            entries.append((key, lambda page, _twins: page.total_count))
-        elif name == "pageInfo":
-            entries.append((key, _page_info(compiler, connection.fields[name].type, nodes)))
-        elif name == "edges":
-            edge_type = _object_of(connection.fields[name].type)
-            edge_entries: list[tuple[str, str, Any]] = []
-            for edge_key, edge_nodes in compiler.collect(edge_type, _selection_sets(nodes)).items():
-                edge_field = edge_nodes[0].name.value
-                if edge_field == "node":
-                    if twin is not None:
-                        raise NotCompilable("edges.node selected twice")
-                    twin = compiler.twin_plan(edge_type.fields["node"].type, _selection_sets(edge_nodes))
-                elif edge_field not in ("cursor", "__typename"):
-                    raise NotCompilable(f"{edge_type.name}.{edge_field}")
-                edge_entries.append((edge_key, edge_field, edge_type.name))
-            entries.append((key, _edges(edge_entries)))
-        else:
-            raise NotCompilable(f"{connection.name}.{name}")
-    return twin, entries, counted
-
-
-def _constant_of_page(value: str) -> Callable[..., str]:
-    return lambda _page, _twins: value
-
-
-def _page_info(compiler: _Compiler, static_type: Any, nodes: Sequence[FieldNode]) -> Callable[..., dict[str, Any]]:
-    info_type = _object_of(static_type)
-    fields = []
-    for key, selected in compiler.collect(info_type, _selection_sets(nodes)).items():
-        name = selected[0].name.value
-        if name != "__typename" and name not in _PAGE_INFO:
-            raise NotCompilable(f"{info_type.name}.{name}")
-        fields.append((key, _PAGE_INFO.get(name)))
-    return lambda page, _twins: {key: info_type.name if attribute is None else getattr(page, attribute)
-                                 for key, attribute in fields}
-
-
-def _edges(entries: list[tuple[str, str, Any]]) -> Callable[..., list[dict[str, Any]]]:
-    def edges(page: Any, twins: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        cursor = page.cursor
-        return [{key: (twins[i] if field_name == "node" else typename if field_name == "__typename"
-                       else cursor(i)) for key, field_name, typename in entries}
-                for i in range(len(page.sort_values))]
-
-    return edges
-
-
-def _steps(compiler: _Compiler, static_type: Any, node: FieldNode) -> tuple[TwinPlan | None, list[Any]]:
-    """A ``[TraceStep]`` selection: entries over (depth, the built twin)."""
-    step = _object_of(static_type)
-    twin: TwinPlan | None = None
-    entries: list[tuple[str, Callable[..., Any]]] = []
-    for key, nodes in compiler.collect(step, _selection_sets([node])).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            entries.append((key, lambda _depth, _twin, typename=step.name: typename))
-        elif name == "depth":
-            entries.append((key, lambda depth, _twin: depth))
-        elif name == "twin" and twin is None:
-            twin = compiler.twin_plan(step.fields["twin"].type, _selection_sets(nodes))
-            entries.append((key, lambda _depth, built: built))
-        else:
-            raise NotCompilable(f"{step.name}.{name}")
-    return twin, entries
-
-
-__all__ = ["Build", "NotCompilable", "ObjectPlan", "Plan", "RootField", "TwinPlan", "Unanswerable", "compile_plan"]
+__all__ = ["DEFINITION", "Build", "Compiler", "NotCompilable", "ObjectPlan", "TwinPlan", "Unanswerable", "selection_sets"]
