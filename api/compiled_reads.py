@@ -3,8 +3,8 @@
 A Strawberry extension (the last of the schema's, so parsing, the token, validation, depth, alias
 and token limits have all run) looks the operation up in a bounded cache of plans
 (``api.query_plans`` and ``api.read_plans``; the same operation text always gives the same plan and the same Cypher),
-checks each root field's permission from the field's own permission class (``permission_of``,
-the declaration RBAC reads), sends one graph read per root field on the async driver and sets
+asks each root field's own permission classes (``Authenticated.refusal``, the decision
+``has_permission`` makes), sends one graph read per root field on the async driver and sets
 the response's ``data``.  Strawberry then runs everything after execution as for any operation
 (error masking, metrics, the JSON encoding).
 
@@ -37,7 +37,7 @@ from api.metrics import REGISTRY, observe_awaited
 from api.query_plans import Plan, RootField, compile_plan
 from api.read_plans import DEFINITION, Build, NotCompilable, Unanswerable
 from api.registry import ActiveModels
-from api.twin_operations import typed_condition
+from api.twin_operations import twins_search
 from graph import search
 from graph.projections import TwinShape, search_rows_read, trace_rows_read, twin_rows_read
 from graph.reads import Read, send_async
@@ -131,10 +131,8 @@ async def _answer(plan: Plan, context: RequestContext, variables: dict[str, Any]
 
 
 def _check_permission(root: RootField, context: RequestContext) -> None:
-    if root.permission is False:
-        return
-    principal = context.principal
-    if principal is None or (root.permission is not True and not principal.can(root.permission)):
+    """The field's own permission classes decide (a refusal is reported by the field-by-field path)."""
+    if any(permission.refusal(context.principal) is not None for permission in root.permissions):
         raise Unanswerable("the caller may not read this field")
 
 
@@ -173,23 +171,11 @@ async def _sent(root: RootField, driver: Any, read: Read[T]) -> T:
 
 
 def _search(root: RootField, arguments: dict[str, Any], context: RequestContext) -> search.Search:
-    """The ``twins`` arguments as a graph-layer Search, the typed ``filter`` as the resolver reads it
-    (converted to its Strawberry input by Strawberry itself)."""
-    model, condition = arguments["model"], None
-    if arguments.get("filter") is not None:
-        schema = context.active.schema
-        strawberry_field = root.definition.extensions[DEFINITION]  # type: ignore[union-attr]
-        converted = convert_arguments({"filter": arguments["filter"]},
-                                      [a for a in strawberry_field.arguments if a.python_name == "filter"],
-                                      scalar_registry=schema.schema_converter.scalar_registry, config=schema.config)
-        model, condition = typed_condition(context.active.models, model, converted["filter"],
-                                           context.active.types.filters.models_by_field)
-    return search.Search(
-        model=model, typed_filter=condition,
-        filters=[search.Filter(f["property"], f["op"].value, f["value"]) for f in arguments["where"] or ()],
-        order_by=[search.Order(o["property"], o["descending"]) for o in arguments["orderBy"] or ()],
-        first=arguments["first"], after=arguments["after"], last=arguments["last"], before=arguments["before"],
-        hidden_models=context.loaders.hidden_models)
+    """The ``twins`` arguments converted by Strawberry as for the resolver, and made a Search as it makes one."""
+    schema = context.active.schema
+    converted = convert_arguments(arguments, root.definition.extensions[DEFINITION].arguments,  # type: ignore[union-attr]
+                                  scalar_registry=schema.schema_converter.scalar_registry, config=schema.config)
+    return twins_search(context, **converted)
 
 
 __all__ = ["COMPILED_READS", "CompiledReads", "PLANS", "PlanCache", "answer"]

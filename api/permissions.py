@@ -25,13 +25,21 @@ class Authenticated(BasePermission):
     permission: ClassVar[Permission | None] = None
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        principal = info.context.principal
-        if principal is None:
-            what = self.permission.value if self.permission else "use this operation"
-            raise ClientError(f"authentication required to {what}", "UNAUTHENTICATED")
-        if self.permission is not None and not principal.can(self.permission):
-            raise ClientError(f"role {principal.role.name} may not {self.permission.value}", "FORBIDDEN")
+        refusal = self.refusal(info.context.principal)
+        if refusal is not None:
+            raise refusal
         return True
+
+    @classmethod
+    def refusal(cls, principal: Any) -> ClientError | None:
+        """Why ``principal`` (None: no session) may not use the field, or None when it may: the one
+        decision, which the compiled read path (api.compiled_reads) asks too."""
+        if principal is None:
+            what = cls.permission.value if cls.permission else "use this operation"
+            return ClientError(f"authentication required to {what}", "UNAUTHENTICATED")
+        if cls.permission is not None and not principal.can(cls.permission):
+            return ClientError(f"role {principal.role.name} may not {cls.permission.value}", "FORBIDDEN")
+        return None
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 A root field is ``twin``/``node`` (one twin by id), ``twins`` (a connection: its edges, cursors, page
 info and total), ``downstream``/``upstream`` (trace steps) or ``__typename``; each keeps its field
 node and definition (the arguments are read per request, with that request's variables), the
-permission its field declares, and the entries that build its own objects around the twins.
+permission classes its field declares, and the entries that build its own objects around the twins.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from graphql import (
     OperationType, get_named_type, is_object_type,
 )
 
-from api.auth import Permission
-from api.permissions import permission_of
+from api.permissions import Authenticated
 from api.read_plans import DEFINITION, Compiler, NotCompilable, TwinPlan, selection_sets
 from api.typegen import GeneratedTypes
 from dtdl import ModelSet
@@ -33,7 +32,7 @@ class RootField:
     kind: str
     node: FieldNode | None = None
     definition: GraphQLField | None = None
-    permission: Permission | bool = False
+    permissions: tuple[type[Authenticated], ...] = ()  # the field's own permission classes
     twin: TwinPlan | None = None
     entries: Sequence[tuple[str, Callable[..., Any]]] = ()  # a connection's or a step's own entries
     downstream: bool = True
@@ -76,8 +75,10 @@ def compile_plan(schema: GraphQLSchema, types: GeneratedTypes, models: ModelSet,
 def _root_field(compiler: Compiler, key: str, node: FieldNode, definition: GraphQLField) -> RootField:
     name = node.name.value
     strawberry_field = (definition.extensions or {}).get(DEFINITION)
-    permission = permission_of(strawberry_field) if strawberry_field is not None else False
-    common = {"key": key, "node": node, "definition": definition, "permission": permission}
+    classes = tuple(getattr(strawberry_field, "permission_classes", None) or ())
+    if strawberry_field is None or not all(issubclass(c, Authenticated) for c in classes):
+        raise NotCompilable(f"Query.{name}: a permission the plan cannot ask")
+    common = {"key": key, "node": node, "definition": definition, "permissions": classes}
     if name in ("twin", "node"):
         return RootField(kind="twin", twin=compiler.twin_plan(definition.type, selection_sets([node])), **common)
     if name == "twins":

@@ -29,7 +29,6 @@ from graphql import (
     is_leaf_type, is_list_type, is_non_null_type, is_object_type,
 )
 
-from api.permissions import permission_of
 from api.typegen import PROPERTY, RELATIONSHIP, GeneratedTypes
 from dtdl import ModelSet
 from graph.keys import ETAG_KEY
@@ -194,7 +193,7 @@ class Compiler:
     def _checked(self, definition: GraphQLField, node: FieldNode, name: str) -> Mapping[str, Any]:
         """A generated field's metadata, refusing fields with arguments or a permission of their own."""
         strawberry_field = (definition.extensions or {}).get(DEFINITION)
-        if strawberry_field is None or node.arguments or permission_of(strawberry_field) is not False:
+        if strawberry_field is None or node.arguments or getattr(strawberry_field, "permission_classes", None):
             raise NotCompilable(name)
         return strawberry_field.metadata or {}
 

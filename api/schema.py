@@ -115,7 +115,7 @@ def _query_of(types: GeneratedTypes) -> type:
     twin_where = types.filters.twin_where
     if twin_where is None:
         return Query
-    twins = typed_twins_field(twin_where, types.filters.models_by_field)
+    twins = typed_twins_field(twin_where)
     return strawberry.type(type("Query", (Query,), {"twins": twins}), name="Query")
 
 

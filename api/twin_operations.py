@@ -116,14 +116,25 @@ TWINS_DESCRIPTION = ("Twins that are-a model (DTMI or type name; subtypes includ
                      "neither is given). Cursors are keyset cursors of this orderBy.")
 
 
-async def list_twins(info: GraphQLInfo, model: str | None, filters: list[search.Filter],
-                     order_by: list[PropertyOrder] | None, first: int | None, after: str | None, last: int | None,
-                     before: str | None, typed: search.Condition | None = None) -> TwinConnection:
+def twins_search(context: Any, model: str | None = None, where: list[PropertyFilter] | None = None,
+                 filter: Any = None, order_by: list[PropertyOrder] | None = None, first: int | None = None,
+                 after: str | None = None, last: int | None = None, before: str | None = None) -> search.Search:
+    """The graph-layer Search of the ``twins`` arguments as Strawberry gives them to the resolver (the
+    compiled read path converts them with Strawberry too and comes here); accounts hidden as the
+    caller's loaders say."""
+    condition = None
+    if filter is not None:
+        model, condition = typed_condition(context.active.models, model, filter,
+                                           context.active.types.filters.models_by_field)
+    return search.Search(
+        model=model, filters=[search.Filter(f.property, f.op.value, f.value) for f in where or []],
+        typed_filter=condition, order_by=[search.Order(o.property, o.descending) for o in order_by or []],
+        first=first, after=after, last=last, before=before, hidden_models=context.loaders.hidden_models)
+
+
+async def list_twins(info: GraphQLInfo, asked: search.Search) -> TwinConnection:
     """One page of the ``twins`` connection (its typed ``filter`` form in api.schema comes here too)."""
     context = info.context
-    asked = search.Search(
-        model=model, filters=filters, typed_filter=typed, order_by=[search.Order(o.property, o.descending) for o in order_by or []],
-        first=first, after=after, last=last, before=before, hidden_models=context.loaders.hidden_models)
     page = await guarded(search.search_twins_async(context.services.neo4j_async, context.active.models, asked))
     edges = [TwinEdge(cursor=cursor, node=context.loaders.typed(twin)) for cursor, twin in zip(page.cursors, page.twins)]
     return TwinConnection(edges=edges, total_count=int(page.total_count),  # type: ignore[arg-type] # counted by default
@@ -148,8 +159,8 @@ class TwinQuery:
     async def twins(self, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
                     order_by: list[PropertyOrder] | None = None, first: int | None = None, after: str | None = None,
                     last: int | None = None, before: str | None = None) -> TwinConnection:
-        filters = [search.Filter(f.property, f.op.value, f.value) for f in where or []]
-        return await list_twins(info, model, filters, order_by, first, after, last, before)
+        return await list_twins(info, twins_search(info.context, model, where, None, order_by, first, after, last,
+                                                   before))
 
     @strawberry.field(description="Relationships of a twin; fedBy/manages name the inverse views.",
                      permission_classes=[requires(Permission.read_twins)])
@@ -280,17 +291,14 @@ def typed_condition(models: Any, model: str | None, twin_where: Any,
     return model or typed_model, filters_of(typed)
 
 
-def typed_twins_field(twin_where: type, models_by_field: dict[str, str]) -> Any:
+def typed_twins_field(twin_where: type) -> Any:
     """``twins`` with the generation's typed ``filter: TwinWhere`` beside ``where`` (api.filter_types)."""
 
     async def twins(self: Any, info: GraphQLInfo, model: str | None = None, where: list[PropertyFilter] | None = None,
                     filter: Any = None, order_by: list[PropertyOrder] | None = None, first: int | None = None,
                     after: str | None = None, last: int | None = None, before: str | None = None) -> TwinConnection:
-        filters = [search.Filter(f.property, f.op.value, f.value) for f in where or []]
-        if filter is not None:
-            model, condition = typed_condition(info.context.active.models, model, filter, models_by_field)
-            return await list_twins(info, model, filters, order_by, first, after, last, before, condition)
-        return await list_twins(info, model, filters, order_by, first, after, last, before)
+        return await list_twins(info, twins_search(info.context, model, where, filter, order_by, first, after, last,
+                                                   before))
 
     twins.__annotations__ = {**twins.__annotations__, "filter": Optional[twin_where], "return": TwinConnection}
     return strawberry.field(resolver=twins, description=TWINS_DESCRIPTION,
