@@ -30,7 +30,7 @@ from strawberry.types import Info
 from api.types import GenericTwin, Twin, twin_fields
 from dtdl import Content, Interface, ModelSet
 from api.aggregate_types import aggregate_type
-from api.filter_types import TypedFilters, typed_filters
+from api.filter_types import RelationshipFields, TypedFilters, typed_filters
 from api.value_types import GRAPHQL_NAME, ValueTypes
 
 #: Relationship names whose incoming side gets its own field on the target type.
@@ -175,8 +175,22 @@ def generate(models: ModelSet, labels: Mapping[str, str], reserved: frozenset[st
         generated.typed_fields[dtmi] = tuple(
             content.name for content in interface.contents.values() if _is_typed_content(content)
         )
-    generated.filters = typed_filters(models, names, value_types)
+    generated.filters = typed_filters(models, names, value_types, _relationship_fields(models, inverse_targets))
     return generated
+
+
+def _relationship_fields(models: ModelSet, inverse_targets: Mapping[str, tuple[tuple[str, str | None], ...]]
+                         ) -> dict[str, RelationshipFields]:
+    """Per interface, the (field, relationship, direction) of every relationship field its output type has:
+    its own and inherited relationships, and the inverse fields (fedBy) of it and its ancestors."""
+    found: dict[str, RelationshipFields] = {}
+    for dtmi, interface in models.interfaces.items():
+        outgoing = [(c.name, c.name, "outgoing") for c in interface.contents.values()
+                    if c.kind == "Relationship" and c.name not in _RESERVED_FIELDS]
+        incoming = [(inverse, _inverse_of(inverse), "incoming") for owner in (dtmi, *interface.ancestors)
+                    for inverse, _ in inverse_targets.get(owner, ())]
+        found[dtmi] = tuple(dict.fromkeys([*outgoing, *incoming]))
+    return found
 
 
 @classmethod  # type: ignore[misc]

@@ -20,10 +20,11 @@ import neo4j
 from dtdl.model import ModelSet, Schema
 from graph.cursors import SortKey, beyond, decode_cursor, encode_cursor
 from graph.cypher import label_for, quote, resolve_label
-from graph.errors import Problem, ValidationError
+from graph.errors import ModelError, Problem, ValidationError
 from graph.reads import Read, send_async
 from graph.records import read_projection, twin_from_node
 from graph.encoding import encode_primitive
+from graph.relationships import Direction, relationship_pattern
 from graph.validation import INTEGER_RANGES, resolve_schema
 
 OPERATORS: Mapping[str, str] = {
@@ -65,8 +66,25 @@ class Not:
     condition: Condition
 
 
-#: A filter, or a boolean combination of them (api/filter_types.py builds these from typed filters).
-Condition = Filter | AllOf | AnyOf | Not
+@dataclass(frozen=True)
+class Related:
+    """The twin's ``relationship`` twins (seen in ``direction``; a view name such as ``fedBy`` is its
+    stored edge reversed) meet ``condition`` as ``quantifier`` says: ``some`` of them, ``none``, ``all``
+    or exactly one (``single``); ``model`` (a DTMI, or None for any) is part of what each must be-a.
+    Twins hidden from the caller are not there: "all" and "none" are over the visible ones."""
+
+    relationship: str
+    direction: Direction
+    quantifier: str
+    model: str | None
+    condition: Condition
+
+
+#: A filter, a boolean combination of them, or one over related twins (api/filter_types.py builds these).
+Condition = Filter | AllOf | AnyOf | Not | Related
+QUANTIFIERS = ("some", "none", "all", "single")
+#: How deep relationship filters may nest (each level is one more Cypher subquery per candidate twin).
+MAX_RELATED_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -170,10 +188,11 @@ def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hid
     of the ``typed`` condition and of the hidden models (their values added to ``params``), and the
     model's filterable properties."""
     label = resolve_label(models, model) if model else "Twin"
-    properties = searchable_properties(models, model)
-    conditions = [_compiled(f, f"/where/{i}", properties, params) for i, f in enumerate(filters)]
+    scope = _Scope(models, "t", searchable_properties(models, model), tuple(hidden_models), 0)
+    properties = scope.properties
+    conditions = [_compiled(f, f"/where/{i}", scope, params) for i, f in enumerate(filters)]
     if typed is not None:
-        conditions.append(_compiled(typed, "/filter", properties, params))
+        conditions.append(_compiled(typed, "/filter", scope, params))
     conditions += hidden(models, hidden_models, "t")
     return f"MATCH (t:Twin:{quote(label)})", conditions, properties
 
@@ -222,20 +241,62 @@ def quote_path(path: str) -> str:
     return "`" + path.replace("`", "``") + "`"
 
 
-def _compiled(condition: Condition, pointer: str, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
-    """One condition as Cypher over ``t``; a combination as its parts in parentheses."""
+@dataclass(frozen=True)
+class _Scope:
+    """Where a condition is compiled: the twin ``variable`` it is about, that twin's filterable
+    ``properties``, the models hidden from the caller, and how many relationship filters deep it is."""
+
+    models: ModelSet
+    variable: str
+    properties: Mapping[str, Schema]
+    hidden_models: tuple[str, ...]
+    depth: int
+
+
+def _compiled(condition: Condition, pointer: str, scope: _Scope, params: dict[str, Any]) -> str:
+    """One condition as Cypher over the scope's twin; a combination as its parts in parentheses."""
     if isinstance(condition, Filter):
-        return _condition(condition, pointer, properties, params)
+        return _condition(condition, pointer, scope, params)
     if isinstance(condition, Not):
-        return f"NOT {_compiled(condition.condition, f'{pointer}/not', properties, params)}"
-    parts = [_compiled(part, f"{pointer}/{i}", properties, params) for i, part in enumerate(condition.conditions)]
+        return f"NOT {_compiled(condition.condition, f'{pointer}/not', scope, params)}"
+    if isinstance(condition, Related):
+        return _related(condition, pointer, scope, params)
+    parts = [_compiled(part, f"{pointer}/{i}", scope, params) for i, part in enumerate(condition.conditions)]
     if not parts:
         return "true" if isinstance(condition, AllOf) else "false"
     return "(" + (" AND " if isinstance(condition, AllOf) else " OR ").join(parts) + ")"
 
 
-def _condition(spec: Filter, pointer: str, properties: Mapping[str, Schema], params: dict[str, Any]) -> str:
+def _related(related: Related, pointer: str, scope: _Scope, params: dict[str, Any]) -> str:
+    """An existential (or counting) subquery over the scope twin's related twins, which get a scope of
+    their own: their model's properties, the same hidden models, one level deeper."""
+    if related.quantifier not in QUANTIFIERS:
+        raise ValidationError("bad filter", [Problem(pointer, f"unknown quantifier {related.quantifier!r}; use one "
+                                                              f"of {', '.join(QUANTIFIERS)}")])
+    if scope.depth >= MAX_RELATED_DEPTH:
+        raise ValidationError("bad filter", [Problem(pointer, f"relationship filters nest at most "
+                                                              f"{MAX_RELATED_DEPTH} deep")])
+    other = f"o{scope.depth + 1}"
+    try:
+        pattern = relationship_pattern(scope.models, related.relationship, related.direction, scope.variable,
+                                       f"r{scope.depth + 1}", other)
+        label = [f"{other}:{quote(resolve_label(scope.models, related.model))}"] if related.model else []
+        inner = _Scope(scope.models, other, searchable_properties(scope.models, related.model), scope.hidden_models,
+                       scope.depth + 1)
+    except (ValidationError, ModelError) as error:
+        raise ValidationError("bad filter", [Problem(pointer, str(error))]) from error
+    visible = hidden(scope.models, scope.hidden_models, other)
+    meets = " AND ".join([*label, _compiled(related.condition, pointer + "/" + related.quantifier, inner, params)])
+    if related.quantifier == "all":  # no visible related twin fails it
+        return f"NOT EXISTS {{ MATCH {pattern} {where([*visible, f'NOT ({meets})'])} }}"
+    matched = f"{{ MATCH {pattern} {where([*visible, meets])} }}"
+    return {"some": f"EXISTS {matched}", "none": f"NOT EXISTS {matched}"}.get(related.quantifier,
+                                                                           f"COUNT {matched} = 1")
+
+
+def _condition(spec: Filter, pointer: str, scope: _Scope, params: dict[str, Any]) -> str:
     index = len(params)  # a fresh parameter name per compared value
+    properties = scope.properties
     path = _checked_path(spec.property, properties, pointer + "/property")
     operator = OPERATORS.get(spec.op)
     if operator is None:
@@ -250,7 +311,7 @@ def _condition(spec: Filter, pointer: str, properties: Mapping[str, Schema], par
         params[f"v{index}"] = [encode_compared(schema, value, f"{pointer}/value/{i}") for i, value in enumerate(spec.value)]
     else:
         params[f"v{index}"] = encode_compared(schema, spec.value, f"{pointer}/value")
-    return f"t.{quote_path(path)} {operator} $v{index}"
+    return f"{scope.variable}.{quote_path(path)} {operator} $v{index}"
 
 
 def encode_compared(schema: Schema, value: Any, pointer: str) -> Any:
