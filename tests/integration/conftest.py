@@ -265,8 +265,8 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
         process.wait()
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"gridtwin serve exited with {process.returncode}: {log.read_text()[-2000:]}")
@@ -276,4 +276,4 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    pytest.fail(f"gridtwin serve did not answer within 90 s: {log.read_text()[-2000:]}")
+    pytest.fail(f"gridtwin did not answer within {timeout:g} s: {log.read_text()[-2000:]}")
