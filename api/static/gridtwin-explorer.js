@@ -40,11 +40,12 @@
     status("loading the topology below " + rootId + " ...");
     return gql(TOPOLOGY, { id: rootId }).then(function (data) {
       if (!data.twin) { throw new Error("no twin " + rootId); }
-      var nodes = [{ data: { id: data.twin.id, label: data.twin.id, kind: shortName(data.twin.__typename) } }];
+      var nodes = [{ data: { id: data.twin.id, label: data.twin.id, kind: shortName(data.twin.__typename), depth: 0 } }];
       var ids = {}; ids[data.twin.id] = true;
       data.downstream.forEach(function (step) {
         ids[step.twin.id] = true;
-        nodes.push({ data: { id: step.twin.id, label: step.twin.id, kind: shortName(step.twin.__typename) } });
+        nodes.push({ data: { id: step.twin.id, label: step.twin.id, kind: shortName(step.twin.__typename),
+                             depth: step.depth } });
       });
       var edges = [];
       [data.twin].concat(data.downstream.map(function (step) { return step.twin; })).forEach(function (twin) {
@@ -58,21 +59,38 @@
       .catch(function (error) { status(String(error.message || error)); });
   }
 
+  // A feeder that is mostly a chain (few twins per depth) reads best as layers from the top down with
+  // the labels beside the twins; a branched grid as rings round its root, where labels have room.
+  var CHAIN_WIDTH = 3;
+
+  function layoutOf(rootId, nodes) {
+    var perDepth = {};
+    nodes.forEach(function (n) { perDepth[n.data.depth] = (perDepth[n.data.depth] || 0) + 1; });
+    var widest = Math.max.apply(null, Object.keys(perDepth).map(function (d) { return perDepth[d]; }));
+    if (widest <= CHAIN_WIDTH) {
+      return { name: "breadthfirst", roots: [rootId], directed: true, circle: false, spacingFactor: 0.9 };
+    }
+    return { name: "breadthfirst", roots: [rootId], circle: true, directed: true, spacingFactor: 1.1 };
+  }
+
   function draw(rootId, nodes, edges) {
     if (cy) { cy.destroy(); }
+    var layout = layoutOf(rootId, nodes);
+    var labels = layout.circle ? { "text-valign": "bottom" } : { "text-valign": "center", "text-halign": "right",
+                                                                 "text-margin-x": 4 };
     cy = cytoscape({
       container: $("topology"),
       elements: nodes.concat(edges),
       style: [
-        { selector: "node", style: { label: "data(label)", "font-size": 8, width: 14, height: 14,
-                                     "background-color": "#8a96a3", "text-valign": "bottom" } },
+        { selector: "node", style: Object.assign({ label: "data(label)", "font-size": 8, width: 14, height: 14,
+                                                   "background-color": "#8a96a3" }, labels) },
         { selector: "node[colour]", style: { "background-color": "data(colour)" } },
         { selector: "node[kind = 'GridMeasurementPoint']", style: { shape: "diamond", width: 18, height: 18 } },
         { selector: "node:selected", style: { "border-width": 3, "border-color": "#1f4e9c" } },
         { selector: "edge", style: { width: 1.5, "line-color": "#b8c2cc", "target-arrow-shape": "triangle",
                                      "target-arrow-color": "#b8c2cc", "curve-style": "bezier" } }
       ],
-      layout: { name: "breadthfirst", roots: [rootId], circle: true, directed: true, spacingFactor: 1.1 }
+      layout: layout
     });
     cy.on("tap", "node", function (event) { select(event.target.id()); });
     window.gridtwinExplorer.cy = cy;

@@ -26,6 +26,7 @@ from influxdb_client import InfluxDBClient
 
 from dtdl import ModelSet
 from gridtwin.config import Settings
+from tests.conftest import save_screenshot
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,9 +97,10 @@ class GraphQLClient:
 
 
 @pytest.fixture()
-def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]]:
+def browser_page(request: pytest.FixtureRequest) -> Iterator[tuple[object, list[str], list[str]]]:
     """Headless Chromium whose every request to a host other than loopback is aborted and recorded
-    (``outside``), with the page's uncaught errors (``errors``); a screenshot is left in tmp_path."""
+    (``outside``), with the page's uncaught errors (``errors``); what the page showed at the end is
+    attached to the run as a screenshot named after the test (tests.conftest.save_screenshot)."""
     import shutil
 
     from playwright import sync_api as playwright
@@ -125,7 +127,7 @@ def browser_page(tmp_path: Path) -> Iterator[tuple[object, list[str], list[str]]
         try:
             yield page, outside, errors
         finally:
-            page.screenshot(path=str(tmp_path / "last-page.png"))  # what the page showed at the end
+            save_screenshot(page, request.node.name, "last-page")
             browser.close()
 
 

@@ -2,7 +2,7 @@
 
 Every request the page makes to any other host is aborted and recorded; the test fails if there is one.
 The API is its own ``gridtwin serve`` process (real HTTP and WebSocket); the subscription's event comes from a
-twin created through that process while the page listens.  A screenshot is left in the test's tmp folder.
+twin created through that process while the page listens.  A screenshot of the page is attached to the run (test-artifacts/screenshots/).
 """
 
 from __future__ import annotations

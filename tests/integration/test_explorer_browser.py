@@ -4,8 +4,8 @@ simulation from the point whose progress and physics-made samples arrive on the 
 
 The API is its own ``gridtwin serve`` process. The point is connected to a bus of a small stored simbench
 grid, as `make demo` connects it to the LV grid, so its startSimulation command has physics to run.
-Screenshots of the topology, the live plot and the running simulation are left in the test's tmp folder
-(printed).
+Screenshots of the topology, the live plot and the running simulation are attached to the run
+(test-artifacts/screenshots/, listed at the end of its output).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import neo4j
 import pytest
 
+from tests.conftest import save_screenshot
 from tests.integration.conftest import TEST_ADMIN_PASSWORD, ServedApi, stored_simbench_grid
 
 ROOT, POINT = "demo-sub-riverside", "demo-mp-parkstraat-a"
@@ -46,7 +46,7 @@ def _ingest(url: str, token: str, volts: float) -> None:
 
 
 def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browser_page, point_on_a_grid: str,
-                                                   tokens: dict[str, str], tmp_path: Path) -> None:
+                                                   tokens: dict[str, str]) -> None:
     page, outside, errors = browser_page
     page.goto(f"{served_api.url}/explorer?root={ROOT}")
     page.fill("input[name=username]", "admin")
@@ -55,7 +55,8 @@ def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browse
     page.wait_for_function("id => window.gridtwinExplorer.cy && window.gridtwinExplorer.cy.getElementById(id).length"
                            " && window.gridtwinExplorer.cy.nodes().length >= 5", arg=POINT, timeout=30_000)
     page.wait_for_timeout(500)  # the layout's positions are final
-    page.screenshot(path=str(tmp_path / "explorer-topology.png"))
+    save_screenshot(page, "explorer", "topology")
+    assert _overlapping_labels(page) == []  # the demo feeder is a chain: its labels must not run into each other
 
     position = page.evaluate("id => window.gridtwinExplorer.cy.getElementById(id).renderedPosition()", POINT)
     canvas = page.locator("#topology").bounding_box()
@@ -73,7 +74,7 @@ def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browse
         page.wait_for_timeout(400)
     assert int(page.get_attribute("#plot", "data-live") or 0) >= 3, "the plot took no live samples"
     assert int(page.get_attribute("#plot", "data-points") or 0) >= 3
-    page.screenshot(path=str(tmp_path / "explorer-live-plot.png"))
+    save_screenshot(page, "explorer", "live-plot")
 
     live_before = int(page.get_attribute("#plot", "data-live") or 0)
     page.select_option("#scenario", "normal")
@@ -83,12 +84,19 @@ def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browse
     assert "steps" in page.inner_text("#sim-progress")
     page.wait_for_function("n => Number(document.querySelector('#plot').dataset.live) >= n + 3", arg=live_before,
                            timeout=30_000)  # the run's samples reach the plot through ingest and the broker
-    page.screenshot(path=str(tmp_path / "explorer-simulation.png"))
+    save_screenshot(page, "explorer", "simulation")
     page.click("#sim-stop")
     page.wait_for_function("() => document.querySelector('#sim-progress').textContent.includes('stopped')",
                            timeout=20_000)  # the run's last progress says it stopped
-    print(f"screenshots: {tmp_path}")
     assert outside == [] and errors == [], (outside, errors)
+
+
+def _overlapping_labels(page: object) -> list[tuple[str, str]]:
+    """Pairs of twins whose drawn boxes (node and label) overlap on the topology canvas."""
+    boxes = page.evaluate("() => window.gridtwinExplorer.cy.nodes().map(n => "  # type: ignore[attr-defined]
+                          "Object.assign({id: n.id()}, n.renderedBoundingBox({includeLabels: true})))")
+    return [(a["id"], b["id"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a["x1"] < b["x2"] and b["x1"] < a["x2"] and a["y1"] < b["y2"] and b["y1"] < a["y2"]]
 
 
 def test_the_explorer_page_loads_only_our_own_assets(served_api: ServedApi) -> None:
