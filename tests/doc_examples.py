@@ -74,3 +74,23 @@ def _source(text: str, node: OperationDefinitionNode | FragmentDefinitionNode) -
 
 def graphql_operations() -> list[Operation]:
     return [operation for example in examples("graphql") for operation in operations(example)]
+
+
+#: Where each shell example of the docs runs, by how its first line starts (the rest must be run or said).
+SH_RUN_BY = {
+    "curl ": "tests/integration/test_doc_examples_on_the_demo.py, against `gridtwin demo`",
+    ".venv/bin/python -c": "tests/unit/test_doc_sdl_command.py",
+}
+SH_NOT_RUN = {
+    "make demo": "the README's two commands: `make test` is what runs this suite, `make demo` is run by "
+                 "test_doc_examples_on_the_demo.py as `gridtwin demo` (what its recipe calls after the set-up)",
+    ".venv/bin/gridtwin services up": "`make test` runs `services up` before the suite and `services down` after "
+                                      "it; run inside the suite, `down` would stop the servers under it",
+    ".venv/bin/gridtwin ml list": "`ml train` on the full plan takes 11.5 min and replaces the profile's models; "
+                                  "the small plan's training runs in tests/integration/test_ml_*.py",
+}
+
+
+def where_sh_runs(example: Example) -> str | None:
+    """Which test runs a shell example (None: one of SH_NOT_RUN, or nowhere, which a test refuses)."""
+    return next((test for start, test in SH_RUN_BY.items() if example.text.startswith(start)), None)

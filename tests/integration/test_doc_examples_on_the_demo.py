@@ -5,13 +5,17 @@ feeder, the imported simbench MV and LV grids, the trained models (trained once 
 1 Hz physics stream and the continuous inference. Against it run the queries and mutations
 test_doc_examples.py lists in NEEDS_THE_DEMO, in document order, and every documented subscription,
 each until it delivers: telemetry and predictions come from the demo's own loops; ``twinChanged``
-is set off by operating a switch, the alerts by the voltage sag docs/api.md starts.
+is set off by operating a switch, the alerts by the voltage sag docs/api.md starts. The ``curl``
+examples run in bash as written, with the demo's port in ``GRIDTWIN_API_PORT`` (which they read),
+``$TOKEN`` an operator's token and a ``HOME`` whose demo password file holds the admin's password;
+an output the example documents (a ``# {"...`` line) must be what it prints.
 Afterwards the grids and the feeder are removed again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -25,8 +29,8 @@ import pytest
 from websockets.sync.client import connect
 
 from gridtwin.config import Settings
-from tests.doc_examples import Operation, graphql_operations
-from tests.integration.conftest import _free_port, _serve_env, _wait_until_serving, stop_process
+from tests.doc_examples import Operation, examples, graphql_operations, where_sh_runs
+from tests.integration.conftest import TEST_ADMIN_PASSWORD, _free_port, _serve_env, _wait_until_serving, stop_process
 from tests.integration.test_doc_examples import NEEDS_THE_DEMO, OPERATIONS, VARIABLES, answer_problem
 
 #: The first run on a machine trains the demo's models (a few minutes); later runs find them stored.
@@ -163,3 +167,23 @@ def test_every_documented_subscription_delivers(demo: str, tokens: dict[str, str
                 for listener in listeners if listener.problem]
     assert failures == []
     assert all(listener.first and listener.first["data"][listener.operation.first_field] for listener in listeners)
+
+
+def test_the_curl_examples_run_as_written(demo: str, tokens: dict[str, str], tmp_path: Any) -> None:
+    password_file = tmp_path / ".local" / "state" / "gridtwin" / "demo" / "admin-password"
+    password_file.parent.mkdir(parents=True)
+    password_file.write_text(TEST_ADMIN_PASSWORD)
+    environment = {**os.environ, "HOME": str(tmp_path), "GRIDTWIN_API_PORT": demo.rsplit(":", 1)[1],
+                   "TOKEN": tokens["operator"]}
+    curls = [example for example in examples("sh") if (where_sh_runs(example) or "").startswith(__name__.replace(".", "/"))]
+    assert len(curls) >= 3
+    for example in curls:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", example.text], env=environment,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{example.where}: {result.stderr}"
+        printed = json.loads(result.stdout)
+        assert "data" in printed or "accepted" in printed, f"{example.where}: {printed}"  # GraphQL or /ingest
+        assert "data" not in printed or "errors" not in printed, f"{example.where}: {printed}"
+        documented = [line.removeprefix("# ") for line in example.text.splitlines() if line.startswith("# {\"")]
+        if documented:
+            assert printed == json.loads(documented[0]), example.where
