@@ -58,12 +58,14 @@ form#login {{ max-width: 22rem; margin: 4rem auto; display: grid; gap: .6rem; }}
   <div id="side">
     <ul id="results"></ul>
     <section id="plot-panel" hidden><h3 id="plot-title"></h3><div id="plot" data-points="0" data-live="0"></div>
-      <h3>Simulation</h3>
-      <select id="scenario">{scenarios}</select>
-      <button id="sim-start" type="button">Start</button> <button id="sim-stop" type="button">Stop</button>
-      <p id="sim-progress" role="status"></p>
-      <h3>Predictions</h3><div id="predictions" data-received="0">none yet</div>
-      <h3>Alerts</h3><ul id="alerts" data-received="0"></ul>
+      <div id="point-panel">
+        <h3>Simulation</h3>
+        <select id="scenario">{scenarios}</select>
+        <button id="sim-start" type="button">Start</button> <button id="sim-stop" type="button">Stop</button>
+        <p id="sim-progress" role="status"></p>
+        <h3>Predictions</h3><div id="predictions" data-received="0">none yet</div>
+        <h3>Alerts</h3><ul id="alerts" data-received="0"></ul>
+      </div>
     </section>
     <section id="details">Click a twin in the topology or the search results.</section>
   </div>

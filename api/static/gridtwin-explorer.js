@@ -1,7 +1,9 @@
 // GridTwin's twin explorer: log in, search twins, see a grid's topology (Cytoscape.js, laid out radially from
 // its source, measurement points coloured by their voltage), open a twin's properties, relationships and
 // upstream/downstream, and plot a measurement point's voltage: history from InfluxDB (aggregated windows for
-// longer ranges, drag to zoom) continued live by the `telemetry` subscription over the WebSocket.
+// longer ranges, drag to zoom) continued live by the `telemetry` subscription over the WebSocket; for any
+// other twin the band (min, mean, max) of the voltages of the points below it, history from the
+// `telemetryBelow` query continued live by the `telemetryBelow` subscription.
 // Every script comes from this server (gridtwin/browser_assets.py).
 (function () {
   "use strict";
@@ -125,7 +127,7 @@
       renderDetails(data);
       if (cy) { cy.$(":selected").unselect(); cy.getElementById(id).select(); }
       if (/GridMeasurementPoint;/.test(data.twin.model)) { return showPlot(id); }
-      $("plot-panel").hidden = true;
+      return showBelow(id);
     }).catch(function (error) { $("details").textContent = String(error.message || error); });
   }
 
@@ -158,13 +160,78 @@
     var from = new Date(Date.now() - range[0] * 1000).toISOString();
     var query = "query($id: ID!, $from: DateTime!, $every: Int) { telemetry(twinId: $id, name: \"voltage\", " +
       "from: $from, everySeconds: $every, first: " + MAX_POINTS + ") { time values } }";
-    $("plot-panel").hidden = false;
+    resetPlot();
+    $("point-panel").hidden = false;
     $("plot-title").textContent = id + ": voltage per phase (V)";
     return gql(query, { id: id, from: from, every: range[1] }).then(function (data) {
       var columns = [[]].concat(PHASES.map(function () { return []; }));
       data.telemetry.forEach(function (point) { append(columns, point.time, point.values); });
-      makePlot(columns);
+      makePlot(columns, PHASES);
       startLive(id, columns);
+    });
+  }
+
+  var BAND = ["min", "mean", "max"];
+
+  function resetPlot() {  // nothing of the last twin's plot may pass for this one's
+    if (plot) { plot.destroy(); plot = null; }
+    $("plot").innerHTML = "";
+    $("plot").dataset.points = "0";
+    $("plot").dataset.live = "0";
+    $("plot-panel").hidden = false;
+  }
+
+  // Below a twin: per window the least, mean and greatest average voltage of its measurement points.
+  function showBelow(id) {
+    var range = RANGES[$("range").value];
+    var from = new Date(Date.now() - range[0] * 1000).toISOString();
+    var query = "query($id: ID!, $from: DateTime!, $every: Int!) { " + BAND.map(function (combine) {
+      return combine + ": telemetryBelow(twinId: $id, name: \"voltage\", field: \"average\", from: $from, " +
+        "everySeconds: $every, perTwin: mean, combine: " + combine + ") { time value twins }";
+    }).join(" ") + " }";
+    resetPlot();
+    $("point-panel").hidden = true;
+    $("plot-title").textContent = "below " + id + ": voltage of its measurement points (V; min, mean, max)";
+    return gql(query, { id: id, from: from, every: range[1] || 60 }).then(function (data) {
+      var columns = [[], [], [], []];
+      var byTime = BAND.map(function (combine) {
+        var values = {};
+        data[combine].forEach(function (point) { values[point.time] = point.value; });
+        return values;
+      });
+      data.mean.forEach(function (point) {
+        appendBand(columns, point.time, byTime.map(function (values) { return values[point.time]; }));
+      });
+      makePlot(columns, BAND);
+      startLiveBelow(id, columns);
+    });
+  }
+
+  function appendBand(columns, time, values) {
+    columns[0].push(new Date(time).getTime() / 1000);
+    values.forEach(function (value, k) { columns[k + 1].push(typeof value === "number" ? value : null); });
+    if (columns[0].length > MAX_POINTS) { columns.forEach(function (c) { c.shift(); }); }
+    $("plot").dataset.points = String(columns[0].length);
+  }
+
+  function startLiveBelow(id, columns) {
+    var received = 0;
+    live = socket().subscribe({ query: "subscription($id: ID!) { telemetryBelow(twinId: $id) { samples } }",
+                                variables: { id: id } }, {
+      next: function (message) {
+        var samples = (message.data && message.data.telemetryBelow.samples) || [];
+        var volts = samples.map(function (s) { return s.values && s.values.voltage && s.values.voltage.average; })
+          .filter(function (v) { return typeof v === "number"; });
+        if (!volts.length) { return; }
+        var last = samples.map(function (s) { return s.time; }).sort().pop();
+        var mean = volts.reduce(function (a, b) { return a + b; }, 0) / volts.length;
+        appendBand(columns, last, [Math.min.apply(null, volts), mean, Math.max.apply(null, volts)]);
+        received += 1;
+        $("plot").dataset.live = String(received);
+        plot.setData(columns);
+      },
+      error: function (error) { status("live telemetry below: " + JSON.stringify(error)); },
+      complete: function () {}
     });
   }
 
@@ -176,14 +243,14 @@
     $("plot").dataset.points = String(columns[0].length);
   }
 
-  function makePlot(columns) {
+  function makePlot(columns, labels) {
     if (plot) { plot.destroy(); }
     var box = $("plot");
     box.innerHTML = "";
     plot = new uPlot({
       width: Math.max(box.clientWidth, 320), height: 240,
-      series: [{}].concat(PHASES.map(function (phase, k) {
-        return { label: phase, stroke: ["#1f77b4", "#ff7f0e", "#2ca02c"][k], width: 1.2 };
+      series: [{}].concat(labels.map(function (label, k) {
+        return { label: label, stroke: ["#1f77b4", "#ff7f0e", "#2ca02c"][k], width: 1.2 };
       })),
       axes: [{}, { label: "V" }], cursor: { drag: { x: true, y: false } }   // drag to zoom, double-click to reset
     }, columns, box);

@@ -4,7 +4,8 @@ simulation from the point whose progress and physics-made samples arrive on the 
 
 The API is its own ``gridtwin serve`` process. The point is connected to a bus of a small stored simbench
 grid, as `make demo` connects it to the LV grid, so its startSimulation command has physics to run.
-Screenshots of the topology, the live plot and the running simulation are attached to the run
+Then a click on the feeder's root shows the live voltage band of the points below it.
+Screenshots of the topology, the live plot, the running simulation and the band are attached to the run
 (test-artifacts/screenshots/, listed at the end of its output).
 """
 
@@ -58,9 +59,7 @@ def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browse
     save_screenshot(page, "explorer", "topology")
     assert _overlapping_labels(page) == []  # the demo feeder is a chain: its labels must not run into each other
 
-    position = page.evaluate("id => window.gridtwinExplorer.cy.getElementById(id).renderedPosition()", POINT)
-    canvas = page.locator("#topology").bounding_box()
-    page.mouse.click(canvas["x"] + position["x"], canvas["y"] + position["y"])
+    _click_twin(page, POINT)
     page.wait_for_function("id => document.querySelector('#details h2') && "
                            "document.querySelector('#details h2').textContent.startsWith(id)", arg=POINT, timeout=20_000)
     page.wait_for_selector("#plot-panel:not([hidden]) .uplot", timeout=20_000)
@@ -88,7 +87,28 @@ def test_topology_click_live_plot_and_a_simulation(served_api: ServedApi, browse
     page.click("#sim-stop")
     page.wait_for_function("() => document.querySelector('#sim-progress').textContent.includes('stopped')",
                            timeout=20_000)  # the run's last progress says it stopped
+
+    _click_twin(page, ROOT)  # any other twin: the voltage band of the points below it, live
+    page.wait_for_function("id => document.querySelector('#plot-title').textContent.startsWith('below ' + id)",
+                           arg=ROOT, timeout=20_000)
+    assert page.is_hidden("#point-panel")  # simulations and predictions are a point's
+    page.wait_for_function("() => document.querySelector('#plot .uplot') && "
+                           "document.querySelector('#plot .u-legend').textContent.includes('mean')", timeout=20_000)
+    deadline = time.monotonic() + 30
+    while int(page.get_attribute("#plot", "data-live") or 0) < 2 and time.monotonic() < deadline:
+        _ingest(served_api.url, tokens["operator"], volts)  # the telemetryBelow subscription opened by the click
+        page.wait_for_timeout(400)
+    assert int(page.get_attribute("#plot", "data-live") or 0) >= 2, "the band below the root took no live samples"
+    save_screenshot(page, "explorer", "below-root")
     assert outside == [] and errors == [], (outside, errors)
+
+
+def _click_twin(page: object, twin_id: str) -> None:
+    """A click on the twin's node on the topology canvas, as a user clicks it."""
+    position = page.evaluate("id => window.gridtwinExplorer.cy.getElementById(id).renderedPosition()",  # type: ignore[attr-defined]
+                             twin_id)
+    canvas = page.locator("#topology").bounding_box()  # type: ignore[attr-defined]
+    page.mouse.click(canvas["x"] + position["x"], canvas["y"] + position["y"])  # type: ignore[attr-defined]
 
 
 def _overlapping_labels(page: object) -> list[tuple[str, str]]:
