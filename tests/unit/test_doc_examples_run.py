@@ -1,5 +1,5 @@
-"""The Python examples of the docs run as written (no servers needed), and every shell example is run by a
-test or says why not (tests/doc_examples.py)."""
+"""The Python examples of the docs run as written and their JSON telemetry message passes the ingest's
+validation (no servers needed); every shell example is run by a test or says why not (tests/doc_examples.py)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,21 @@ def test_every_shell_example_is_run_or_says_why_not() -> None:
                    if where_sh_runs(example) is None and not any(example.text.startswith(s) for s in SH_NOT_RUN)]
     assert unaccounted == []
     assert all(any(example.text.startswith(start) for example in examples("sh")) for start in SH_NOT_RUN)
+
+
+def test_the_documented_telemetry_messages_pass_validation() -> None:
+    """A JSON example of the docs is a telemetry message of a measurement point, which ingest must accept."""
+    import json
+
+    from api.app import _shipped_models
+    from timeseries.directory import TwinInfo
+    from timeseries.validation import validate_batch
+
+    point = _shipped_models().interfaces["dtmi:gridtwin:GridMeasurementPoint;1"]
+    found = examples("json")
+    assert found, "the docs lost their message example"
+    for example in found:
+        message = json.loads(example.text)
+        checked = validate_batch([message], {message["twin"]: TwinInfo(message["twin"], point.dtmi, point)})
+        assert checked.rejections == [], f"{example.where}: {checked.rejections}"
+        assert len(checked.lines) == 1
