@@ -33,6 +33,7 @@ SourceName = Annotated[str, strawberry.argument(name="source", description=_SOUR
 class GridFormat(enum.Enum):
     pandapowerJson = "pandapower"
     adt = "adt"
+    cgmesZip = "cgmes"
 
 
 @strawberry.enum(description="Formats a stored grid is exported to; openDss for grids imported from OpenDSS.")
@@ -82,11 +83,15 @@ def _import_source(settings: object, driver: object, models: object, source: str
 
 def _import_file(settings: object, driver: object, models: object, kind: GridFormat, content: str,
                  grid_id: str | None) -> object:
-    """Write the uploaded text to a private temporary file and convert it like the CLI does."""
-    suffix = ".json" if kind is GridFormat.pandapowerJson else ".ndjson"
+    """Write the uploaded text (a CGMES .zip: its base64) to a private temporary file and convert it like the
+    CLI does."""
+    suffix = {GridFormat.pandapowerJson: ".json", GridFormat.adt: ".ndjson", GridFormat.cgmesZip: ".zip"}[kind]
     with tempfile.TemporaryDirectory(prefix="gridtwin-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
-        path.write_text(content, encoding="utf-8")
+        if kind is GridFormat.cgmesZip:
+            path.write_bytes(_zip_bytes(content))
+        else:
+            path.write_text(content, encoding="utf-8")
         if kind is GridFormat.adt:
             from loaders.adt_graph import import_adt
 
@@ -95,6 +100,21 @@ def _import_file(settings: object, driver: object, models: object, kind: GridFor
         from loaders.grids.sources import load_grid
 
         return store_grid(driver, models, load_grid(str(path), grid_id), settings=settings)  # type: ignore[arg-type]
+
+
+def _zip_bytes(content: str) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ClientError(f"content is not base64 ({error})", "BAD_USER_INPUT",
+                          [{"pointer": "/content", "message": "send a CGMES .zip as base64"}]) from error
+    if not data.startswith(b"PK"):
+        raise ClientError("content is not a .zip archive", "BAD_USER_INPUT",
+                          [{"pointer": "/content", "message": "send a CGMES .zip (its profiles' .xml files) as base64"}])
+    return data
 
 
 def _export(driver: object, models: object, grid_id: str, kind: GridExportFormat) -> str:
@@ -146,8 +166,9 @@ class GridMutation:
                             context.active.models, source, grid_id)
         return _grid_import(report)
 
-    @strawberry.mutation(description="Import a grid sent in the request: pandapower JSON, or an Azure Digital "
-                                     "Twins import file (its models are validated like uploadModels).",
+    @strawberry.mutation(description="Import a grid sent in the request: pandapower JSON, an Azure Digital "
+                                     "Twins import file (its models are validated like uploadModels), or a CGMES "
+                                     ".zip of EQ, SSH, TP and SV profiles as base64 (cgmesZip).",
                          permission_classes=[requires(Permission.manage_grids)])
     async def import_grid_file(self, info: GraphQLInfo, format: GridFormat, content: str,
                                grid_id: str | None = None) -> GridImport:

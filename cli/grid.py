@@ -114,7 +114,8 @@ def _import_adt(path: str) -> None:
 @grid_app.command("import")
 def grid_import(
     source: str = typer.Argument(..., help="simbench:<code>, pandapower:<network>, opendss:<ieee13|ieee34|ieee123>, "
-                                           "a pandapower .json file, an OpenDSS .dss master file, or adt:<file>.ndjson"),
+                                           "a pandapower .json file, an OpenDSS .dss master file, a CGMES .zip "
+                                           "(or cgmes:<folder>), or adt:<file>.ndjson"),
     grid_id: str | None = typer.Option(None, "--id", help="grid id (default: the code, network name or file stem)"),
     replace: bool = typer.Option(False, "--replace", help="replace a stored grid of this id from another source"),
 ) -> None:

@@ -1,5 +1,6 @@
 """Named grid sources: ``simbench:<code>``, ``pandapower:<network function>``, ``opendss:<IEEE feeder>``,
-pandapower JSON files and OpenDSS master files (``.dss``).
+pandapower JSON files, OpenDSS master files (``.dss``) and CIM / CGMES files (``cgmes:<file, folder or
+.zip>``, or a path ending in ``.zip`` or ``.xml``: :mod:`loaders.grids.from_cgmes`).
 
 simbench and pandapower sources resolve to a pandapower net and then to a :class:`GridDocument`;
 OpenDSS feeders are read phase by phase by :mod:`loaders.grids.from_opendss`.  The IEEE 13, 34
@@ -115,6 +116,13 @@ def _json_file(path: Path, grid_id: str | None) -> GridDocument:
     return from_pandapower(net, grid_id or path.stem, source=path.name, source_format="pandapowerJson")
 
 
+def _cgmes(path: Path, grid_id: str | None) -> GridDocument:
+    from loaders.grids.from_cgmes import from_cgmes
+
+    net = from_cgmes(path)
+    return from_pandapower(net, grid_id or path.stem, source=f"cgmes:{path.name}", source_format="cgmes")
+
+
 def load_grid(source: str, grid_id: str | None = None) -> GridDocument:
     """The grid document of a source string; its grid id defaults to the code, name or file stem.
 
@@ -136,12 +144,17 @@ def _load(source: str, grid_id: str | None) -> GridDocument:
         return _pandapower(rest, grid_id)
     if sep and kind == "opendss":
         return _opendss(rest, grid_id)
+    if sep and kind == "cgmes":
+        return _cgmes(Path(rest), grid_id)
+    if source.lower().endswith((".zip", ".xml")):
+        return _cgmes(Path(source), grid_id)
     if source.endswith(".json"):
         return _json_file(Path(source), grid_id)
     if source.lower().endswith(".dss"):
         return _dss_file(Path(source), grid_id)
     raise GridSourceError(source, None, "give simbench:<code>, pandapower:<network>, opendss:<feeder>, "
-                                        "a pandapower .json file or an OpenDSS .dss master file")
+                                        "cgmes:<files>, a pandapower .json file, an OpenDSS .dss master file "
+                                        "or a CGMES .zip")
 
 
 def pandapower_net(source: str) -> Any:

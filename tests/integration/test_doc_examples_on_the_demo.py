@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,9 +49,11 @@ SAG = ('mutation { invokeCommand(twinId: "demo-mp-parkstraat-a", command: "start
 @pytest.fixture(scope="module")
 def demo(api_settings: Settings, tokens: dict[str, str], neo4j_driver: neo4j.Driver,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`gridtwin demo` on a free port of its own; its grids and feeder are removed when it stops."""
+    """`gridtwin demo` on a free port of its own; its grids, its feeder and the model versions it trained
+    are removed when it stops (later tests find the registry as it was)."""
     log_path = tmp_path_factory.mktemp("demo") / "demo.log"
     port = _free_port()
+    trained_before = _model_versions(api_settings)
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "cli", "demo"], stdout=log, stderr=subprocess.STDOUT,
                                    env=_serve_env(api_settings, port))
@@ -61,6 +64,23 @@ def demo(api_settings: Settings, tokens: dict[str, str], neo4j_driver: neo4j.Dri
         finally:
             stop_process(process)
             _remove_what_the_demo_loaded(neo4j_driver, api_settings)
+            _remove_model_versions(api_settings, _model_versions(api_settings) - trained_before)
+
+
+def _model_versions(settings: Settings) -> set[Path]:
+    """The version folders of the profile's model registry (ml/registry.py: <root>/<model>/<version>)."""
+    from ml.registry import Registry
+
+    return set(Registry.of_profile(settings.state_path).root.glob("*/*"))
+
+
+def _remove_model_versions(settings: Settings, versions: set[Path]) -> None:
+    import shutil
+
+    for version in versions:
+        shutil.rmtree(version)
+        if not any(version.parent.iterdir()):
+            version.parent.rmdir()
 
 
 def _remove_what_the_demo_loaded(driver: neo4j.Driver, settings: Settings) -> None:

@@ -86,3 +86,40 @@ def test_opendss_scripts_cannot_be_uploaded(gql: GraphQLClient, tokens: dict[str
                {"c": "Redirect /etc/passwd\n"}, tokens["admin"])
     assert body.get("data") is None and "openDss" in body["errors"][0]["message"]
     assert "root:" not in json.dumps(body)
+
+
+def test_a_cgmes_zip_imports_and_solves_as_powsybl_solved_it(gql: GraphQLClient, tokens: dict[str, str],
+                                                             tmp_path: object) -> None:
+    """importGridFile(format: cgmesZip): the IEEE 57 bus grid as pypowsybl writes it (tests/cgmes_cases.py);
+    the grid's pandapower export solves to the SV profile's voltages."""
+    import base64
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandapower as pp
+
+    from loaders.grids.from_cgmes import solved_voltages
+
+    out = Path(str(tmp_path))
+    subprocess.run([sys.executable, "-m", "tests.cgmes_cases", str(out)], check=True, timeout=300, capture_output=True)
+    grid_id = f"api-cgmes57-{uuid.uuid4().hex[:6]}"
+    upload = 'mutation($c: String!, $g: String) { importGridFile(format: cgmesZip, content: $c, gridId: $g) { gridId buses } }'
+    content = base64.b64encode((out / "ieee57.zip").read_bytes()).decode()
+    assert gql.data(upload, {"c": content, "g": grid_id}, tokens["operator"])["importGridFile"]["buses"] == 57
+    try:
+        grids = {g["gridId"]: g for g in gql.data("{ grids { gridId sourceFormat } }", token=tokens["operator"])["grids"]}
+        assert grids[grid_id]["sourceFormat"] == "cgmes"
+        net = pp.from_json_string(gql.data('query($g: String!) { exportGrid(gridId: $g, format: pandapowerJson) }',
+                                           {"g": grid_id}, tokens["operator"])["exportGrid"])
+        pp.runpp(net, numba=False)
+        solved = {name: kv for name, kv, _ in solved_voltages(out / "ieee57")}
+        assert max(abs(net.res_bus.vm_pu[i] - solved[name] / net.bus.vn_kv[i]) for i, name in net.bus.name.items()) < 1e-6
+    finally:
+        gql.data("mutation($g: String!) { deleteGrid(gridId: $g) }", {"g": grid_id}, tokens["operator"])
+    refused = gql(upload, {"c": base64.b64encode((out / "ieee14.zip").read_bytes()).decode(), "g": grid_id},
+                  tokens["operator"])
+    assert _codes(refused) == {"BAD_USER_INPUT"} and "L7-8-1" in refused["errors"][0]["message"]
+    assert grid_id not in {g["gridId"] for g in gql.data("{ grids { gridId } }", token=tokens["operator"])["grids"]}
+    not_base64 = gql(upload, {"c": "PK not base64 !", "g": grid_id}, tokens["operator"])
+    assert not_base64["errors"][0]["extensions"]["problems"][0]["pointer"] == "/content"
