@@ -1,10 +1,8 @@
 """CIM / CGMES grids (IEC 61970-552 RDF/XML: EQ, SSH, TP and SV profiles) as pandapower nets.
 
 A converter in pandapower's sense: files in, an in-memory net out; :mod:`loaders.grids.sources`
-turns the net into a grid document like every other source. rdflib parses the RDF/XML (all
-profiles into one graph under one base, so ``rdf:ID="_x"`` of EQ and ``rdf:about="#_x"`` of SSH,
-TP and SV name the same resource); CGMES 2.4.15 (``cim16``) and 3.0 (``cim100``) differ in the
-namespace only for what is read here.
+turns the net into a grid document like every other source. :mod:`loaders.grids.cim_profiles` parses
+the RDF/XML profiles (rdflib) into one graph.
 
 What becomes what (bus-branch: buses are the TP profile's TopologicalNodes, or the EQ profile's
 ConnectivityNodes when there is no TP profile; retained switches between two buses are
@@ -23,131 +21,29 @@ pandapower bus-bus switches, open as SSH says):
 * ExternalNetworkInjection (not the slack) -> sgen; LinearShuntCompensator -> shunt (sections).
 * Equipment whose terminal SSH marks disconnected is out of service.
 
-The SV profile's solved voltages (``SvVoltage``) are the source's own power flow; :func:`solved_voltages`
-reads them for the fidelity test.
+The SV profile's solved voltages (``SvVoltage``) are the source's own power flow;
+``cim_profiles.solved_voltages`` reads them for the fidelity test.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import re
-import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph, Namespace, URIRef
+from rdflib import RDF
 from rdflib.term import Node
 
+from loaders.grids.cim_profiles import CimModel, parse
 from loaders.grids.document import GridSourceError
 
-BASE = "urn:gridtwin:cgmes"
-_CIM_NAMESPACES = ("http://iec.ch/TC57/2013/CIM-schema-cim16#", "http://iec.ch/TC57/CIM100#")
 DEFAULT_RATED_S_MVA = 100.0
 DEFAULT_MAX_I_KA = 1.0
 _SWITCHES = ("Switch", "Breaker", "Disconnector", "LoadBreakSwitch", "Fuse", "Jumper", "GroundDisconnector")
 _REFUSED = ("PhaseTapChangerLinear", "PhaseTapChangerSymmetrical", "PhaseTapChangerAsymmetrical",
             "PhaseTapChangerTabular", "DCLineSegment", "ACDCConverter", "DanglingLine", "SeriesCompensator")
-
-
-def cgmes_files(source: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every RDF/XML document of a source: one .xml file, a folder of them, or a .zip."""
-    if source.is_dir():
-        return [(path.name, path.read_bytes()) for path in sorted(source.glob("*.xml"))]
-    if source.suffix.lower() == ".zip":
-        with zipfile.ZipFile(source) as archive:
-            return [(name, archive.read(name)) for name in sorted(archive.namelist()) if name.lower().endswith(".xml")]
-    return [(source.name, source.read_bytes())]
-
-
-@dataclass
-class _Model:
-    """The parsed profiles: one graph, the CIM namespace they use, where the source is (for errors)."""
-
-    graph: Graph
-    cim: Namespace
-    where: str
-    buses: dict[Node, int] = field(default_factory=dict)
-
-    def of_type(self, name: str) -> list[Node]:
-        return sorted(self.graph.subjects(RDF.type, self.cim[name]), key=str)
-
-    def value(self, subject: Node, attribute: str) -> Node | None:
-        return self.graph.value(subject, self.cim[attribute])
-
-    def number(self, subject: Node, attribute: str, default: float | None = None) -> float:
-        found = self.value(subject, attribute)
-        if found is None:
-            if default is None:
-                raise GridSourceError(self.element(subject), attribute, "missing")
-            return default
-        try:
-            return float(found)
-        except ValueError as error:
-            raise GridSourceError(self.element(subject), attribute, f"{found!r} is not a number") from error
-
-    def flag(self, subject: Node, attribute: str, default: bool) -> bool:
-        found = self.value(subject, attribute)
-        return default if found is None else str(found).strip().lower() == "true"
-
-    def name(self, subject: Node) -> str:
-        return str(self.value(subject, "IdentifiedObject.name") or self.mrid(subject))
-
-    def mrid(self, subject: Node) -> str:
-        return str(subject).rsplit("#", 1)[-1].removeprefix("_")
-
-    def element(self, subject: Node) -> str:
-        kind = self.graph.value(subject, RDF.type)
-        kind_name = str(kind).rsplit("#", 1)[-1] if kind is not None else "element"
-        return f"{self.where}: {kind_name} {self.mrid(subject)!r} ({self.name(subject)})"
-
-    def terminals(self, equipment: Node) -> list[Node]:
-        found = list(self.graph.subjects(self.cim["Terminal.ConductingEquipment"], equipment))
-        return sorted(found, key=lambda t: self.number(t, "ACDCTerminal.sequenceNumber", 1.0))
-
-    def bus_of(self, terminal: Node, equipment: Node) -> int:
-        node = self.value(terminal, "Terminal.TopologicalNode") or self.value(terminal, "Terminal.ConnectivityNode")
-        if node is None or node not in self.buses:
-            raise GridSourceError(self.element(equipment), "Terminal.TopologicalNode", "the terminal connects to no node")
-        return self.buses[node]
-
-
-#: An identifier of rdf:ID, or a local reference (``#...``) of rdf:about / rdf:resource.
-_IDENTIFIER = re.compile(rb'(rdf:ID="|rdf:about="#|rdf:resource="#)([^"]*)"')
-_NOT_NCNAME = re.compile(rb"[^A-Za-z0-9_.\-]")
-
-
-def _escaped_identifiers(content: bytes) -> bytes:
-    """The document with characters RDF/XML forbids in an rdf:ID (powsybl writes ``_default+region_GR``)
-    escaped as ``_xHH_``, the same way in every ID and reference, so the references still meet."""
-    def escape(match: re.Match[bytes]) -> bytes:
-        value = _NOT_NCNAME.sub(lambda c: b"_x%02X_" % c.group(0)[0], match.group(2))
-        return match.group(1) + value + b'"'
-
-    return _IDENTIFIER.sub(escape, content)
-
-
-def parse(source: Path | str) -> _Model:
-    """Every profile of the source in one graph; a file that is not RDF/XML is refused by name and line."""
-    path = Path(source)
-    if not path.exists():
-        raise GridSourceError(str(path), None, "no such file or folder")
-    graph = Graph()
-    files = cgmes_files(path)
-    if not files:
-        raise GridSourceError(str(path), None, "no .xml files")
-    for name, content in files:
-        try:
-            graph.parse(io.BytesIO(_escaped_identifiers(content)), format="xml", publicID=BASE)
-        except Exception as error:  # rdflib raises SAX and its own errors: each names the line
-            raise GridSourceError(f"{path}: {name}", None, f"not CIM RDF/XML ({error})") from error
-    namespaces = {str(uri) for _, uri in graph.namespaces()}
-    cim = next((uri for uri in _CIM_NAMESPACES if uri in namespaces), None)
-    if cim is None:
-        raise GridSourceError(str(path), None, "no CIM namespace (CGMES 2.4.15 cim16 or 3.0 CIM100) in the files")
-    return _Model(graph, Namespace(cim), str(path))
 
 
 def from_cgmes(source: Path | str, f_hz: float = 50.0) -> Any:
@@ -172,14 +68,14 @@ def from_cgmes(source: Path | str, f_hz: float = 50.0) -> Any:
     return net
 
 
-def _nominal_kv(model: _Model, holder: Node, attribute: str) -> float:
+def _nominal_kv(model: CimModel, holder: Node, attribute: str) -> float:
     base = model.value(holder, attribute)
     if base is None:
         raise GridSourceError(model.element(holder), attribute, "missing")
     return model.number(base, "BaseVoltage.nominalVoltage")
 
 
-def _buses(model: _Model, net: Any) -> None:
+def _buses(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     nodes = model.of_type("TopologicalNode")
@@ -192,25 +88,25 @@ def _buses(model: _Model, net: Any) -> None:
         model.buses[node] = pp.create_bus(net, vn_kv=kv[node], name=model.name(node), origin_id=model.mrid(node))
 
 
-def _container_kv(model: _Model, node: Node) -> float:
+def _container_kv(model: CimModel, node: Node) -> float:
     container = model.value(node, "ConnectivityNode.ConnectivityNodeContainer")
     if container is None:
         raise GridSourceError(model.element(node), "ConnectivityNode.ConnectivityNodeContainer", "missing")
     return _nominal_kv(model, container, "VoltageLevel.BaseVoltage")
 
 
-def _in_service(model: _Model, terminals: Sequence[Node]) -> bool:
+def _in_service(model: CimModel, terminals: Sequence[Node]) -> bool:
     return all(model.flag(terminal, "ACDCTerminal.connected", True) for terminal in terminals)
 
 
-def _two_ends(model: _Model, equipment: Node) -> tuple[list[Node], int, int]:
+def _two_ends(model: CimModel, equipment: Node) -> tuple[list[Node], int, int]:
     terminals = model.terminals(equipment)
     if len(terminals) != 2:
         raise GridSourceError(model.element(equipment), "Terminal", f"has {len(terminals)} terminals, not 2")
     return terminals, model.bus_of(terminals[0], equipment), model.bus_of(terminals[1], equipment)
 
 
-def _lines(model: _Model, net: Any, f_hz: float) -> None:
+def _lines(model: CimModel, net: Any, f_hz: float) -> None:
     import pandapower as pp
 
     for segment in model.of_type("ACLineSegment"):
@@ -232,7 +128,7 @@ def _lines(model: _Model, net: Any, f_hz: float) -> None:
             in_service=_in_service(model, terminals), assumed_max_i=max_i_ka is None)
 
 
-def _current_limit_ka(model: _Model, terminals: Sequence[Node]) -> float | None:
+def _current_limit_ka(model: CimModel, terminals: Sequence[Node]) -> float | None:
     """The smallest permanent (PATL) current limit on the terminals, in kA; None when there is none."""
     found = []
     for terminal in terminals:
@@ -245,12 +141,12 @@ def _current_limit_ka(model: _Model, terminals: Sequence[Node]) -> float | None:
     return min(found) if found else None
 
 
-def _transformer_ends(model: _Model, transformer: Node) -> list[Node]:
+def _transformer_ends(model: CimModel, transformer: Node) -> list[Node]:
     ends = list(model.graph.subjects(model.cim["PowerTransformerEnd.PowerTransformer"], transformer))
     return sorted(ends, key=lambda end: model.number(end, "TransformerEnd.endNumber", 1.0))
 
 
-def _transformers(model: _Model, net: Any) -> None:
+def _transformers(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     for transformer in model.of_type("PowerTransformer"):
@@ -280,7 +176,7 @@ def _transformers(model: _Model, net: Any) -> None:
             origin_id=model.mrid(transformer), in_service=_in_service(model, terminals), **tap.columns)
 
 
-def _referred(model: _Model, high: Node, low: Node, factor: float, real: str, imaginary: str) -> complex:
+def _referred(model: CimModel, high: Node, low: Node, factor: float, real: str, imaginary: str) -> complex:
     """An end quantity of both ends seen from the high-voltage end: the series impedance (r, x; the low end's
     times ratio²) or the magnetising admittance (g, b; the low end's divided by ratio²)."""
     def of(end: Node) -> complex:
@@ -301,7 +197,7 @@ class _Tap:
     impedance_factor: complex = complex(1.0, 1.0)
 
 
-def _ratio_tap(model: _Model, ends: Sequence[Node], high: Node) -> _Tap:
+def _ratio_tap(model: CimModel, ends: Sequence[Node], high: Node) -> _Tap:
     """The RatioTapChanger of either end (none: no tap changer). With a RatioTapChangerTable the table's
     point at the present step holds: its neutral becomes that step and its ratio the rated voltage's."""
     for end in ends:
@@ -324,7 +220,7 @@ def _ratio_tap(model: _Model, ends: Sequence[Node], high: Node) -> _Tap:
     return _Tap({})
 
 
-def _table_point(model: _Model, changer: Node, step: float) -> Node | None:
+def _table_point(model: CimModel, changer: Node, step: float) -> Node | None:
     table = model.value(changer, "RatioTapChanger.RatioTapChangerTable")
     if table is None:
         return None
@@ -334,14 +230,14 @@ def _table_point(model: _Model, changer: Node, step: float) -> Node | None:
     raise GridSourceError(model.element(changer), "RatioTapChanger.RatioTapChangerTable", f"no point for step {step:g}")
 
 
-def _one_terminal(model: _Model, equipment: Node) -> tuple[int, bool]:
+def _one_terminal(model: CimModel, equipment: Node) -> tuple[int, bool]:
     terminals = model.terminals(equipment)
     if not terminals:
         raise GridSourceError(model.element(equipment), "Terminal", "has no terminal")
     return model.bus_of(terminals[0], equipment), _in_service(model, terminals[:1])
 
 
-def _loads(model: _Model, net: Any) -> None:
+def _loads(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     for kind in ("EnergyConsumer", "ConformLoad", "NonConformLoad"):
@@ -365,13 +261,13 @@ class _Source:
     priority: float
 
 
-def _source_of(model: _Model, net: Any, node: Node, p_name: str, q_name: str, priority_name: str) -> _Source:
+def _source_of(model: CimModel, net: Any, node: Node, p_name: str, q_name: str, priority_name: str) -> _Source:
     bus, in_service = _one_terminal(model, node)
     return _Source(node, bus, in_service, -model.number(node, p_name, 0.0), -model.number(node, q_name, 0.0),
                    _target_pu(model, net, node), model.number(node, priority_name, 0.0))
 
 
-def _target_pu(model: _Model, net: Any, equipment: Node) -> float | None:
+def _target_pu(model: CimModel, net: Any, equipment: Node) -> float | None:
     """The voltage (pu of its bus) a regulating control holds, if enabled for this equipment."""
     control = model.value(equipment, "RegulatingCondEq.RegulatingControl")
     if control is None or not model.flag(equipment, "RegulatingCondEq.controlEnabled", True):
@@ -386,7 +282,7 @@ def _target_pu(model: _Model, net: Any, equipment: Node) -> float | None:
     return model.number(control, "RegulatingControl.targetValue") / float(net.bus.at[bus, "vn_kv"])
 
 
-def _sources(model: _Model, net: Any) -> None:
+def _sources(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     machines = [_source_of(model, net, m, "RotatingMachine.p", "RotatingMachine.q", "SynchronousMachine.referencePriority")
@@ -407,7 +303,7 @@ def _sources(model: _Model, net: Any) -> None:
                            in_service=source.in_service)
 
 
-def _slack(model: _Model, machines: Sequence[_Source], injections: Sequence[_Source]) -> _Source | None:
+def _slack(model: CimModel, machines: Sequence[_Source], injections: Sequence[_Source]) -> _Source | None:
     """The source that holds the angle: the smallest positive referencePriority (SSH); else a machine at the
     SV profile's angle reference node (the solved case's slack); else an external injection; else the
     machine of the largest output."""
@@ -424,7 +320,7 @@ def _slack(model: _Model, machines: Sequence[_Source], injections: Sequence[_Sou
     return max(candidates, key=lambda source: abs(source.p_mw), default=None)
 
 
-def _shunts(model: _Model, net: Any) -> None:
+def _shunts(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     for shunt in model.of_type("LinearShuntCompensator"):
@@ -439,7 +335,7 @@ def _shunts(model: _Model, net: Any) -> None:
                         name=model.name(shunt), origin_id=model.mrid(shunt), in_service=in_service)
 
 
-def _switches(model: _Model, net: Any) -> None:
+def _switches(model: CimModel, net: Any) -> None:
     import pandapower as pp
 
     for kind in _SWITCHES:
@@ -450,17 +346,3 @@ def _switches(model: _Model, net: Any) -> None:
             closed = not model.flag(switch, "Switch.open", model.flag(switch, "Switch.normalOpen", False))
             pp.create_switch(net, bus, other, et="b", closed=closed, type="CB" if kind == "Breaker" else "LS",
                              name=model.name(switch), origin_id=model.mrid(switch))
-
-
-def solved_voltages(source: Path | str) -> Iterator[tuple[str, float, float]]:
-    """(bus name, |V| in kV, angle in degrees) of every SvVoltage of the source's SV profile."""
-    model = parse(source)
-    for voltage in model.of_type("SvVoltage"):
-        node = model.value(voltage, "SvVoltage.TopologicalNode")
-        if node is not None:
-            yield model.name(node), model.number(voltage, "SvVoltage.v"), model.number(voltage, "SvVoltage.angle", 0.0)
-
-
-def solved_node_ids(model: _Model) -> dict[URIRef, str]:
-    """TopologicalNode -> mRID (the bus's ``origin_id``), for matching SV values to buses."""
-    return {node: model.mrid(node) for node in model.of_type("TopologicalNode")}  # type: ignore[misc]

@@ -99,7 +99,7 @@ def test_a_cgmes_zip_imports_and_solves_as_powsybl_solved_it(gql: GraphQLClient,
 
     import pandapower as pp
 
-    from loaders.grids.from_cgmes import solved_voltages
+    from loaders.grids.cim_profiles import solved_voltages
 
     out = Path(str(tmp_path))
     subprocess.run([sys.executable, "-m", "tests.cgmes_cases", str(out)], check=True, timeout=300, capture_output=True)

@@ -18,7 +18,8 @@ import pytest
 
 from loaders.grids.compare import worst_differences
 from loaders.grids.document import GRID_MODEL, GridSourceError
-from loaders.grids.from_cgmes import from_cgmes, solved_voltages
+from loaders.grids.cim_profiles import solved_voltages
+from loaders.grids.from_cgmes import from_cgmes
 from loaders.grids.sources import load_grid
 from loaders.grids.to_pandapower import to_pandapower
 
