@@ -59,7 +59,8 @@ class PhaseComplianceResult:
     intervals: int = strawberry.field(description="10-minute intervals with a mean value.")
     share_in_band: float = strawberry.field(description="Share of the intervals within Un +-10 % (EN 50160: >= 0.95).")
     all_within_limits: bool = strawberry.field(description="Every interval within Un +10 % / -15 %.")
-    compliant: bool
+    compliant: bool | None = strawberry.field(description="Both criteria hold; null when the period holds no "
+                                                          "10-minute mean (no data is no verdict).")
 
 
 @strawberry.type(description="A stored report: download it from url with the same bearer token.")

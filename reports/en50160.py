@@ -33,8 +33,11 @@ class PhaseCompliance:
     highest: float
 
     @property
-    def compliant(self) -> bool:
-        return self.intervals > 0 and self.share_in_band >= REQUIRED_SHARE and self.all_within_limits
+    def compliant(self) -> bool | None:
+        """Both criteria hold; None without a single 10-minute mean (no data is no verdict either way)."""
+        if self.intervals == 0:
+            return None
+        return self.share_in_band >= REQUIRED_SHARE and self.all_within_limits
 
 
 @dataclass(frozen=True)
