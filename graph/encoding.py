@@ -240,8 +240,43 @@ def _component_step(models: ModelSet, contents: Mapping[str, Content], prefix: s
 
 
 def _property_step(models: ModelSet, schema: Schema | None, key: str) -> Callable[[Mapping[str, Any]], Any]:
+    """What :func:`_decode_value` does for one property, with its schema walked once, not per twin: an
+    Object becomes its fields' steps, a leaf whose stored value is the document value a dict lookup."""
+    resolved = resolve_schema(models, schema)
+    if resolved is None or _identity_decoded(models, resolved):
+        return lambda stored: stored.get(key, _MISSING)
+    if resolved.kind == "Object":
+        fields = tuple((name, _property_step(models, field_schema, f"{key}.{name}"))
+                       for name, field_schema in resolved.fields.items())
+
+        def object_value(stored: Mapping[str, Any]) -> Any:
+            result = {}
+            for name, step in fields:
+                value = step(stored)
+                if value is not _MISSING:
+                    result[name] = value
+            return result if result else _MISSING
+
+        return object_value
+
+    if resolved.kind in ("Array", "Map"):
+        element = resolve_schema(models, resolved.element_schema)
+        element_kind = element.kind if element is not None and element.kind != "Enum" else None
+
+        def collection_value(stored: Mapping[str, Any]) -> Any:
+            if key not in stored:
+                return _MISSING
+            value = stored[key]
+            if isinstance(value, str):
+                return json.loads(value)
+            if element_kind is None:
+                return list(value)
+            return [decode_primitive(element_kind, item) for item in value]
+
+        return collection_value
+
     def property_value(stored: Mapping[str, Any]) -> Any:
-        return _decode_value(models, schema, stored, key)
+        return _decode_value(models, resolved, stored, key)
 
     return property_value
 
