@@ -117,10 +117,16 @@ def _json_file(path: Path, grid_id: str | None) -> GridDocument:
 
 
 def _cgmes(path: Path, grid_id: str | None) -> GridDocument:
+    """A CGMES grid through its pandapower net; each twin's ``sourceId`` is its CIM mRID (the id in the source)."""
     from loaders.grids.from_cgmes import from_cgmes
 
     net = from_cgmes(path)
-    return from_pandapower(net, grid_id or path.stem, source=f"cgmes:{path.name}", source_format="cgmes")
+    document = from_pandapower(net, grid_id or path.stem, source=f"cgmes:{path.name}", source_format="cgmes")
+    for twin in document.twins:
+        table, _, index = str(twin.properties.get("sourceId", "")).partition("/")
+        if table in net and "origin_id" in net[table] and index.isdigit():
+            twin.properties["sourceId"] = str(net[table].at[int(index), "origin_id"])
+    return document
 
 
 def load_grid(source: str, grid_id: str | None = None) -> GridDocument:

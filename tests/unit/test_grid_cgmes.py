@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from loaders.grids.compare import worst_differences
-from loaders.grids.document import GRID_MODEL, GridSourceError
+from loaders.grids.document import GRID_MODEL, GT, GridSourceError
 from loaders.grids.cim_profiles import solved_voltages
 from loaders.grids.from_cgmes import from_cgmes
 from loaders.grids.sources import load_grid
@@ -64,6 +64,8 @@ def test_the_grid_document_keeps_the_network(cases: Path) -> None:
     document = load_grid(str(cases / "ieee57.zip"), "cgmes-57")
     [grid] = document.twins_of(GRID_MODEL)
     assert grid.properties["sourceFormat"] == "cgmes"
+    bus_ids = {twin.properties["sourceId"] for twin in document.twins_of(f"{GT}Bus;1")}
+    assert len(bus_ids) == 57 and all(not source_id.startswith("bus/") for source_id in bus_ids)  # CIM mRIDs
     built = to_pandapower(document)
     assert len(built.trafo) == 17 and len(built.gen) + len(built.ext_grid) == 7
     worst = worst_differences(from_cgmes(cases / "ieee57.zip"), built)
