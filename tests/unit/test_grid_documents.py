@@ -118,7 +118,7 @@ def test_pandapower_json_file_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("source, named", [
     ("simbench:1-LV-nowhere--0-sw", "simbench:1-LV-nowhere--0-sw"), ("pandapower:case33", "did you mean case33bw"),
-    ("grid.xml", "give simbench:<code>"),
+    ("grid.csv", "give simbench:<code>"), ("grid.xml", "grid.xml: no such file"),
 ])
 def test_bad_sources_are_refused_by_name(source: str, named: str) -> None:
     with pytest.raises(GridSourceError, match=named.replace("<", ".").replace(">", ".")):
