@@ -9,9 +9,9 @@ properties are decoded by the graph layer's own decoders (``graph.encoding``, th
 ``loaders.merge.decode_twin_maps``), so they are the documents ``getTwin`` would return.
 
 The document holds the grid's twins (``gridId`` = the grid) and the relationships between them;
-``feedsTo`` edges are left out unless asked for (``feeds=True``), as no builder needs them.
+``feedsTo`` edges are left out: they are topology, which no builder needs.
 Relationship properties are not read: none of the relationships of an electrical grid declares
-any.  Profiles stay in their archive (``loaders.grids.profiles.load_profiles``).
+any; a relationship's id is the one the grid importer gives it (``document.relationship_id``).  Profiles stay in their archive (``loaders.grids.profiles.load_profiles``).
 """
 
 from __future__ import annotations
@@ -22,18 +22,20 @@ import neo4j
 
 from dtdl.model import ModelSet
 from graph.bulk import RelationshipRow
-from graph.errors import NotFoundError, Problem
-from loaders.grids.document import GRID_MODEL, GridDocument, check_grid_id
+from graph.cypher import relationship_type
+from graph.errors import ModelError, NotFoundError, Problem
+from loaders.grids.document import GRID_MODEL, GridDocument, check_grid_id, relationship_id
 from loaders.grids.sink import ELEMENT_LABEL
 from loaders.merge import NODE_MAP, decode_twin_maps
 
 #: The twins of a grid, system keys blanked (their temporal values are the slowest to decode).
 TWINS_OF_GRID = f"MATCH (t:{ELEMENT_LABEL} {{gridId: $grid}}) RETURN collect({NODE_MAP}) AS twins"
-#: The relationships between twins of the grid as four parallel lists (the cheapest shape to send and decode).
+#: The relationships between twins of the grid as parallel lists (the cheapest shape to send and decode): the
+#: relationship's type, not its stored name and id, as a relationship property costs the server a record
+#: read per edge (a third of the query) and the type names the relationship (:func:`_names_of_types`).
 EDGES_OF_GRID = (f"MATCH (s:{ELEMENT_LABEL} {{gridId: $grid}})-[r]->(t:{ELEMENT_LABEL} {{gridId: $grid}}) "
-                 "WHERE $feeds OR NOT r:FEEDS_TO "
-                 "RETURN collect(s.id) AS sources, collect(r.name) AS names, collect(t.id) AS targets, "
-                 "collect(r.id) AS ids")
+                 "WHERE NOT r:FEEDS_TO "
+                 "RETURN collect(s.id) AS sources, collect(type(r)) AS types, collect(t.id) AS targets")
 
 
 def _run(driver: neo4j.Driver, query: str, params: dict[str, object], database: str | None) -> neo4j.Record:
@@ -41,31 +43,59 @@ def _run(driver: neo4j.Driver, query: str, params: dict[str, object], database: 
     return records[0]
 
 
-def read_grid(
-    driver: neo4j.Driver, models: ModelSet, grid_id: str, *, feeds: bool = False, database: str | None = None
-) -> GridDocument:
+def read_grid(driver: neo4j.Driver, models: ModelSet, grid_id: str, *, database: str | None = None) -> GridDocument:
     """The stored grid's document as the graph holds it now; ``NotFoundError`` when no twin has the grid id.
 
-    The two queries run at once (Neo4j answers both on its cores while the driver decodes), each
-    an auto-commit read: an edit committed between them shows in one of them only, as it would in
-    a read a moment later.
+    The two queries run at once (Neo4j answers both on its cores), each an auto-commit read: an edit
+    committed between them shows in one of them only, as it would in a read a moment later. The twins
+    are decoded after both arrived: decoding beside the other query's unpacking only contends for the GIL.
     """
     check_grid_id(grid_id)
-    params = {"grid": grid_id, "feeds": feeds}
+    params = {"grid": grid_id}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        edges = pool.submit(_run, driver, EDGES_OF_GRID, params, database)
+        edges = pool.submit(_relationships, driver, models, grid_id, database)
         nodes = _run(driver, TWINS_OF_GRID, params, database)["twins"]
-        found = edges.result()
+        relationships = edges.result()
     if not nodes:
         raise NotFoundError(f"no grid {grid_id!r}", [Problem("/gridId", "no twin has this gridId")])
-    relationships = list(map(_relationship, found["sources"], found["names"], found["targets"], found["ids"]))
     rows = decode_twin_maps(models, nodes)
     grid = next((t.properties for t in rows if t.model == GRID_MODEL and t.id == grid_id), {})
     return GridDocument(grid_id, str(grid.get("source", grid_id)), rows, relationships)
 
 
-def _relationship(source: str, name: str, target: str, relationship_id: str) -> RelationshipRow:
-    return RelationshipRow(source, name, target, id=relationship_id)
+def _relationships(driver: neo4j.Driver, models: ModelSet, grid_id: str, database: str | None) -> list[RelationshipRow]:
+    found = _run(driver, EDGES_OF_GRID, {"grid": grid_id}, database)
+    names = _names_of_types(models)
+    try:
+        return list(map(_relationship, found["sources"], map(names.__getitem__, found["types"]), found["targets"]))
+    except KeyError as error:
+        raise NotFoundError(f"grid {grid_id!r} holds a relationship of type {error} that no model declares",
+                            [Problem("/gridId", "relationship types outside the models")]) from error
+
+
+def _relationship(source: str, name: str, target: str) -> RelationshipRow:
+    return RelationshipRow(source, name, target, id=relationship_id(source, name))
+
+
+_TYPE_NAMES: dict[int, tuple[ModelSet, dict[str, str]]] = {}
+
+
+def _names_of_types(models: ModelSet) -> dict[str, str]:
+    """Relationship type -> the relationship name stored with it (``TERMINAL`` -> ``terminal``), once per
+    model set. The grid sink stores every relationship under its declared name's type, one name per type."""
+    hit = _TYPE_NAMES.get(id(models))
+    if hit is not None and hit[0] is models:
+        return hit[1]
+    found: dict[str, str] = {}
+    for interface in models.interfaces.values():
+        for content in interface.contents.values():
+            if content.kind == "Relationship":
+                kind = relationship_type(content.name)
+                if found.setdefault(kind, content.name) != content.name:
+                    raise ModelError(f"relationships {found[kind]!r} and {content.name!r} share the type {kind}")
+    _TYPE_NAMES.clear()
+    _TYPE_NAMES[id(models)] = (models, found)
+    return found
 
 
 __all__ = ["EDGES_OF_GRID", "TWINS_OF_GRID", "read_grid"]
