@@ -23,7 +23,7 @@ import neo4j
 from dtdl.model import ModelSet
 from graph.bulk import RelationshipRow
 from graph.cypher import relationship_type
-from graph.errors import ModelError, NotFoundError, Problem
+from graph.errors import NotFoundError, Problem
 from loaders.grids.document import GRID_MODEL, GridDocument, check_grid_id, relationship_id
 from loaders.grids.sink import ELEMENT_LABEL
 from loaders.merge import NODE_MAP, decode_twin_maps
@@ -36,6 +36,8 @@ TWINS_OF_GRID = f"MATCH (t:{ELEMENT_LABEL} {{gridId: $grid}}) RETURN collect({NO
 EDGES_OF_GRID = (f"MATCH (s:{ELEMENT_LABEL} {{gridId: $grid}})-[r]->(t:{ELEMENT_LABEL} {{gridId: $grid}}) "
                  "WHERE NOT r:FEEDS_TO "
                  "RETURN collect(s.id) AS sources, collect(type(r)) AS types, collect(t.id) AS targets")
+#: The same with the stored names, for a model set where two relationship names share a type.
+EDGES_BY_NAME = EDGES_OF_GRID.replace("collect(type(r)) AS types", "collect(r.name) AS names")
 
 
 def _run(driver: neo4j.Driver, query: str, params: dict[str, object], database: str | None) -> neo4j.Record:
@@ -64,8 +66,11 @@ def read_grid(driver: neo4j.Driver, models: ModelSet, grid_id: str, *, database:
 
 
 def _relationships(driver: neo4j.Driver, models: ModelSet, grid_id: str, database: str | None) -> list[RelationshipRow]:
-    found = _run(driver, EDGES_OF_GRID, {"grid": grid_id}, database)
     names = _names_of_types(models)
+    if names is None:
+        found = _run(driver, EDGES_BY_NAME, {"grid": grid_id}, database)
+        return list(map(_relationship, found["sources"], found["names"], found["targets"]))
+    found = _run(driver, EDGES_OF_GRID, {"grid": grid_id}, database)
     try:
         return list(map(_relationship, found["sources"], map(names.__getitem__, found["types"]), found["targets"]))
     except KeyError as error:
@@ -77,25 +82,24 @@ def _relationship(source: str, name: str, target: str) -> RelationshipRow:
     return RelationshipRow(source, name, target, id=relationship_id(source, name))
 
 
-_TYPE_NAMES: dict[int, tuple[ModelSet, dict[str, str]]] = {}
+_TYPE_NAMES: dict[int, tuple[ModelSet, dict[str, str] | None]] = {}
 
 
-def _names_of_types(models: ModelSet) -> dict[str, str]:
+def _names_of_types(models: ModelSet) -> dict[str, str] | None:
     """Relationship type -> the relationship name stored with it (``TERMINAL`` -> ``terminal``), once per
-    model set. The grid sink stores every relationship under its declared name's type, one name per type."""
+    model set; None when two names share a type (``fromBus``, ``from_bus``): their edges are read by name."""
     hit = _TYPE_NAMES.get(id(models))
     if hit is not None and hit[0] is models:
         return hit[1]
-    found: dict[str, str] = {}
+    found: dict[str, str] | None = {}
     for interface in models.interfaces.values():
         for content in interface.contents.values():
-            if content.kind == "Relationship":
-                kind = relationship_type(content.name)
-                if found.setdefault(kind, content.name) != content.name:
-                    raise ModelError(f"relationships {found[kind]!r} and {content.name!r} share the type {kind}")
+            if content.kind == "Relationship" and found is not None:
+                if found.setdefault(relationship_type(content.name), content.name) != content.name:
+                    found = None
     _TYPE_NAMES.clear()
     _TYPE_NAMES[id(models)] = (models, found)
     return found
 
 
-__all__ = ["EDGES_OF_GRID", "TWINS_OF_GRID", "read_grid"]
+__all__ = ["EDGES_BY_NAME", "EDGES_OF_GRID", "TWINS_OF_GRID", "read_grid"]

@@ -156,3 +156,20 @@ def test_api_start_up_does_not_import_the_power_flow_stack() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_relationship_types_name_the_relationships_unless_two_names_share_one() -> None:
+    """read_grid reads an edge's type, not its stored name; a model set where two names map to one type
+    (``fromBus``, ``from_bus``) is read by name instead."""
+    from types import MappingProxyType
+
+    from api.app import _shipped_models
+    from dtdl.model import Content, Interface, ModelSet
+    from loaders.grids.reader import _names_of_types
+
+    shipped = _shipped_models()
+    names = _names_of_types(shipped)
+    assert names is not None and names["TERMINAL"] == "terminal" and "FEEDS_TO" in names
+    clash = Interface(dtmi="dtmi:test:Clash;1", contents=MappingProxyType({
+        name: Content(kind="Relationship", name=name) for name in ("fromBus", "from_bus")}))
+    assert _names_of_types(ModelSet(interfaces=MappingProxyType({clash.dtmi: clash}))) is None
