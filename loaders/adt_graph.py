@@ -35,6 +35,7 @@ import neo4j
 from dtdl.model import ModelSet
 from graph.bulk import (DEFAULT_BATCH, RelationshipPlan, RelationshipRow, TwinPlan, TwinRow, check_twin_rows,
                         plan_relationship_rows)
+from graph.bulk_rows import chunks
 from graph.errors import GraphError, NotFoundError, Problem, ValidationError
 from graph.models_store import check_upload, list_models, load_model_set, upload_models
 from graph.records import Twin
@@ -213,11 +214,6 @@ def import_adt(
 # --------------------------------------------------------------------------- export
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _selected_twins(
     driver: neo4j.Driver, models: ModelSet, twin_ids: Iterable[str] | None, model: str | None, database: str | None
 ) -> list[Twin]:
@@ -226,7 +222,7 @@ def _selected_twins(
     if twin_ids is not None:
         ids = list(dict.fromkeys(twin_ids))
         found: dict[str, Twin] = {}
-        for chunk in _chunks(ids, EXPORT_PAGE):
+        for chunk in chunks(ids, EXPORT_PAGE):
             found.update(get_twins(driver, models, chunk, database=database))
         missing = [i for i in ids if i not in found]
         if missing:
@@ -272,7 +268,7 @@ def export_adt(
     ids = sorted(t.id for t in twins)
     exported = set(ids)
     relationships: list[RelationshipRow] = []
-    for chunk in _chunks(ids, EXPORT_PAGE):
+    for chunk in chunks(ids, EXPORT_PAGE):
         for edges in list_relationships_many(driver, models, chunk, database=database).values():
             relationships += [RelationshipRow(r.source_id, r.name, r.target_id, r.properties, r.id)
                               for r in edges if r.target_id in exported]
