@@ -18,7 +18,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimi
 from strawberry.scalars import JSON
 
 from api.adt_queries import AdtQuery
-from api.aggregates import AggregateQuery
+from api.aggregates import AggregateQuery, typed_aggregate_field
 from api.auth import Permission
 from api.context import GraphQLInfo
 from api.commands import CommandMutation
@@ -111,12 +111,13 @@ class GridTwinSchema(strawberry.Schema):
 
 
 def _query_of(types: GeneratedTypes) -> type:
-    """Query, with ``twins`` taking the generation's typed per-model ``filter`` when the models have one."""
+    """Query, with ``twins`` and ``twinsAggregate`` taking the generation's typed per-model ``filter`` when the
+    models have one."""
     twin_where = types.filters.twin_where
     if twin_where is None:
         return Query
-    twins = typed_twins_field(twin_where)
-    return strawberry.type(type("Query", (Query,), {"twins": twins}), name="Query")
+    typed = {"twins": typed_twins_field(twin_where), "twins_aggregate": typed_aggregate_field(twin_where)}
+    return strawberry.type(type("Query", (Query,), typed), name="Query")
 
 
 def build_schema(types: GeneratedTypes) -> strawberry.Schema:

@@ -17,7 +17,7 @@ import neo4j
 from dtdl.model import ModelSet, Schema
 from graph.errors import Problem, ValidationError
 from graph.reads import Read, send_async
-from graph.search import Filter, matching, quote_path, where
+from graph.search import Condition, Filter, matching, quote_path, where
 
 #: DTDL kinds stored as Neo4j numbers: min, max, average, sum and count apply.
 NUMBER_KINDS = frozenset({"double", "float", "decimal", "integer", "short", "byte", "long", "unsignedByte",
@@ -32,13 +32,15 @@ _CYPHER = {"min": "min", "max": "max", "average": "avg", "sum": "sum", "count": 
 
 @dataclass(frozen=True)
 class Aggregation:
-    """What one ``twinsAggregate`` asks: twins that are-a ``model`` matching ``filters`` (accounts among
-    ``hidden_models`` left out), and the properties to aggregate (top-level number or string properties)."""
+    """What one ``twinsAggregate`` asks: twins that are-a ``model`` matching ``filters`` and the typed
+    ``typed_filter`` (accounts among ``hidden_models`` left out), and the properties to aggregate
+    (top-level number or string properties)."""
 
     model: str
     filters: Sequence[Filter] = ()
     properties: Sequence[str] = ()
     hidden_models: Sequence[str] = ()
+    typed_filter: Condition | None = None
 
 
 def aggregatable(schema: Schema | None) -> tuple[str, ...]:
@@ -54,7 +56,7 @@ def aggregate_read(models: ModelSet, aggregation: Aggregation) -> Read[dict[str,
     """``{"count": n, property: {"min": .., "max": .., ...}}`` for the matching twins, in one query."""
     params: dict[str, Any] = {}
     match, conditions, properties = matching(models, aggregation.model, aggregation.filters,
-                                             aggregation.hidden_models, params)
+                                             aggregation.hidden_models, params, aggregation.typed_filter)
     columns = ["count(t) AS count"]
     asked: dict[str, tuple[str, ...]] = {}
     for index, name in enumerate(dict.fromkeys(aggregation.properties)):

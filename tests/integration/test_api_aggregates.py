@@ -99,3 +99,18 @@ def test_typed_filters_combine_with_and_or_not(gql: GraphQLClient, tokens: dict[
         or: [{length: {lt: 0.5}}, {length: {gt: 3}}], not: {status: {eq: faulted}}}}) { edges { node { id } } } }"""
     found = gql.data(query, {"tag": lines}, tokens["viewer"])["twins"]["edges"]
     assert [edge["node"]["id"] for edge in found] == [f"{lines}-0"]  # 4.0 km is long enough but faulted
+
+
+def test_aggregates_take_the_typed_filter_of_twins(gql: GraphQLClient, tokens: dict[str, str], lines: str) -> None:
+    """The same set by the typed filter (which names the model) as by the where list: the same aggregates."""
+    typed = gql.data("""query($tag: String!) { twinsAggregate(filter: {line: {name: {startsWith: $tag},
+        status: {in: [inService, maintenance]}}}) { count ... on LineAggregate { length { min max sum } } } }""",
+                     {"tag": lines}, tokens["viewer"])["twinsAggregate"]
+    listed = gql.data('query($tag: JSON!) { twinsAggregate(model: "Line", where: [{property: "name", op: startsWith, '
+                      'value: $tag}, {property: "status", op: in, value: ["inService", "maintenance"]}]) '
+                      '{ count ... on LineAggregate { length { min max sum } } } }', {"tag": lines},
+                      tokens["viewer"])["twinsAggregate"]
+    assert typed == listed and typed["count"] == 3  # the faulted line is left out by both
+    assert typed["length"]["sum"] == pytest.approx(LENGTHS[0] + LENGTHS[1] + LENGTHS[3])
+    body = gql("{ twinsAggregate { count } }", None, tokens["viewer"])
+    assert body["errors"][0]["extensions"]["problems"][0]["pointer"] == "/model"
