@@ -18,6 +18,7 @@ from typing import Any
 import neo4j
 
 from dtdl.model import ModelSet, Schema
+from graph.compiled import memoised
 from graph.cursors import SortKey, beyond, decode_cursor, encode_cursor
 from graph.cypher import label_for, quote, resolve_label
 from graph.errors import ModelError, Problem, ValidationError
@@ -335,20 +336,11 @@ def _checked_path(path: str, properties: Mapping[str, Schema], pointer: str) -> 
     return path
 
 
-_SEARCHABLE: dict[tuple[int, str | None], tuple[ModelSet, dict[str, Schema]]] = {}
-
-
 def searchable_properties(models: ModelSet, model: str | None) -> dict[str, Schema]:
     """Dotted path -> schema of every primitive/enum property (and object field) one may filter on;
     made once per model set and model (a model set is frozen), not on every page asked for."""
-    hit = _SEARCHABLE.get((id(models), model))
-    if hit is not None and hit[0] is models:
-        return hit[1]
-    found = _searchable(models, model)
-    if len(_SEARCHABLE) > 1024:
-        _SEARCHABLE.clear()
-    _SEARCHABLE[(id(models), model)] = (models, found)
-    return found
+    return memoised("searchable", models, models.interfaces, model or "",
+                    lambda models, _interfaces, model: _searchable(models, model or None))
 
 
 def _searchable(models: ModelSet, model: str | None) -> dict[str, Schema]:

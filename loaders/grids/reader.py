@@ -16,12 +16,14 @@ any; a relationship's id is the one the grid importer gives it (``document.relat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import neo4j
 
-from dtdl.model import ModelSet
+from dtdl.model import Interface, ModelSet
 from graph.bulk import RelationshipRow
+from graph.compiled import memoised
 from graph.cypher import relationship_type
 from graph.errors import NotFoundError, Problem
 from loaders.grids.document import GRID_MODEL, GridDocument, check_grid_id, relationship_id
@@ -82,23 +84,19 @@ def _relationship(source: str, name: str, target: str) -> RelationshipRow:
     return RelationshipRow(source, name, target, id=relationship_id(source, name))
 
 
-_TYPE_NAMES: dict[int, tuple[ModelSet, dict[str, str] | None]] = {}
-
-
 def _names_of_types(models: ModelSet) -> dict[str, str] | None:
     """Relationship type -> the relationship name stored with it (``TERMINAL`` -> ``terminal``), once per
     model set; None when two names share a type (``fromBus``, ``from_bus``): their edges are read by name."""
-    hit = _TYPE_NAMES.get(id(models))
-    if hit is not None and hit[0] is models:
-        return hit[1]
-    found: dict[str, str] | None = {}
-    for interface in models.interfaces.values():
+    return memoised("relationship names", models, models.interfaces, "", _type_names)
+
+
+def _type_names(models: ModelSet, interfaces: Mapping[str, Interface], _variant: str) -> dict[str, str] | None:
+    found: dict[str, str] = {}
+    for interface in interfaces.values():
         for content in interface.contents.values():
-            if content.kind == "Relationship" and found is not None:
-                if found.setdefault(relationship_type(content.name), content.name) != content.name:
-                    found = None
-    _TYPE_NAMES.clear()
-    _TYPE_NAMES[id(models)] = (models, found)
+            if content.kind == "Relationship" and found.setdefault(relationship_type(content.name),
+                                                                   content.name) != content.name:
+                return None
     return found
 
 
