@@ -41,6 +41,8 @@ from loaders.grids.document import GridSourceError
 
 DEFAULT_RATED_S_MVA = 100.0
 DEFAULT_MAX_I_KA = 1.0
+#: The net's line column that says max_i_ka is DEFAULT_MAX_I_KA, not the file's (sources names it in ``assumed``).
+ASSUMED_MAX_I = "assumed_max_i"
 _SWITCHES = ("Switch", "Breaker", "Disconnector", "LoadBreakSwitch", "Fuse", "Jumper", "GroundDisconnector")
 _REFUSED = ("PhaseTapChangerLinear", "PhaseTapChangerSymmetrical", "PhaseTapChangerAsymmetrical",
             "PhaseTapChangerTabular", "DCLineSegment", "ACDCConverter", "DanglingLine", "SeriesCompensator")
@@ -125,7 +127,7 @@ def _lines(model: CimModel, net: Any, f_hz: float) -> None:
             c_nf_per_km=model.number(segment, "ACLineSegment.bch", 0.0) / (2 * math.pi * f_hz) * 1e9 / length,
             g_us_per_km=model.number(segment, "ACLineSegment.gch", 0.0) * 1e6 / length,
             max_i_ka=DEFAULT_MAX_I_KA if max_i_ka is None else max_i_ka,
-            in_service=_in_service(model, terminals), assumed_max_i=max_i_ka is None)
+            in_service=_in_service(model, terminals), **{ASSUMED_MAX_I: max_i_ka is None})
 
 
 def _current_limit_ka(model: CimModel, terminals: Sequence[Node]) -> float | None:

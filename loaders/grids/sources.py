@@ -117,15 +117,20 @@ def _json_file(path: Path, grid_id: str | None) -> GridDocument:
 
 
 def _cgmes(path: Path, grid_id: str | None) -> GridDocument:
-    """A CGMES grid through its pandapower net; each twin's ``sourceId`` is its CIM mRID (the id in the source)."""
-    from loaders.grids.from_cgmes import from_cgmes
+    """A CGMES grid through its pandapower net; each twin's ``sourceId`` is its CIM mRID (the id in the source),
+    and a line without a current limit in the files names ``maxCurrent`` in its ``assumed`` list."""
+    from loaders.grids.from_cgmes import ASSUMED_MAX_I, from_cgmes
 
     net = from_cgmes(path)
     document = from_pandapower(net, grid_id or path.stem, source=f"cgmes:{path.name}", source_format="cgmes")
     for twin in document.twins:
         table, _, index = str(twin.properties.get("sourceId", "")).partition("/")
-        if table in net and "origin_id" in net[table] and index.isdigit():
-            twin.properties["sourceId"] = str(net[table].at[int(index), "origin_id"])
+        if table not in net or "origin_id" not in net[table] or not index.isdigit():
+            continue
+        row = net[table].loc[int(index)]
+        twin.properties["sourceId"] = str(row["origin_id"])
+        if bool(row.get(ASSUMED_MAX_I, False)):
+            twin.properties["assumed"] = [*twin.properties.get("assumed", ()), "maxCurrent"]
     return document
 
 

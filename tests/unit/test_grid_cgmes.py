@@ -66,6 +66,8 @@ def test_the_grid_document_keeps_the_network(cases: Path) -> None:
     assert grid.properties["sourceFormat"] == "cgmes"
     bus_ids = {twin.properties["sourceId"] for twin in document.twins_of(f"{GT}Bus;1")}
     assert len(bus_ids) == 57 and all(not source_id.startswith("bus/") for source_id in bus_ids)  # CIM mRIDs
+    lines = document.twins_of(f"{GT}ACLineSegment;1")
+    assert lines and all("maxCurrent" in line.properties["assumed"] for line in lines)  # powsybl writes no limits
     built = to_pandapower(document)
     assert len(built.trafo) == 17 and len(built.gen) + len(built.ext_grid) == 7
     worst = worst_differences(from_cgmes(cases / "ieee57.zip"), built)
@@ -92,7 +94,23 @@ def test_what_cannot_be_imported_is_refused_by_name(cases: Path, tmp_path: Path)
         from_cgmes(broken)
     with pytest.raises(GridSourceError, match="no such file"):
         from_cgmes(tmp_path / "missing.zip")
+    (tmp_path / "fake.zip").write_text("not a zip")
+    with pytest.raises(GridSourceError, match=r"fake\.zip: not a \.zip archive"):
+        from_cgmes(tmp_path / "fake.zip")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(GridSourceError, match=r"no \.xml files"):
         from_cgmes(empty)
+
+
+def test_a_zip_that_unpacks_too_far_is_refused_before_it_is_unpacked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    from loaders.grids import cim_profiles
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("grid_EQ.xml", b" " * 4096)
+    monkeypatch.setattr(cim_profiles, "MAX_UNPACKED_BYTES", 1024)
+    with pytest.raises(GridSourceError, match="unpack to 4096 bytes, more than 1024"):
+        from_cgmes(bomb)
