@@ -42,6 +42,7 @@ from api.events import TwinEvents
 from api.loaders import Loaders
 from api.predictions import PredictionService
 from api.registry import ModelRegistry
+from api.event_service import EventRouteService
 from api.replicas import ReplicaBus
 from api.request_ids import RequestIds
 from api.ingest_http import ingest_endpoint
@@ -235,14 +236,25 @@ async def start_services(settings: Settings) -> Services:
     ml_models = ModelCache(Registry.of_profile(settings.state_path))
     predictions = PredictionService(ml_models, driver, lambda: registry.active.models, settings, telemetry.broker,
                                     telemetry.ingest.ingest)
+    replicas = await _replica_bus(settings, driver, registry, telemetry, events)
     return Services(
         settings=settings, neo4j=driver, neo4j_async=async_driver, registry=registry, telemetry=telemetry,
         events=events, simulations=simulations, ml_models=ml_models, predictions=predictions,
         influxdb_http=httpx.AsyncClient(base_url=influx_url, headers={"Authorization": f"Token {influx_token}"}),
         jwt_secret=jwt_secret, accounts=accounts,
         metrics_token=_state_secret(settings, "metrics-token", settings.metrics_token),
-        replicas=await _replica_bus(settings, driver, registry, telemetry, events),
+        replicas=replicas, event_routes=await _event_routes(settings, driver, registry, telemetry, events, replicas),
     )
+
+
+async def _event_routes(settings: Settings, driver: Any, registry: ModelRegistry, telemetry: TelemetryServices,
+                        events: TwinEvents, replicas: ReplicaBus | None) -> EventRouteService | None:
+    """This replica's event routing and delivery, on the broker (None without one)."""
+    if replicas is None:
+        return None
+    return await EventRouteService.start(settings.resolved_redis(), settings.profile, driver,
+                                         lambda: registry.active.models, events, telemetry.broker,
+                                         lambda: replicas.relaying)
 
 
 async def _replica_bus(settings: Settings, driver: Any, registry: ModelRegistry, telemetry: TelemetryServices,

@@ -60,6 +60,7 @@ class Permission(enum.Enum):
     manage_grids = "import, export and delete grids"
     manage_models = "upload, decommission and delete models"
     manage_users = "manage user accounts"
+    manage_event_routes = "manage event routes"
 
 
 PERMISSIONS: dict[Permission, Role] = {
@@ -75,6 +76,7 @@ PERMISSIONS: dict[Permission, Role] = {
     Permission.manage_grids: Role.operator,
     Permission.manage_models: Role.admin,
     Permission.manage_users: Role.admin,
+    Permission.manage_event_routes: Role.admin,
 }
 
 

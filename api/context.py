@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from api.accounts import AccountService
 from api.auth import Principal
+from api.event_service import EventRouteService
 from api.events import TwinEvents
 from api.loaders import Loaders
 from api.registry import ActiveModels, ModelRegistry
@@ -44,8 +45,12 @@ class Services:
     predictions: PredictionService
     #: Live events to and from the other API replicas (None: one process, no broker configured).
     replicas: ReplicaBus | None = None
+    #: Event routes (None: no broker configured).
+    event_routes: EventRouteService | None = None
 
     async def close(self) -> None:
+        if self.event_routes is not None:
+            await self.event_routes.close()
         if self.replicas is not None:
             await self.replicas.close()
         await self.predictions.close()

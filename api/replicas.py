@@ -114,6 +114,11 @@ class ReplicaBus:
         except Exception:  # any failure means "not ready"
             return False
 
+    @property
+    def relaying(self) -> bool:
+        """True while another replica's items are replayed here (event routes skip them: their origin routes them)."""
+        return self._relaying
+
     def models_installed(self) -> None:
         """Called when this replica installed new models: the others reload theirs."""
         if not self._relaying and self._loop is not None:

@@ -25,6 +25,7 @@ from api.commands import CommandMutation
 from api.compiled_reads import CompiledReads
 from api.cypher_console import CypherResult, run_read_only
 from api.errors import call, should_mask
+from api.event_route_operations import EventRouteMutation, EventRouteQuery
 from api.grid_operations import GridMutation, GridQuery
 from api.metrics import OperationMetrics
 from api.model_operations import ModelMutation, ModelQuery
@@ -56,7 +57,7 @@ class Health:
 
 @strawberry.type
 class Query(AccountQuery, TwinQuery, AggregateQuery, AdtQuery, ModelQuery, GridQuery, TelemetryQuery, SimulationQuery, MlQuery,
-            PredictionQuery):
+            PredictionQuery, EventRouteQuery):
     @strawberry.field(description="Whether Neo4j and InfluxDB answer, and the API version.")
     async def health(self, info: GraphQLInfo) -> Health:
         services = info.context.services
@@ -74,7 +75,7 @@ class Query(AccountQuery, TwinQuery, AggregateQuery, AdtQuery, ModelQuery, GridQ
 
 @strawberry.type
 class Mutation(AccountMutation, TwinMutation, ModelMutation, GridMutation, TelemetryMutation, SimulationMutation,
-               MlMutation, PredictionMutation, CommandMutation, ReportMutation):
+               MlMutation, PredictionMutation, CommandMutation, ReportMutation, EventRouteMutation):
     pass
 
 

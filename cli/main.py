@@ -225,7 +225,8 @@ def demo() -> None:
     # GraphiQL opened without a token must load the schema; outside the demo anonymous introspection is off
     console.print(f"continuous inference of {', '.join(demo_grid.MEASUREMENT_POINTS)} every "
                   f"{demo_grid.INFERENCE_INTERVAL_S:g} s (subscription `predictions`)")
-    _serve(settings.model_copy(update={"anonymous_introspection": True}),
+    # on the broker (services_up started the profile's Redis), so event routes work in the demo
+    _serve(settings.model_copy(update={"anonymous_introspection": True, "broker": "redis"}),
            [functools.partial(demo_grid.stream_physics, grids=grids), demo_grid.infer_continuously])
 
 

@@ -1,8 +1,10 @@
 """Redis 7 (Debian's ``redis-server``): the message broker between API replicas.
 
-It carries only live events (pub/sub: telemetry after it was acknowledged, twin changes, model
-reloads), never data of record, so it runs without persistence (``--save ''``,
-``--appendonly no``), on loopback, with a password kept in runtime.json.
+It carries the live events between replicas (pub/sub: telemetry after it was acknowledged, twin
+changes, model reloads; not persisted, as pub/sub never is) and the event routes with their
+undelivered events (api.event_router), which must outlive a restart: so it keeps an append-only
+file (``--appendonly yes --appendfsync everysec``: a Redis crash loses nothing, a machine crash up to
+a second) and no snapshots (``--save ''``), on loopback, with a password kept in runtime.json.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def start(settings: Settings, recorded: dict[str, Any]) -> dict[str, Any]:
     config.write_text(f"requirepass {password}\n")
     config.chmod(0o600)
     command = ["redis-server", str(config), "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-               "--dir", str(data), "--save", "", "--appendonly", "no", "--daemonize", "no"]
+               "--dir", str(data), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"]
     pid = processes.start(command, log_file)
     return {"pid": pid, "port": port, "password": password, "url": f"redis://:{password}@127.0.0.1:{port}/0",
             "version": version(), "log": str(log_file)}

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -279,3 +280,22 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, t
             pass
         time.sleep(0.3)
     pytest.fail(f"gridtwin did not answer within {timeout:g} s: {log.read_text()[-2000:]}")
+
+
+def serve_replica(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """One `gridtwin serve` process on the broker (a replica), and its URL once it answers."""
+    port = _free_port()
+    env = {**_serve_env(settings, port), "GRIDTWIN_BROKER": "redis"}
+    process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    _wait_until_serving(process, url, log)
+    return process, url
+
+
+def graphql_data(url: str, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST a GraphQL operation to a served API; its data (no errors allowed)."""
+    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    assert "errors" not in body, body
+    return body["data"]

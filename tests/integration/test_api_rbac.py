@@ -76,6 +76,10 @@ CALLS: dict[str, str] = {
     "latestPredictions": f'{{ latestPredictions(twinIds: ["{NOBODY}"]) {{ twinId }} }}',
     "continuousInference": "{ continuousInference { passes } }",
     "setContinuousInference": f'mutation {{ setContinuousInference(twinIds: ["{NOBODY}"]) {{ passes }} }}',
+    "eventRoutes": "{ eventRoutes { id } }",
+    "eventRoute": '{ eventRoute(id: "rbac-no-route") { id } }',
+    "createEventRoute": 'mutation { createEventRoute(route: {id: "!", endpoint: {}}) { id } }',
+    "deleteEventRoute": 'mutation { deleteEventRoute(id: "rbac-no-route") }',
 }
 GUARD_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 

@@ -32,6 +32,10 @@ NEEDS_THE_DEMO = {
     "runInference": "needs the demo's trained models and the points attached to the LV grid",
     "setContinuousInference": "starts a background loop that outlives the request",
     "invokeCommand": "operates the LV grid's switch, simulates and infers as above",
+    "createEventRoute": "routes live on the broker, which the demo joins (the test API runs without one)",
+    "eventRoutes": "as createEventRoute",
+    "eventRoute": "as createEventRoute",
+    "deleteEventRoute": "as createEventRoute",
 }
 #: Variables of the examples that declare them.
 VARIABLES = {"password": TEST_ADMIN_PASSWORD,

@@ -26,7 +26,8 @@ from websockets.sync.client import ClientConnection, connect
 from api.events import TwinEvent, TwinEvents
 from api.replicas import ReplicaBus
 from gridtwin.config import Settings
-from tests.integration.conftest import _free_port, _serve_env, _wait_until_serving, stop_process
+from tests.integration.conftest import _free_port, _serve_env, _wait_until_serving, graphql_data as _post, \
+    serve_replica as _serve, stop_process
 from timeseries.broker import InProcessBroker
 from timeseries.validation import Sample
 
@@ -99,16 +100,6 @@ def test_the_bus_subscribes_again_after_redis_restarts(settings: Settings) -> No
 
 # --- two `gridtwin serve` processes ----------------------------------------------------------------
 
-def _serve(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**_serve_env(settings, port), "GRIDTWIN_BROKER": "redis"}
-    process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    _wait_until_serving(process, url, log)
-    return process, url
-
-
 @pytest.fixture(scope="module")
 def replicas(api_settings: Settings, tokens: dict[str, str],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
@@ -119,13 +110,6 @@ def replicas(api_settings: Settings, tokens: dict[str, str],
     finally:
         for process, _ in started:
             stop_process(process)
-
-
-def _post(url: str, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}},
-                      headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 @contextlib.contextmanager

@@ -55,14 +55,15 @@ def test_influxdb_writes_points_and_flux_reads_them_back(influx_client: InfluxDB
     assert values == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
-def test_redis_is_7_answers_only_with_its_password_and_keeps_nothing_on_disk(settings: Settings) -> None:
+def test_redis_is_7_answers_only_with_its_password_and_keeps_an_append_only_file(settings: Settings) -> None:
     import redis
 
     record = settings.runtime()["redis"]
     with redis.Redis.from_url(settings.resolved_redis()) as client:
         info = client.info()
         assert info["redis_version"].startswith("7.") and info["tcp_port"] == record["port"]
-        assert client.config_get("save")["save"] == "" and client.config_get("appendonly")["appendonly"] == "no"
+        assert client.config_get("save")["save"] == "" and client.config_get("appendonly")["appendonly"] == "yes"
+        assert client.config_get("appendfsync")["appendfsync"] == "everysec"
         assert client.config_get("bind")["bind"] == "127.0.0.1"
     with redis.Redis(host="127.0.0.1", port=record["port"]) as anonymous:
         try:

@@ -61,7 +61,8 @@ def test_policy_matches_the_product_rules() -> None:
     assert {p for p, r in PERMISSIONS.items() if r == Role.viewer} == {Permission.read_twins, Permission.read_telemetry}
     assert {p for p, r in PERMISSIONS.items() if r == Role.analyst} == {Permission.read_models, Permission.read_predictions,
                                                                           Permission.run_cypher}
-    assert {p for p, r in PERMISSIONS.items() if r == Role.admin} == {Permission.manage_models, Permission.manage_users}
+    assert {p for p, r in PERMISSIONS.items() if r == Role.admin} == {Permission.manage_models, Permission.manage_users,
+                                                                         Permission.manage_event_routes}
 
 
 def test_bearer_header_parsing() -> None:
