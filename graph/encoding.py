@@ -261,7 +261,8 @@ def _property_step(models: ModelSet, schema: Schema | None, key: str) -> Callabl
 
     if resolved.kind in ("Array", "Map"):
         element = resolve_schema(models, resolved.element_schema)
-        element_kind = element.kind if element is not None and element.kind != "Enum" else None
+        # elements stored as their document value (strings, numbers, enum values) are copied, not decoded one by one
+        element_kind = None if _identity_decoded(models, element) else element.kind  # type: ignore[union-attr]
 
         def collection_value(stored: Mapping[str, Any]) -> Any:
             if key not in stored:
