@@ -147,8 +147,8 @@ class Deliveries:
         self._running: dict[str, tuple[RouteDelivery, asyncio.Task[None]]] = {}
 
     def follow(self, routes: dict[str, RouteSpec]) -> None:
-        """Start loops for new routes, stop those of deleted ones."""
-        for route_id in set(self._running) - set(routes):
+        """Start loops for new routes, stop those of deleted (or deleted and remade) ones."""
+        for route_id in [r for r, (delivery, _) in self._running.items() if routes.get(r) != delivery.spec]:
             self._running.pop(route_id)[1].cancel()
         for route_id, spec in routes.items():
             if route_id not in self._running:

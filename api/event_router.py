@@ -159,7 +159,7 @@ class EventRouter:
     async def refresh(self, *, subtrees: bool) -> None:
         """Read the routes from the broker (and, when asked, the twins below each subtree root)."""
         routes = await self.store.all()
-        changed = routes.keys() != self.routes.keys()
+        changed = routes != self.routes  # a route deleted and made again under its id counts too
         self.routes = routes
         if subtrees or changed:
             await self._refresh_subtrees()
@@ -205,9 +205,9 @@ class EventRouter:
         await self._learn_models([s.twin for s in items if isinstance(s, Sample) and s.twin not in self._models_of])
         per_route: dict[str, list[tuple[str, bytes]]] = {}
         models = self.models()
+        if self.subtrees and any(isinstance(i, TwinEvent) and i.relationship in TOPOLOGY_RELATIONSHIPS for i in items):
+            await self._refresh_subtrees()  # the topology moved (committed before it was published): read it once
         for item in items:
-            if isinstance(item, TwinEvent) and item.relationship in TOPOLOGY_RELATIONSHIPS and self.subtrees:
-                await self._refresh_subtrees()  # the topology moved: match later events against the new subtree
             event = routed_twin_event(item) if isinstance(item, TwinEvent) else routed_sample(item, self._models_of.get(item.twin))
             body: bytes | None = None
             for route in self.routes.values():
