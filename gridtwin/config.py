@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     influxdb_org: str = "gridtwin"
     influxdb_bucket: str = "telemetry"
 
+    #: When a telemetry batch is acknowledged (and published to subscribers): "direct" once InfluxDB took it
+    #: (the spool only when InfluxDB cannot), or "spool_first" once the local spool fsync'ed it, which the
+    #: replayer then writes to InfluxDB: milliseconds instead of an InfluxDB round trip before subscribers
+    #: see a sample, for a second copy on disk. See timeseries/writer.py and docs/timeseries.md.
+    telemetry_write_mode: Literal["direct", "spool_first"] = "direct"
+
     #: Live events between API replicas: "redis" (the profile's Redis, or ``redis_url``) or "none"
     #: (one process, as before). See api/replicas.py.
     broker: Literal["none", "redis"] = "none"

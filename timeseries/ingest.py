@@ -54,7 +54,7 @@ class TelemetryIngest:
     def from_settings(cls, settings: Settings, directory: TwinDirectory, broker: Broker | None = None,
                       *, downsample: bool = True, **writer_options: Any) -> TelemetryIngest:
         """The pipeline of one process; its downsampler keeps its state beside the raw spool."""
-        writer = TelemetryWriter.from_settings(settings, **writer_options)
+        writer = TelemetryWriter.from_settings(settings, **{"mode": settings.telemetry_write_mode, **writer_options})
         downsampler = Downsampler.from_settings(settings, writer.spool.directory) if downsample else None
         return cls(directory, writer, broker, downsampler)
 
