@@ -17,7 +17,17 @@ events over the profile's Redis) on a free port and measures:
 (b) the GraphQL mutation ``ingestTelemetry(messages: $m)`` with JSON variables;
 (c) ``--subscribers`` graphql-transport-ws connections, each on ``telemetry(twinIds: [10 twins])``
     over the first 1,000 twins, which a feeder process updates at 1 Hz through /ingest with
-    ``time`` = send time (ms); delivery latency = receive time - sample time.
+    ``time`` = send time (ms); delivery latency = receive time - sample time;
+(d) the floor of (a): the same messages as the line protocol our validator makes of them (encoded
+    before the clock starts), written by influxdb-client's synchronous WriteApi from ``--concurrency``
+    threads, one body per write.  With parts a and d in one run the ratio of (a) to (d) is printed
+    (issue 13: at least 0.8);
+(e) the floor of (c): part (c)'s subscribers and feeder against bench/ws_floor_app.py, a bare
+    Starlette WebSocket broadcast of the same messages (no validation, storage or acknowledgement);
+    with parts c and e in one run the ratio of their delivery p99 is printed.
+
+``GRIDTWIN_TELEMETRY_WRITE_MODE=spool_first`` in the environment runs the API acknowledging after the
+spool's fsync instead of after InfluxDB (docs/timeseries.md).
 
 The load average is printed with every part: the box has 2 cores shared by Neo4j, InfluxDB,
 the API, this client and other people's work.  Seeded twins are deleted at the end, and the
@@ -36,6 +46,7 @@ import random
 import resource
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -50,13 +61,20 @@ import httpx  # noqa: E402
 import websockets  # noqa: E402
 from influxdb_client import InfluxDBClient  # noqa: E402
 
-from apiserver import login, start_api  # noqa: E402
+from apiserver import login, start_api, wait_until_ready  # noqa: E402
 from gridtwin.config import Settings  # noqa: E402
-from servers.processes import stop  # noqa: E402
+from servers.processes import free_port, stop  # noqa: E402
 from graph import db as graph_db  # noqa: E402
 from graph.bulk import TwinRow, bulk_create_twins, bulk_delete_twins  # noqa: E402
 from graph.models_store import ensure_builtin_models  # noqa: E402
+from influxdb_client import WritePrecision  # noqa: E402
+from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
+
+from api.app import _shipped_models  # noqa: E402
+from api.ingest_http import parse_ndjson  # noqa: E402
+from timeseries.directory import TwinInfo  # noqa: E402
 from timeseries.samples import grid_measurement_point_snapshot  # noqa: E402
+from timeseries.validation import validate_batch  # noqa: E402
 
 MODEL = "dtmi:gridtwin:GridMeasurementPoint;1"
 MEASUREMENT = "dtmi:gridtwin:GridMeasurementPoint"
@@ -138,7 +156,6 @@ def twin_id(tag: str, i: int) -> str:
 def values_pool(size: int = 2048, seed: int = 7) -> list[str]:
     """JSON texts of full snapshots (22 values), so building a message costs one format."""
     rng = random.Random(seed)
-    now = time.time()
     return [json.dumps(grid_measurement_point_snapshot(rng), separators=(",", ":")) for i in range(size)]
 
 
@@ -195,19 +212,22 @@ def delete_points(settings: Settings, ids: list[str]) -> None:
 # ----------------------------------------------------------------------------- (a) POST /ingest
 
 
+def ndjson_bodies(args: argparse.Namespace, tag: str, base_ms: int, total: int) -> list[bytes]:
+    """``total`` messages (rounded down to whole bodies) as NDJSON bodies of ``--body`` messages, one ms apart."""
+    pool = values_pool()
+    nbodies = max(1, total // args.body)
+    print(f"precomputing {nbodies} bodies of {args.body} messages ...", file=sys.stderr)
+    return ["\n".join(
+        f'{{"twin":"{twin_id(tag, i % args.twins)}","time":{base_ms + i},"values":{pool[i % len(pool)]}}}'
+        for i in range(b * args.body, (b + 1) * args.body)).encode() for b in range(nbodies)]
+
+
 async def part_a(args: argparse.Namespace, url: str, token: str, tag: str, meter_pids: tuple[int, int | None],
                  settings: Settings) -> dict[str, Any]:
-    pool = values_pool()
     base_ms = int(time.time() * 1000) - 3 * 3600 * 1000  # a time range of its own (verified by count)
     total = int(args.ingest_seconds * args.max_rate)
-    nbodies = max(1, total // args.body)
-    print(f"(a) precomputing {nbodies} bodies of {args.body} messages ...", file=sys.stderr)
-    bodies: list[bytes] = []
-    for b in range(nbodies):
-        first = b * args.body
-        bodies.append("\n".join(
-            f'{{"twin":"{twin_id(tag, i % args.twins)}","time":{base_ms + i},"values":{pool[i % len(pool)]}}}'
-            for i in range(first, first + args.body)).encode())
+    bodies = ndjson_bodies(args, tag, base_ms, total)
+    nbodies = len(bodies)
     body_bytes = sum(map(len, bodies))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
     counters = {"accepted": 0, "rejected": 0, "requests": 0, "retry_503": 0, "errors": 0}
@@ -266,6 +286,55 @@ async def part_a(args: argparse.Namespace, url: str, token: str, tag: str, meter
     result.update(await asyncio.to_thread(verify_count, settings, tag, base_ms, base_ms + total + args.body,
                                           counters["accepted"]))
     result["expected_points"] = counters["accepted"]
+    return result
+
+
+# ----------------------------------------------------------------------------- (d) direct writer baseline
+
+
+def line_bodies(args: argparse.Namespace, tag: str, base_ms: int, total: int) -> list[str]:
+    """The line protocol the API writes for the NDJSON bodies of (a), encoded by our own validator."""
+    interface = _shipped_models().interfaces[MODEL]
+    directory = {twin_id(tag, i): TwinInfo(twin_id(tag, i), MODEL, interface) for i in range(args.twins)}
+    bodies = []
+    for body in ndjson_bodies(args, tag, base_ms, total):
+        checked = validate_batch(parse_ndjson(body)[0], directory)
+        if checked.rejections:
+            raise SystemExit(f"(d) the bench's own messages were refused: {checked.rejections[:3]}")
+        bodies.append("\n".join(checked.lines))
+    return bodies
+
+
+async def part_d(args: argparse.Namespace, url: str, token: str, tag: str, meter_pids: tuple[int, int | None],
+                 settings: Settings) -> dict[str, Any]:
+    """influxdb-client's synchronous WriteApi, ``--concurrency`` threads, the same bodies as (a): the floor."""
+    base_ms = int(time.time() * 1000) - 5 * 3600 * 1000  # apart from (a)'s range
+    bodies = line_bodies(args, tag, base_ms, int(args.ingest_seconds * args.max_rate))
+    written = [0] * args.concurrency
+    next_body = iter(range(len(bodies)))
+    with influx_client(settings) as client:
+        write_api = client.write_api(write_options=SYNCHRONOUS)
+        write_api.write(settings.influxdb_bucket, record=bodies[-1], write_precision=WritePrecision.NS)  # warm-up
+
+        def worker(k: int, deadline: float) -> None:
+            for b in next_body:
+                if b == len(bodies) - 1 or time.perf_counter() >= deadline:
+                    return
+                write_api.write(settings.influxdb_bucket, record=bodies[b], write_precision=WritePrecision.NS)
+                written[k] += args.body
+
+        with CpuMeter(*meter_pids) as meter:
+            deadline = time.perf_counter() + args.ingest_seconds
+            with ThreadPoolExecutor(args.concurrency) as threads:
+                list(threads.map(worker, range(args.concurrency), [deadline] * args.concurrency))
+    accepted = sum(written)
+    result = {"messages_per_body": args.body, "concurrency": args.concurrency, "seconds": round(meter.wall, 2),
+              "written": accepted, "written_msgs_per_s": round(accepted / meter.wall),
+              "bodies_exhausted": sum(written) + args.body >= len(bodies) * args.body, **meter.report()}
+    bodies.clear()
+    result.update(await asyncio.to_thread(verify_count, settings, tag, base_ms,
+                                          base_ms + int(args.ingest_seconds * args.max_rate) + args.body,
+                                          accepted + args.body))
     return result
 
 
@@ -472,6 +541,24 @@ async def part_c(args: argparse.Namespace, url: str, token: str, tag: str, meter
     }
 
 
+# ----------------------------------------------------------------------------- (e) the floor of (c)
+
+
+async def part_e(args: argparse.Namespace, url: str, token: str, tag: str, meter_pids: tuple[int, int | None],
+                 settings: Settings) -> dict[str, Any]:
+    """Part (c)'s subscribers and feeder against a bare Starlette WebSocket broadcast (bench/ws_floor_app.py)."""
+    port = free_port()
+    floor = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
+                              "ws_floor_app:app", "--port", str(port), "--log-level", "warning",
+                              "--ws-max-size", "1048576"], start_new_session=True)
+    floor_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(floor, lambda: httpx.get(floor_url + "/readyz", timeout=1), "the floor server", "its stderr")
+        return await part_c(args, floor_url, token, tag, (floor.pid, None), settings)
+    finally:
+        stop(floor.pid, grace=5)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -481,19 +568,27 @@ async def run(args: argparse.Namespace, settings: Settings, url: str, token: str
     pids = (api_pid, influx_pid)
     results: dict[str, Any] = {"cores": os.cpu_count(), "twins": args.twins}
     parts = {"a": ("a_post_ingest", part_a), "b": ("b_mutation_ingestTelemetry", part_b),
-             "c": ("c_subscriptions", part_c)}
+             "c": ("c_subscriptions", part_c), "d": ("d_direct_influxdb_client_writer", part_d),
+             "e": ("e_bare_starlette_broadcast", part_e)}
     for key in args.parts:
         name, part = parts[key]
         print(f"part {key} ... (loadavg {os.getloadavg()})", file=sys.stderr)
         results[name] = await part(args, url, token, tag, pids, settings)
         print(json.dumps({name: results[name]}, indent=2), file=sys.stderr)
         await asyncio.sleep(args.pause)
+    if "a" in args.parts and "d" in args.parts:  # side by side in one run: the acceptance ratio
+        results["ingest_api_to_direct_ratio"] = round(
+            results["a_post_ingest"]["accepted_msgs_per_s"]
+            / results["d_direct_influxdb_client_writer"]["written_msgs_per_s"], 3)
+    if "c" in args.parts and "e" in args.parts:  # live delivery against its floor
+        results["delivery_p99_api_to_floor_ratio"] = round(
+            results["c_subscriptions"]["latency_ms"]["p99"] / results["e_bare_starlette_broadcast"]["latency_ms"]["p99"], 2)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. ac")
+    parser.add_argument("--parts", default="abcd", help="which parts to run, e.g. ad (d: the direct writer floor)")
     parser.add_argument("--twins", type=int, default=2000)
     parser.add_argument("--ingest-seconds", type=float, default=20)
     parser.add_argument("--body", type=int, default=5000, help="(a) messages per NDJSON body")
