@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dtdl.model import Interface
-from timeseries.aggregates import MINUTE_NS, FieldSlots, PlanEntry, SeriesMeta, SeriesMinute, compile_plan, render
+from timeseries.aggregate_plans import FieldSlots, PlanEntry, compile_plan
+from timeseries.aggregates import MINUTE_NS, SeriesMeta, SeriesMinute, render
 from timeseries.directory import TAG_TWIN, TwinInfo, measurement_of
 from timeseries.lineprotocol import line_prefix
 from timeseries.validation import Sample

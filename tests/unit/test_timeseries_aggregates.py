@@ -9,10 +9,8 @@ import orjson
 import pytest
 
 from dtdl.model import Content, Interface, NamedSchema, Schema
-from timeseries.aggregates import (
-    AGGREGATES, MINUTE_NS, FieldSlots, FlatObject, MapPlan, SeriesMeta, SeriesMinute, compile_plan, final_aggregates,
-    minute_of, render,
-)
+from timeseries.aggregate_plans import FieldSlots, FlatObject, MapPlan, compile_plan
+from timeseries.aggregates import AGGREGATES, MINUTE_NS, SeriesMeta, SeriesMinute, final_aggregates, minute_of, render
 from timeseries.directory import TwinInfo
 from timeseries.minutes import MinuteAggregator, MinuteSet
 from timeseries.samples import MEASUREMENT_POINT, measurement_point_interface, snapshot
