@@ -13,6 +13,7 @@ from typing import Any, Union
 
 from dtdl.model import Interface, Schema
 from timeseries.lineprotocol import FIELD_SEPARATOR
+from timeseries.snapshot_lines import Shape, key_shape
 
 _NUMERIC = frozenset({"double", "float", "integer", "long"})
 
@@ -70,12 +71,12 @@ class TelemetryPlan(dict):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__()
-        self.shapes: dict[tuple[tuple[str, ...], ...], tuple[int, ...] | None] = {}
+        self.shapes: dict[Shape, tuple[int, ...] | None] = {}
 
     def flat_slots(self, values: Mapping[str, Any]) -> tuple[int, ...] | None:
         """The slots of ``values``' numbers in iteration order, or None when not all of it is flat objects."""
         try:
-            shape = (tuple(values), *map(tuple, values.values()))
+            shape = key_shape(values)
             found = self.shapes.get(shape, False)
         except TypeError:
             return None
@@ -85,7 +86,7 @@ class TelemetryPlan(dict):  # type: ignore[type-arg]
                 self.shapes[shape] = found
         return found
 
-    def _slots_of(self, shape: tuple[tuple[str, ...], ...]) -> tuple[int, ...] | None:
+    def _slots_of(self, shape: Shape) -> tuple[int, ...] | None:
         slots: list[int] = []
         for name, fields in zip(shape[0], shape[1:]):
             target = self.get(name)

@@ -27,6 +27,17 @@ _values_of = dict.values
 Shape = tuple[tuple[str, ...], ...]
 
 
+def key_shape(values: Mapping[str, Any]) -> Shape:
+    """Which telemetry names and object fields ``values`` holds, in order; TypeError when a value is no
+    collection (a number, None). The key of both this module's templates and the downsampler's slots."""
+    return (tuple(values), *map(tuple, values.values()))
+
+
+def numbers_of(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The leaves of a message of objects, in :func:`key_shape` order; TypeError when a value is no dict."""
+    return tuple(chain.from_iterable(map(_values_of, values.values())))
+
+
 class SnapshotTemplates:
     """Line protocol field sets of one interface's Objects of doubles, one template per key shape.
 
@@ -43,7 +54,7 @@ class SnapshotTemplates:
         if type(values) is not dict:
             return None
         try:
-            shape = (tuple(values), *map(tuple, values.values()))
+            shape = key_shape(values)
             template = self._templates.get(shape)
         except TypeError:  # a telemetry value that is no object (a number, None, a list of objects ...)
             return None
@@ -52,7 +63,7 @@ class SnapshotTemplates:
             if template is None:
                 return None
         try:
-            numbers = tuple(chain.from_iterable(map(_values_of, values.values())))
+            numbers = numbers_of(values)
         except TypeError:  # a list or string in place of an object
             return None
         if not set(map(type, numbers)) <= _NUMBER_TYPES:
