@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from api.registry import ActiveModels, ModelRegistry
 from api.replicas import ReplicaBus
 from api.simulations import SimulationRunner
 from api.predictions import PredictionService
+from api.read_batches import TwinReadBatches
 from api.telemetry_runtime import TelemetryServices
 from gridtwin.config import Settings
 from ml.serving import ModelCache
@@ -47,6 +48,11 @@ class Services:
     replicas: ReplicaBus | None = None
     #: Event routes (None: no broker configured).
     event_routes: EventRouteService | None = None
+    #: Concurrent one-twin reads batched into one query (api.read_batches); built from neo4j_async.
+    twin_reads: TwinReadBatches = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.twin_reads = TwinReadBatches(lambda: self.neo4j_async)
 
     async def close(self) -> None:
         if self.event_routes is not None:
@@ -88,6 +94,8 @@ class RequestContext:
     connection_params: dict[str, Any] | None = None
     #: The bearer token the caller authenticated with: a WebSocket re-checks it while the connection lives.
     session_token: str | None = None
+    #: A prepared operation's plan could not answer this request (api.compiled_reads): run it field by field.
+    plan_refused: bool = False
 
 
 #: What every resolver receives: our request context, no root value.

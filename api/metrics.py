@@ -127,9 +127,13 @@ class OperationMetrics(SchemaExtension):
         yield
         execution = self.execution_context
         kind = execution.operation_type.value if execution.operation_type else "-"
-        field = _root_field(execution)
-        OPERATIONS.labels(kind, field, _outcome(execution)).inc()
-        OPERATION_SECONDS.labels(kind, field).observe(time.perf_counter() - started)
+        record_operation(kind, _root_field(execution), _outcome(execution), time.perf_counter() - started)
+
+
+def record_operation(kind: str, field: str, outcome: str, seconds: float) -> None:
+    """One GraphQL operation (also those answered before Strawberry's execution: api.compiled_reads)."""
+    OPERATIONS.labels(kind, field, outcome).inc()
+    OPERATION_SECONDS.labels(kind, field).observe(seconds)
 
 
 def observe_call(function: Callable[..., Any], seconds: float) -> None:

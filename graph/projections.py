@@ -72,16 +72,19 @@ def row_projection(models: ModelSet, shape: TwinShape, variable: str, depth: int
     return "{" + ", ".join(entries) + "}"
 
 
-def twin_rows_read(models: ModelSet, twin_id: str, shape: TwinShape, hidden_models: Sequence[str]) -> Read[Row | None]:
-    """One twin's row by id; None when absent or of a hidden model."""
+def twins_rows_read(models: ModelSet, twin_ids: Sequence[str], shape: TwinShape,
+                    hidden_models: Sequence[str]) -> Read[dict[str, Row]]:
+    """The rows of twins by id, in one query (several requests' reads share it: api.read_batches);
+    absent twins and twins of hidden models are left out."""
     conditions = hidden(models, hidden_models, "t")
     where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-    text = f"MATCH (t:Twin {{id: $id}}) {where}RETURN {row_projection(models, shape, 't')} AS row"
-    return Read(text, {"id": twin_id}, _first_row)
+    text = (f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) {where}"
+            f"RETURN id, {row_projection(models, shape, 't')} AS row")
+    return Read(text, {"ids": list(dict.fromkeys(twin_ids))}, _rows_by_id)
 
 
-def _first_row(records: Sequence[neo4j.Record]) -> Row | None:
-    return records[0]["row"] if records else None
+def _rows_by_id(records: Sequence[neo4j.Record]) -> dict[str, Row]:
+    return {record["id"]: record["row"] for record in records}
 
 
 def search_rows_read(models: ModelSet, search: Search, shape: TwinShape, count: bool = True) -> Read[Page]:
@@ -117,4 +120,4 @@ def _traced(records: Sequence[neo4j.Record]) -> TracedRows | None:
 
 
 __all__ = ["Hop", "NODE", "Row", "TracedRows", "TwinShape", "row_projection", "search_rows_read",
-           "trace_rows_read", "twin_rows_read"]
+           "trace_rows_read", "twins_rows_read"]

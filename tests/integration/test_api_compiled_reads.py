@@ -182,3 +182,65 @@ def test_each_compiled_shape_is_its_documented_round_trips(gql: GraphQLClient, t
             gql.data(_filled(query, grid), _filled(variables, grid), tokens["analyst"])
             found[shape] = counting.queries
     assert found == ROUND_TRIPS
+
+
+def _post(gql: GraphQLClient, body: dict, token: str | None, status: int = 200) -> tuple[dict, dict[str, float]]:
+    """The response to ``body`` (of HTTP ``status``) and how many of each outcome it counted."""
+    before = {outcome: COMPILED_READS.labels(outcome)._value.get()
+              for outcome in ("compiled", "prepared", "fallback", "field_by_field")}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = gql.http.post("/graphql", json=body, headers=headers)  # type: ignore[attr-defined]
+    assert response.status_code == status, response.text
+    body = response.json() if status == 200 else {"text": response.text}
+    return body, {outcome: COMPILED_READS.labels(outcome)._value.get() - count
+                             for outcome, count in before.items()}
+
+
+def test_a_text_answered_once_is_prepared(gql: GraphQLClient, tokens: dict[str, str], grid: str) -> None:
+    """The second request of a text skips Strawberry's execution, with this request's variables and name."""
+    query = "query One($id: ID!) { twin(id: $id) { id ... on Line { length } } }"
+    first, outcomes = _post(gql, {"query": query, "variables": {"id": f"{grid}-line-1"}}, tokens["analyst"])
+    assert first == {"data": {"twin": {"id": f"{grid}-line-1", "length": 1.5}}} and outcomes["compiled"] == 1
+    for name in (None, "One"):
+        again, outcomes = _post(gql, {"query": query, "variables": {"id": f"{grid}-line-2"}, "operationName": name},
+                                tokens["analyst"])
+        assert again == {"data": {"twin": {"id": f"{grid}-line-2", "length": 3.0}}}
+        assert outcomes == {"compiled": 0, "prepared": 1, "fallback": 0, "field_by_field": 0}
+    wrong_name, outcomes = _post(gql, {"query": query, "variables": {"id": f"{grid}-line-2"},
+                                       "operationName": "Other"}, tokens["analyst"], status=400)
+    assert "Other" in str(wrong_name) and outcomes["prepared"] == 0
+    bad_variable, outcomes = _post(gql, {"query": query, "variables": {"id": None}}, tokens["analyst"])
+    assert bad_variable["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert outcomes["fallback"] == 1 and outcomes["prepared"] == 0
+
+
+def test_prepared_texts_keep_each_callers_answer(gql: GraphQLClient, tokens: dict[str, str], grid: str) -> None:
+    """Prepared for one caller, a text still answers another exactly as field-by-field execution does: an
+    anonymous caller is refused, a viewer does not see the account twin an admin sees."""
+    query, variables = COMPILED["the account, for an admin"]
+    query, variables = _filled(query, grid), _filled(variables, grid)
+    for _ in range(2):
+        admin, _ = _post(gql, {"query": query, "variables": variables}, tokens["admin"])
+    assert admin["data"]["twin"]["managedBy"][0]["username"].startswith("viewer")
+    viewer, outcomes = _post(gql, {"query": query, "variables": variables}, tokens["viewer"])
+    assert outcomes == {"compiled": 0, "prepared": 0, "fallback": 1, "field_by_field": 0}
+    anonymous, outcomes = _post(gql, {"query": query, "variables": variables}, None)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" and outcomes["prepared"] == 0
+    settings = gql.http.app.state.services.get().settings  # type: ignore[attr-defined]
+    settings.compiled_reads = False
+    try:
+        assert viewer == gql(query, variables, tokens["viewer"])
+        assert anonymous == gql(query, variables, None)
+    finally:
+        settings.compiled_reads = True
+
+
+def test_prepared_operations_are_counted_as_operations(gql: GraphQLClient, tokens: dict[str, str], grid: str) -> None:
+    from api.metrics import OPERATIONS
+
+    query = f'{{ twin(id: "{grid}-line-3") {{ id }} }}'
+    counter = OPERATIONS.labels("query", "twin", "OK")
+    before = counter._value.get()
+    for _ in range(3):
+        gql.data(query, {}, tokens["analyst"])
+    assert counter._value.get() - before == 3
