@@ -18,6 +18,7 @@ Seeded data is deleted at the end.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -36,14 +37,41 @@ from graph.bulk import RelationshipRow, TwinRow, bulk_create_relationships, bulk
 from graph.models_store import ensure_builtin_models
 
 HEY_MODULE = "github.com/rakyll/hey@v0.1.5"
+VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"
 
 
 def hey_binary(settings: Settings) -> str:
-    found = shutil.which("hey") or str(settings.cache_dir / "bin" / "hey")
+    return go_tool(settings, "hey", HEY_MODULE)
+
+
+def go_tool(settings: Settings, name: str, module: str) -> str:
+    """A load generator on PATH, or installed once into ~/.cache/gridtwin/bin from the Go module proxy."""
+    found = shutil.which(name) or str(settings.cache_dir / "bin" / name)
     if not Path(found).exists():
-        subprocess.run(["go", "install", HEY_MODULE], check=True,
+        subprocess.run(["go", "install", module], check=True,
                        env={**os.environ, "GOBIN": str(settings.cache_dir / "bin")})
     return found
+
+
+def vegeta(binary: str, url: str, token: str, queries: list[str], seconds: int, *, connections: int = 0,
+           rate: int = 0) -> dict[str, float]:
+    """``vegeta attack`` cycling through ``queries`` (one request body each): at most ``connections`` in
+    flight as fast as they answer (``rate`` 0), or an open loop of ``rate`` requests/s spread evenly
+    (vegeta paces each request, where hey's workers tick together)."""
+    headers = {"Content-Type": ["application/json"], "Authorization": [f"Bearer {token}"]}
+    targets = "".join(json.dumps({"method": "POST", "url": url + "/graphql", "header": headers,
+                                  "body": base64.b64encode(json.dumps({"query": q}).encode()).decode()}) + "\n"
+                      for q in queries)
+    pacing = ["-rate=0", f"-workers={connections}", f"-max-workers={connections}"] if rate == 0 \
+        else [f"-rate={rate}/s", "-workers=32"]
+    attack = subprocess.run([binary, "attack", "-format=json", f"-duration={seconds}s", "-keepalive=true", *pacing],
+                            input=targets.encode(), check=True, capture_output=True).stdout
+    report = json.loads(subprocess.run([binary, "report", "-type=json"], input=attack, check=True,
+                                       capture_output=True).stdout)
+    latencies = report["latencies"]
+    return {"rps": round(report["throughput"], 1), "p50_ms": round(latencies["50th"] / 1e6, 2),
+            "p95_ms": round(latencies["95th"] / 1e6, 2), "p99_ms": round(latencies["99th"] / 1e6, 2),
+            "non_200": float(sum(n for code, n in report["status_codes"].items() if code != "200"))}
 
 
 def cpu_seconds(pid: int) -> float:
