@@ -10,7 +10,8 @@ substations each feeding a load, and drives the API with ``hey`` (installed
 into ~/.cache/gridtwin/bin from the Go module proxy if missing):
 
 (a) ``twin(id)`` with 5 properties: closed loop, 32 connections -> max requests/s;
-    then an open loop at 500 requests/s -> p50/p95/p99;
+    then an open loop at 500 requests/s -> p50/p95/p99 (hey, in bursts; and ``vegeta``, paced, over
+    100 different twins);
 (b) 100 twins with one relationship hop (``twins(first: 100) { feedsTo { id } }``);
 (c) ``downstream`` from the root of a radial feeder of 10,000 twins.
 Seeded data is deleted at the end.
@@ -171,6 +172,10 @@ def main() -> None:
             results["a_twin_open_loop_500rps"] = hey(binary, url, token, twin_query, "-z", "15s", "-c", "25", "-q", "20")
             results["a_twin_open_loop_500rps_bursts_of_5"] = hey(binary, url, token, twin_query, "-z", "15s",
                                                                  "-c", "5", "-q", "100")
+            # vegeta paces each request (a steady 500/s), cycling through 100 different twins
+            many = [twin_query.replace("-sub-7", f"-sub-{number}") for number in range(100)]
+            results["a_twin_open_loop_500rps_paced_100_ids"] = vegeta(go_tool(settings, "vegeta", VEGETA_MODULE),
+                                                                      url, token, many, 15, rate=500)
         if "b" in args.parts:
             results["b_100_twins_one_hop"] = hey(binary, url, token,
                                                  f'{{ twins(model: "Substation", first: 100, where: [{{property: '
