@@ -12,6 +12,13 @@ A *row* is a map: ``n`` the twin's stored map (or only ``id`` and ``model`` when
 needs nothing else), and one list of rows per hop under its key.  Relationship types and labels
 come from the models' whitelist; ids travel as parameters; a hop's key is the caller's
 identifier, checked here.
+
+A hop has no predicate on the relationship's own properties (every writer gives a relationship an
+id, docs/graph-schema.md): with one, such as ``r.id IS NOT NULL``, Neo4j 5.26's planner answers the
+hop of each twin by scanning the type's whole ``rel_<type>_id`` index instead of expanding from the
+twin (1,020,100 index rows for 100 lines with their ``feedsTo`` on the bench feeder, against 505
+database hits expanding; ``bench/peer_read_bench.py``).  ``tests/integration/test_read_plans_cypher.py``
+profiles the shapes and fails on a relationship index scan.
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ def row_projection(models: ModelSet, shape: TwinShape, variable: str, depth: int
             raise ValueError(f"a hop key is h<number>, not {hop.key!r}")
         pattern = relationship_pattern(models, hop.name, hop.direction, variable, relationship, other)
         nested = row_projection(models, hop.twin, other, depth + 1)
-        entries.append(f"{hop.key}: COLLECT {{ MATCH {pattern} WHERE {relationship}.id IS NOT NULL "
+        entries.append(f"{hop.key}: COLLECT {{ MATCH {pattern} "
                        f"WITH {relationship}, {other} ORDER BY {relationship}.id RETURN {nested} }}")
     return "{" + ", ".join(entries) + "}"
 

@@ -364,12 +364,13 @@ async def list_relationships_many_async(
 def _batched(models: ModelSet, twin_ids: Iterable[str], name: str | None, direction: Direction, returning: str,
              decode: Callable[[list[str], Iterable[neo4j.Record]], T]) -> Read[T]:
     """One query over the ``name`` relationships of many twins (``id`` the asked twin, ``r`` the
-    relationship, ``o`` the other end), then ``returning``; nothing is sent (nor checked) for no ids."""
+    relationship, ``o`` the other end), then ``returning``; nothing is sent (nor checked) for no ids.
+    No predicate on ``r``'s properties: it would have the planner scan the type's id index for every
+    twin instead of expanding from it (see graph.projections)."""
     ids = list(dict.fromkeys(twin_ids))
     if not ids:
         return Read.known(decode(ids, []))
-    text = (f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {relationship_pattern(models, name, direction)} "
-            f"WHERE r.id IS NOT NULL {returning}")
+    text = f"UNWIND $ids AS id MATCH (t:Twin {{id: id}}) MATCH {relationship_pattern(models, name, direction)} {returning}"
     return Read(text, {"ids": ids}, partial(decode, ids))
 
 
