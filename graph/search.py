@@ -20,7 +20,7 @@ import neo4j
 from dtdl.model import ModelSet, Schema
 from graph.compiled import memoised
 from graph.cursors import SortKey, beyond, decode_cursor, encode_cursor
-from graph.cypher import label_for, quote, resolve_label
+from graph.cypher import known_labels, label_for, quote, resolve_label
 from graph.errors import ModelError, Problem, ValidationError
 from graph.reads import Read, send_async
 from graph.records import read_projection, twin_from_node
@@ -164,7 +164,7 @@ def search_read(models: ModelSet, search: Search, projection: Callable[[str], st
     size, backward = _page_size(search)
     params: dict[str, Any] = {}
     match, conditions, properties = matching(models, search.model, search.filters, search.hidden_models, params,
-                                             search.typed_filter)
+                                             search.typed_filter, ordered=[o.property for o in search.order_by])
     keys = [*(SortKey(quote_path(_checked_path(o.property, properties, f"/orderBy/{i}")), o.descending)
               for i, o in enumerate(search.order_by)), SortKey("id")]
     bounds, outside = _bounds(keys, search, params)
@@ -184,10 +184,17 @@ def search_read(models: ModelSet, search: Search, projection: Callable[[str], st
 
 
 def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hidden_models: Sequence[str],
-             params: dict[str, Any], typed: Condition | None = None) -> tuple[str, list[str], dict[str, Schema]]:
+             params: dict[str, Any], typed: Condition | None = None,
+             ordered: Sequence[str] = ()) -> tuple[str, list[str], dict[str, Schema]]:
     """The ``MATCH`` of twins (bound to ``t``) that are-a ``model``, the checked conditions of ``filters``,
     of the ``typed`` condition and of the hidden models (their values added to ``params``), and the
-    model's filterable properties."""
+    model's filterable properties.
+
+    The pattern also names the label of the interface that declares each property the twins are
+    filtered or ``ordered`` by (a twin carries the labels of all its model's ancestors, so the set
+    is the same): the schema's indexes are on those labels (ontology.neo4j_schema), and a pattern
+    without them leaves Neo4j a label scan and a sort where an index seek returns the page in order
+    (a ``name`` prefix over 10,000 lines: 102 index rows instead of 10,000 nodes filtered and sorted)."""
     label = resolve_label(models, model) if model else "Twin"
     scope = _Scope(models, "t", searchable_properties(models, model), tuple(hidden_models), 0)
     properties = scope.properties
@@ -195,7 +202,37 @@ def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hid
     if typed is not None:
         conditions.append(_compiled(typed, "/filter", scope, params))
     conditions += hidden(models, hidden_models, "t")
-    return f"MATCH (t:Twin:{quote(label)})", conditions, properties
+    paths = [*(f.property for f in filters), *_plain_paths(typed), *ordered]
+    labels = [label, *(other for other in declaring_labels(models, label, paths) if other != label)]
+    return f"MATCH (t:Twin{''.join(':' + quote(name) for name in labels)})", conditions, properties
+
+
+def _plain_paths(condition: Condition | None) -> list[str]:
+    """The properties of the filters a typed condition requires of the twin itself (its ``and``)."""
+    if isinstance(condition, Filter):
+        return [condition.property]
+    if isinstance(condition, AllOf):
+        return [path for part in condition.conditions for path in _plain_paths(part)]
+    return []
+
+
+def declaring_labels(models: ModelSet, label: str, paths: Sequence[str]) -> list[str]:
+    """The labels of the interfaces (``label``'s model or its ancestors) that declare the properties of
+    ``paths`` (``location.city`` is the property ``location``); none for ``Twin``, which has no model."""
+    model = known_labels(models).get(label)
+    if model is None:
+        return []
+    roots = sorted({path.split(".", 1)[0] for path in paths})
+    return memoised("declaring", models, models.interfaces, f"{model}|{'|'.join(roots)}",
+                    lambda models, _interfaces, _variant: _declaring(models, model, roots))
+
+
+def _declaring(models: ModelSet, model: str, names: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for interface in models.interfaces.values():
+        if models.is_a(model, interface.dtmi) and any(name in interface.own_contents for name in names):
+            found.append(label_for(models, interface.dtmi))
+    return sorted(found)
 
 
 def hidden(models: ModelSet, hidden_models: Sequence[str], variable: str) -> list[str]:
