@@ -32,7 +32,7 @@ from graphql import (
 from api.typegen import PROPERTY, RELATIONSHIP, GeneratedTypes
 from dtdl import ModelSet
 from graph.keys import ETAG_KEY
-from graph.projections import NODE, Hop, Row, TwinShape
+from graph.projections import DATA, HOPS, ID, MODEL, Hop, Row, TwinShape
 from graph.twins import is_account_model
 
 #: Where Strawberry keeps a graphql-core field's own StrawberryField.
@@ -83,14 +83,13 @@ class TwinPlan:
     generic: ObjectPlan | None  # a twin whose model has no generated type
 
     def build(self, row: Row, build: Build) -> dict[str, Any]:
-        node = row[NODE]
-        model = node.get("model", "")
+        model = row[MODEL] or ""
         plan = self.by_model.get(model) or self.generic
         if plan is None:
             raise Unanswerable(f"a {model} twin cannot appear here")
         if plan.account and build.hide_accounts:
             raise Unanswerable("an account twin, hidden from this caller")
-        properties = plan.decode(node) if plan.properties else None
+        properties = plan.decode(row[DATA]) if plan.properties else None
         return {key: get(row, properties, build) for key, get in plan.entries}
 
 
@@ -103,7 +102,6 @@ class Compiler:
     fragments: Mapping[str, FragmentDefinitionNode]
     object_names: dict[str, str] = field(default_factory=dict)
     twin_plans: dict[tuple[str, tuple[int, ...]], TwinPlan] = field(default_factory=dict)
-    hop_keys: dict[tuple[str, str, TwinShape], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.object_names = {dtmi: cls.__strawberry_definition__.name for dtmi, cls in self.types.objects.items()}
@@ -152,15 +150,15 @@ class Compiler:
         twin_names = {*self.object_names.values(), GENERIC_TWIN}
         if not by_name or not set(by_name) <= twin_names:
             raise NotCompilable(f"{named.name} is not a twin type")
-        hops: dict[str, Hop] = {}
+        hops: dict[Hop, int] = {}  # each hop of this twin selection, and its position in a row
         plans = {name: self.object_plan(object_type, selection_sets, hops) for name, object_type in by_name.items()}
         by_model = {dtmi: plans[name] for dtmi, name in self.object_names.items() if name in plans}
-        shape = TwinShape(data=any(p.data for p in plans.values()), hops=tuple(hops.values()))
+        shape = TwinShape(data=any(p.data for p in plans.values()), hops=tuple(hops))
         plan = self.twin_plans[key] = TwinPlan(shape, by_model, plans.get(GENERIC_TWIN))
         return plan
 
     def object_plan(self, object_type: GraphQLObjectType, selection_sets: Sequence[SelectionSetNode],
-                    hops: dict[str, Hop]) -> ObjectPlan:
+                    hops: dict[Hop, int]) -> ObjectPlan:
         entries: list[tuple[str, Getter]] = []
         properties = data = False
         for key, nodes in self.collect(object_type, selection_sets).items():
@@ -170,10 +168,10 @@ class Compiler:
                 continue
             definition = object_type.fields[name]
             if name in ("id", "model"):
-                entries.append((key, _node_value(name)))
+                entries.append((key, _position(ID if name == "id" else MODEL)))
             elif name == "etag":
                 data = True
-                entries.append((key, _node_value(ETAG_KEY, "")))
+                entries.append((key, _etag))
             elif name == "properties":
                 properties = True
                 entries.append((key, _all_properties))
@@ -198,16 +196,14 @@ class Compiler:
         return strawberry_field.metadata or {}
 
     def hop(self, definition: GraphQLField, nodes: Sequence[FieldNode], relationship: tuple[str, str],
-            hops: dict[str, Hop]) -> Getter:
+            hops: dict[Hop, int]) -> Getter:
         name, direction = relationship
         target = self.twin_plan(definition.type, selection_sets(nodes))
-        signature = (name, direction, target.shape)
-        key = self.hop_keys.setdefault(signature, f"h{len(self.hop_keys)}")
-        hops.setdefault(key, Hop(key, name, direction, target.shape))  # type: ignore[arg-type]
+        position = hops.setdefault(Hop(name, direction, target.shape), HOPS + len(hops))  # type: ignore[arg-type]
         build_twin = target.build
 
         def related(row: Row, _properties: Any, build: Build) -> list[dict[str, Any]]:
-            return [build_twin(other, build) for other in row[key]]
+            return [build_twin(other, build) for other in row[position]]
 
         return related
 
@@ -264,8 +260,12 @@ def constant(value: Any) -> Getter:
     return lambda _row, _properties, _build: value
 
 
-def _node_value(key: str, default: Any = None) -> Getter:
-    return lambda row, _properties, _build: row[NODE].get(key, default)
+def _position(position: int) -> Getter:
+    return lambda row, _properties, _build: row[position]
+
+
+def _etag(row: Row, _properties: Any, _build: Build) -> Any:
+    return row[DATA].get(ETAG_KEY, "")
 
 
 def _all_properties(_row: Row, properties: Any, _build: Build) -> Any:

@@ -8,10 +8,11 @@ read path (``api.compiled_reads``) describes what a GraphQL selection needs as a
 twin's projection, ordered as the relationship listing orders them (by relationship id), so the
 answer is the one the field-by-field path gives.
 
-A *row* is a map: ``n`` the twin's stored map (or only ``id`` and ``model`` when the selection
-needs nothing else), and one list of rows per hop under its key.  Relationship types and labels
-come from the models' whitelist; ids travel as parameters; a hop's key is the caller's
-identifier, checked here.
+A *row* is a list, by position (the driver builds a Python object per value it decodes, and a map
+per twin was that many key strings more): :data:`ID`, :data:`MODEL`, :data:`DATA` (the twin's stored
+map, or None when the selection needs nothing else), then from :data:`HOPS` on one list of rows per
+hop of the shape, in order.  Relationship types and labels come from the models' whitelist; ids
+travel as parameters.
 
 A hop has no predicate on the relationship's own properties (every writer gives a relationship an
 id, docs/graph-schema.md): with one, such as ``r.id IS NOT NULL``, Neo4j 5.26's planner answers the
@@ -23,8 +24,7 @@ profiles the shapes and fails on a relationship index scan.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -38,19 +38,17 @@ from graph.relationships import Direction, relationship_pattern
 from graph.search import Page, Search, hidden, search_read
 from graph.topology import trace_query
 
-#: The key of a row's own twin map.
-NODE = "n"
-_KEY = re.compile(r"^h[0-9]+$")
+#: Positions in a row (see the module docstring).
+ID, MODEL, DATA, HOPS = 0, 1, 2, 3
 
-Row = Mapping[str, Any]
+Row = Sequence[Any]
 
 
 @dataclass(frozen=True)
 class Hop:
     """The twins at the other end of a twin's ``name`` relationships (a view name such as ``fedBy``
-    reads its stored edge reversed), each read in ``twin``'s shape, listed under ``key``."""
+    reads its stored edge reversed), each read in ``twin``'s shape."""
 
-    key: str
     name: str
     direction: Direction
     twin: TwinShape
@@ -65,18 +63,15 @@ class TwinShape:
 
 
 def row_projection(models: ModelSet, shape: TwinShape, variable: str, depth: int = 0) -> str:
-    """The Cypher map expression of ``variable``'s row in ``shape``."""
-    node = read_projection(variable) if shape.data else f"{variable} {{.id, .model}}"
-    entries = [f"{NODE}: {node}"]
+    """The Cypher list expression of ``variable``'s row in ``shape``."""
+    entries = [f"{variable}.id", f"{variable}.model", read_projection(variable) if shape.data else "null"]
     relationship, other = f"r{depth}", f"o{depth}"
     for hop in shape.hops:
-        if not _KEY.match(hop.key):
-            raise ValueError(f"a hop key is h<number>, not {hop.key!r}")
         pattern = relationship_pattern(models, hop.name, hop.direction, variable, relationship, other)
         nested = row_projection(models, hop.twin, other, depth + 1)
-        entries.append(f"{hop.key}: COLLECT {{ MATCH {pattern} "
-                       f"WITH {relationship}, {other} ORDER BY {relationship}.id RETURN {nested} }}")
-    return "{" + ", ".join(entries) + "}"
+        entries.append(f"COLLECT {{ MATCH {pattern} WITH {relationship}, {other} ORDER BY {relationship}.id "
+                       f"RETURN {nested} }}")
+    return "[" + ", ".join(entries) + "]"
 
 
 def twins_rows_read(models: ModelSet, twin_ids: Sequence[str], shape: TwinShape,
@@ -126,5 +121,5 @@ def _traced(records: Sequence[neo4j.Record]) -> TracedRows | None:
     return TracedRows(list(records[0]["rows"]), list(records[0]["depths"]))
 
 
-__all__ = ["Hop", "NODE", "Row", "TracedRows", "TwinShape", "row_projection", "search_rows_read",
+__all__ = ["DATA", "HOPS", "Hop", "ID", "MODEL", "Row", "TracedRows", "TwinShape", "row_projection", "search_rows_read",
            "trace_rows_read", "twins_rows_read"]

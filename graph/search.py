@@ -175,7 +175,7 @@ def search_read(models: ModelSet, search: Search, projection: Callable[[str], st
     query = (
         total +
         f"CALL () {{ {match} {where([*conditions, *bounds])} WITH t ORDER BY {order} LIMIT $limit "
-        f"RETURN collect({{node: {projection('t')}, key: [{', '.join(f't.{k.cypher}' for k in keys)}]}}) AS page }} "
+        f"RETURN collect([{projection('t')}, [{', '.join(f't.{k.cypher}' for k in keys)}]]) AS page }} "
         f"CALL () {{ {match} {where([*conditions, outside])} WITH t LIMIT 1 RETURN count(t) > 0 AS beyond }} "
         "RETURN total, page, beyond"
     )
@@ -261,9 +261,9 @@ def _page(make: Callable[[Mapping[str, Any]], Any], keys: Sequence[SortKey], siz
     found = records[0]["page"]
     more = len(found) > size
     rows = list(reversed(found[:size])) if backward else found[:size]
-    twins = [make(row["node"]) for row in rows]
+    twins = [make(twin) for twin, _ in rows]  # each [the projection, its sort key]
     beyond_start = bool(records[0]["beyond"])
-    return Page(twins=twins, sort_values=[row["key"] for row in rows], keys=keys, total_count=None if records[0]["total"] is None else int(records[0]["total"]),
+    return Page(twins=twins, sort_values=[key for _, key in rows], keys=keys, total_count=None if records[0]["total"] is None else int(records[0]["total"]),
                 has_next=beyond_start if backward else more, has_previous=more if backward else beyond_start)
 
 

@@ -16,7 +16,7 @@ from gridtwin.config import Settings
 from gridtwin.logs import REQUEST_ID
 from graph import db as graph_db
 from graph.bulk import TwinRow, bulk_create_twins, bulk_delete_twins
-from graph.projections import TwinShape
+from graph.projections import DATA, ID, TwinShape
 from graph.twins import ACCOUNT_MODEL
 
 LINE = "dtmi:gridtwin:Line;1"
@@ -76,21 +76,21 @@ def test_reads_in_one_loop_iteration_share_a_query(settings: Settings, models: M
         try:
             asked = [*lines, f"{lines[0]}-absent", lines[2]]
             rows = await asyncio.gather(*(read(batches, f"r{i}", twin_id) for i, twin_id in enumerate(asked)))
-            assert [row["n"]["id"] if row else None for row in rows] == [*lines, None, lines[2]]
-            assert [row["n"]["length"] for row in rows if row] == [0.0, 1.0, 2.0, 3.0, 4.0, 2.0]
+            assert [row[ID] if row else None for row in rows] == [*lines, None, lines[2]]
+            assert [row[DATA]["length"] for row in rows if row] == [0.0, 1.0, 2.0, 3.0, 4.0, 2.0]
             assert recording.metadata == [{"requestId": "r0", "requestIds": [f"r{i}" for i in range(len(asked))]}]
 
             # a viewer's read (accounts hidden) never joins an admin's: two queries, two answers
             recording.metadata.clear()
             admin, viewer = await asyncio.gather(read(batches, "admin", account),
                                                  read(batches, "viewer", account, (ACCOUNT_MODEL,)))
-            assert admin is not None and admin["n"]["id"] == account and viewer is None
+            assert admin is not None and admin[ID] == account and viewer is None
             assert len(recording.metadata) == 2
 
             # one read at a time waits for no company: one query each
             recording.metadata.clear()
             for twin_id in lines[:3]:
-                assert (await read(batches, "alone", twin_id))["n"]["id"] == twin_id  # type: ignore[index]
+                assert (await read(batches, "alone", twin_id))[ID] == twin_id  # type: ignore[index]
             assert len(recording.metadata) == 3
         finally:
             await driver.close()

@@ -19,8 +19,8 @@ from graph.relationships import _many_read, _neighbours_read
 from graph.search import Filter, Order, Search
 
 LINES = 2_000
-WITH_FEEDS_TO = TwinShape(data=False, hops=(Hop("h0", "feedsTo", "outgoing", TwinShape(data=False)),))
-WITH_FED_BY = TwinShape(data=True, hops=(Hop("h0", "fedBy", "outgoing", WITH_FEEDS_TO),))
+WITH_FEEDS_TO = TwinShape(data=False, hops=(Hop("feedsTo", "outgoing", TwinShape(data=False)),))
+WITH_FED_BY = TwinShape(data=True, hops=(Hop("fedBy", "outgoing", WITH_FEEDS_TO),))
 
 
 @pytest.fixture(scope="module")
