@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from api_bench import VEGETA_MODULE, go_tool, hey, hey_binary, seed, vegeta
+from api_bench import VEGETA_MODULE, go_tool, hey, hey_binary, seed, twin_by_id_query, vegeta
 from apiserver import login, start_api, wait_until_ready
 from gridtwin.config import Settings
 from graph import db as graph_db
@@ -74,8 +74,7 @@ def start_peer(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _twin_by_id(tag: str, number: int) -> tuple[str, str]:
-    return (f'{{ twin(id: "bench-{tag}-sub-{number}") {{ id ... on Substation {{ name status bayCount highestVoltage '
-            'staffed } } }',
+    return (twin_by_id_query(tag, number),
             f'{{ substations(where: {{id: {{eq: "bench-{tag}-sub-{number}"}}}}) {{ id name status bayCount '
             'highestVoltage staffed } }')
 

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     #: The API process's youngest-generation garbage-collection threshold (Python's default is 700;
     #: 0 keeps it). See api/app.py ``tune_garbage_collector`` and bench/api_gc_bench.py.
-    api_gc_threshold: int = 50_000
+    api_gc_threshold: int = 3_000
     cors_origins: list[str] = Field(default_factory=list)
 
     admin_username: str = "admin"
