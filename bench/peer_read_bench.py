@@ -7,7 +7,7 @@ Run with the test profile's servers up:
 
 The peer, ``bench/peer/server.mjs`` (@neo4j/graphql 7 under Apollo Server 4, no authentication), is
 installed from npm into ``~/.cache/gridtwin/peer`` on first use.  Data: bench/api_bench.py's seed
-(100 substations each feeding a load; a ternary feeder of 10,000 lines).  Three shapes, each the
+(100 substations each feeding a load; a ternary feeder of 10,000 lines).  Six shapes, each the
 same answer on both sides, driven by ``hey`` at 32 connections (8 for the others), 8 s per
 run, the two servers interleaved (who goes first alternates), five rounds (``--rounds``,
 ``--seconds``, ``--shapes``); printed: requests/s and p50 per run, the medians, their ratio
@@ -19,6 +19,8 @@ GridTwin / peer and the median of the rounds' own ratios (the issue's goals: at 
 - ``page_with_hop``: 100 substations with their ``feedsTo`` ids;
 - ``lines_with_hop``: 100 feeder lines, ordered by name, with their ``feedsTo`` ids (300: the issue's
   wider list view with a related column);
+- ``lines_with_two_hops``: the same lines with their ``feedsTo`` and those lines' ``feedsTo`` (300 + 900 ids:
+  the issue's measurement had 896 ids one hop away on a wider feeder);
 - ``downstream_5``: the lines up to 5 hops below the feeder's root (364 twins): GridTwin's
   ``downstream``, the peer's ``@cypher`` field (its faster variant in the issue's measurement).
 """
@@ -100,6 +102,13 @@ def shapes(tag: str) -> dict[str, tuple[str, str, str]]:
             'orderBy: [{property: "name"}]) { edges { node { id ... on GridNode { feedsTo { id } } } } } }',
             '{ lines(where: {name: {startsWith: "section 1"}}, limit: 100, sort: [{name: ASC}]) { id feedsTo { id } } }',
             "8"),
+        "lines_with_two_hops": (
+            '{ twins(model: "Line", first: 100, where: [{property: "name", op: startsWith, value: "section 1"}], '
+            'orderBy: [{property: "name"}]) { edges { node { id ... on GridNode { feedsTo { id ... on GridNode '
+            '{ feedsTo { id } } } } } } } }',
+            '{ lines(where: {name: {startsWith: "section 1"}}, limit: 100, sort: [{name: ASC}]) '
+            '{ id feedsTo { id feedsTo { id } } } }',
+            "8"),
         "downstream_5": (
             f'{{ downstream(id: "bench-{tag}-feeder-0", maxDepth: 5) {{ twin {{ id }} }} }}',
             f'{{ lines(where: {{id: {{eq: "bench-{tag}-feeder-0"}}}}) {{ downstream {{ id }} }} }}',
@@ -121,6 +130,12 @@ def same_answers(ours: dict, peer: dict, shape: str) -> None:
         a = {e["node"]["id"]: sorted(t["id"] for t in e["node"]["feedsTo"]) for e in ours["twins"]["edges"]}
         b = {line["id"]: sorted(t["id"] for t in line["feedsTo"]) for line in peer["lines"]}
         assert a == b and len(a) == 100 and sum(map(len, a.values())) == 300, (len(a), len(b))
+    elif shape == "lines_with_two_hops":
+        a = {e["node"]["id"]: sorted((t["id"], sorted(u["id"] for u in t["feedsTo"])) for t in e["node"]["feedsTo"])
+             for e in ours["twins"]["edges"]}
+        b = {line["id"]: sorted((t["id"], sorted(u["id"] for u in t["feedsTo"])) for t in line["feedsTo"])
+             for line in peer["lines"]}
+        assert a == b and len(a) == 100 and sum(len(u) for v in a.values() for _, u in v) == 900, (len(a), len(b))
     else:
         a = sorted(step["twin"]["id"] for step in ours["downstream"])
         b = sorted(t["id"] for t in peer["lines"][0]["downstream"])
