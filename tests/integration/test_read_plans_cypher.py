@@ -1,6 +1,10 @@
 """The read path's relationship hops are planned as expansions from each twin, never as scans of a
 relationship index (graph.projections: a predicate on the relationship's id had Neo4j scan the whole
-``rel_feeds_to_id`` index once per twin of a page).  Planned by the real Neo4j on a ternary feeder."""
+``rel_feeds_to_id`` index once per twin of a page).  Planned by the real Neo4j on a ternary feeder.
+
+Whether Neo4j picks the bad plan for the old query depends on the whole database's statistics, so no
+test here asserts it; against the previous code (``WHERE r.id IS NOT NULL`` in every hop) each hop
+test below failed on this feeder in the test profile's database."""
 
 from __future__ import annotations
 
@@ -73,16 +77,6 @@ def test_hops_expand_from_each_twin(neo4j_driver: neo4j.Driver, models: ModelSet
     assert not scans, f"{shape}: {scans} in {found}"
     assert any(operator.startswith(("Expand", "VarLengthExpand", "OptionalExpand", "BFSPruningVarExpand"))
                for operator in found), found
-
-
-def test_a_predicate_on_the_relationship_id_would_scan_its_index(neo4j_driver: neo4j.Driver, models: ModelSet,
-                                                                 feeder: list[str]) -> None:
-    """The check above can fail: the hop with the predicate it no longer has is planned as an index scan."""
-    read = reads(models, feeder)["twins by id with feedsTo"]
-    with_predicate = read.text.replace("WITH r0, o0 ORDER BY", "WHERE r0.id IS NOT NULL WITH r0, o0 ORDER BY")
-    assert with_predicate != read.text
-    found = planned(neo4j_driver, Read(with_predicate, read.params, read.decode))
-    assert any("RelationshipIndex" in operator for operator in found), found
 
 
 @pytest.mark.parametrize("shape", ["twins page with feedsTo", "twins page with fedBy and their feedsTo"])
