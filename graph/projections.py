@@ -1,4 +1,4 @@
-"""Twin reads shaped by a request: each twin's map and, nested in the same Cypher query, the twins
+"""Twin reads shaped by a request: each twin's row and, nested in the same Cypher query, the twins
 its selected relationship fields reach, to any depth.
 
 Why: a list view asking for 100 twins and a related column used to cost one query for the page
@@ -19,7 +19,7 @@ id, docs/graph-schema.md): with one, such as ``r.id IS NOT NULL``, Neo4j 5.26's 
 hop of each twin by scanning the type's whole ``rel_<type>_id`` index instead of expanding from the
 twin (1,020,100 index rows for 100 lines with their ``feedsTo`` on the bench feeder, against 505
 database hits expanding; ``bench/peer_read_bench.py``).  ``tests/integration/test_read_plans_cypher.py``
-profiles the shapes and fails on a relationship index scan.
+plans the shapes (EXPLAIN) and fails on a relationship index scan.
 """
 
 from __future__ import annotations

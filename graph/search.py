@@ -202,7 +202,8 @@ def matching(models: ModelSet, model: str | None, filters: Sequence[Filter], hid
     if typed is not None:
         conditions.append(_compiled(typed, "/filter", scope, params))
     conditions += hidden(models, hidden_models, "t")
-    paths = [*(f.property for f in filters), *_plain_paths(typed), *ordered]
+    # filter paths were checked above; order paths not yet (search_read reports them), so only known ones
+    paths = [*(f.property for f in filters), *_plain_paths(typed), *(p for p in ordered if p in properties)]
     labels = [label, *(other for other in declaring_labels(models, label, paths) if other != label)]
     return f"MATCH (t:Twin{''.join(':' + quote(name) for name in labels)})", conditions, properties
 
@@ -219,15 +220,15 @@ def _plain_paths(condition: Condition | None) -> list[str]:
 def declaring_labels(models: ModelSet, label: str, paths: Sequence[str]) -> list[str]:
     """The labels of the interfaces (``label``'s model or its ancestors) that declare the properties of
     ``paths`` (``location.city`` is the property ``location``); none for ``Twin``, which has no model."""
+    roots = sorted({path.split(".", 1)[0] for path in paths})
+    return memoised("declaring", models, models.interfaces, f"{label}|{'|'.join(roots)}",
+                    lambda models, _interfaces, _variant: _declaring(models, label, roots))
+
+
+def _declaring(models: ModelSet, label: str, names: Sequence[str]) -> list[str]:
     model = known_labels(models).get(label)
     if model is None:
         return []
-    roots = sorted({path.split(".", 1)[0] for path in paths})
-    return memoised("declaring", models, models.interfaces, f"{model}|{'|'.join(roots)}",
-                    lambda models, _interfaces, _variant: _declaring(models, model, roots))
-
-
-def _declaring(models: ModelSet, model: str, names: Sequence[str]) -> list[str]:
     found: list[str] = []
     for interface in models.interfaces.values():
         if models.is_a(model, interface.dtmi) and any(name in interface.own_contents for name in names):
